@@ -1,0 +1,102 @@
+"""One exception handler: every error becomes the contract's envelope, never a traceback."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+from .envelope import error_body
+from .errors import DomainError, RetryLater
+
+logger = logging.getLogger("config.api")
+
+# DRF exception class -> (code, default message); the first match in order wins.
+DRF_CODES: list[tuple[type[Exception], str]] = [
+    (drf.NotAuthenticated, "AUTHENTICATION_REQUIRED"),
+    (drf.AuthenticationFailed, "INVALID_TOKEN"),
+    (drf.PermissionDenied, "PERMISSION_DENIED"),
+    (drf.NotFound, "NOT_FOUND"),
+    (drf.MethodNotAllowed, "METHOD_NOT_ALLOWED"),
+    (drf.NotAcceptable, "NOT_ACCEPTABLE"),
+    (drf.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
+    (drf.Throttled, "RATE_LIMITED"),
+    (drf.ParseError, "VALIDATION_ERROR"),
+    (drf.ValidationError, "VALIDATION_ERROR"),
+]
+
+
+def error_response(code: str, message: str, status: int, details: dict | None = None, headers=None) -> Response:
+    response = Response(error_body(code, message, details), status=status, headers=headers)
+    response.enveloped = True
+    return response
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RetryLater) else None
+        return error_response(exc.code, exc.message, exc.status_code, exc.details, headers)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = drf.ValidationError(detail=_django_validation_details(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        return error_response("PAYLOAD_TOO_LARGE", "The request body is too large.", 413)
+    elif isinstance(exc, (InvalidToken, TokenError)):
+        return error_response("INVALID_TOKEN", "The token is invalid or expired.", 401)
+
+    if isinstance(exc, drf.APIException):
+        return _drf_response(exc)
+
+    request = context.get("request")
+    logger.exception("Unhandled error on %s", getattr(request, "path", "?"))
+    return error_response("INTERNAL_ERROR", "An unexpected error occurred.", 500)
+
+
+def _drf_response(exc: drf.APIException) -> Response:
+    code = next((code for cls, code in DRF_CODES if isinstance(exc, cls)), None)
+    headers = {}
+    if isinstance(exc, drf.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    custom_code = getattr(exc, "error_code", None)  # authentication classes name theirs
+    details: dict = {}
+    if isinstance(exc, drf.ValidationError):
+        details = _validation_details(exc.detail)
+        message = "Invalid input."
+    elif isinstance(exc, drf.ParseError):
+        message = "Malformed request body: " + str(exc.detail)
+    else:
+        message = str(exc.detail)
+    return error_response(custom_code or code or "ERROR", message, exc.status_code, details, headers or None)
+
+
+def _validation_details(detail) -> dict:
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def _flatten(value):
+    """Field errors as a list of messages; nested serializers keep their shape."""
+    if isinstance(value, dict):
+        return {key: _flatten(item) for key, item in value.items()}
+    if isinstance(value, list):
+        if any(isinstance(item, dict) for item in value):
+            return [_flatten(item) if isinstance(item, dict | list) else str(item) for item in value]
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def _django_validation_details(exc: DjangoValidationError):
+    if hasattr(exc, "error_dict"):
+        return {field: [str(message) for error in errors for message in error.messages]
+                for field, errors in exc.error_dict.items()}
+    return {"non_field_errors": exc.messages}

@@ -1,0 +1,63 @@
+import contextvars
+import logging
+import re
+import uuid
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from .envelope import error_body
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIDMiddleware:
+    """Gives every request an id (the client's X-Request-ID when it is sane) and echoes it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestIDLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class BodySizeLimitMiddleware:
+    """Refuses API bodies over the configured limits before anything reads them.
+
+    DRF's parsers read the raw stream, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    alone would not stop a huge JSON body; multipart uploads get the image limit.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            multipart = request.content_type == "multipart/form-data"
+            limit = settings.IMAGE_UPLOAD_MAX_BYTES + 64 * 1024 if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            if length > limit:
+                return JsonResponse(
+                    error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes."), status=413
+                )
+        return self.get_response(request)

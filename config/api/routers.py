@@ -1,0 +1,8 @@
+from rest_framework.routers import SimpleRouter
+
+
+class Router(SimpleRouter):
+    """Paths without a trailing slash; the same path with one is accepted too."""
+
+    def __init__(self) -> None:
+        super().__init__(trailing_slash="/?")

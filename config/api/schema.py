@@ -1,0 +1,59 @@
+"""Makes the OpenAPI document describe the envelopes the renderer actually sends."""
+
+ERROR_ENVELOPE = {
+    "type": "object",
+    "required": ["success", "error", "timestamp"],
+    "properties": {
+        "success": {"type": "boolean", "example": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "example": "VALIDATION_ERROR"},
+                "message": {"type": "string"},
+                "details": {"type": "object", "additionalProperties": True},
+            },
+        },
+        "timestamp": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def _wrap(schema: dict) -> dict:
+    return {
+        "type": "object",
+        "required": ["success", "data", "timestamp"],
+        "properties": {
+            "success": {"type": "boolean", "example": True},
+            "data": schema,
+            "message": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time"},
+        },
+    }
+
+
+def envelope_postprocessing_hook(result, generator, request, public):
+    result.setdefault("components", {}).setdefault("schemas", {})["ErrorEnvelope"] = ERROR_ENVELOPE
+    error_ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    # Routes accept an optional trailing slash; the contract writes paths without one.
+    result["paths"] = {
+        (path.rstrip("/") if path not in {"/api/schema/", "/api/docs/"} else path): item
+        for path, item in result.get("paths", {}).items()
+    }
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/") or path.startswith("/api/v1/payments/webhooks/"):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status, response in operation["responses"].items():
+                content = response.get("content", {}).get("application/json")
+                if not content or not str(status).startswith("2"):
+                    continue
+                schema = content.get("schema", {})
+                if "success" not in schema.get("properties", {}):
+                    content["schema"] = _wrap(schema)
+            operation["responses"].setdefault(
+                "default", {"description": "Error envelope", "content": {"application/json": {"schema": error_ref}}}
+            )
+    return result

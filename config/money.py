@@ -1,0 +1,63 @@
+"""Money: Decimal in the database, a decimal string with the currency's places in JSON.
+
+Rounding is half-up, here and nowhere else.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from rest_framework import serializers
+
+MAX_DIGITS = 14
+DECIMAL_PLACES = 3
+
+# ISO 4217 minor units of the currencies a store may use.
+CURRENCY_PLACES: dict[str, int] = {
+    "USD": 2, "EUR": 2, "GBP": 2, "EGP": 2, "SAR": 2, "AED": 2, "MAD": 2, "QAR": 2, "TRY": 2,
+    "CAD": 2, "AUD": 2, "CHF": 2, "INR": 2, "CNY": 2,
+    "LYD": 3, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3, "IQD": 3,
+    "JPY": 0, "KRW": 0,
+}
+CURRENCY_CHOICES = sorted((code, code) for code in CURRENCY_PLACES)
+
+
+def currency_places(currency: str) -> int:
+    return CURRENCY_PLACES.get(currency, 2)
+
+
+def money_round(amount: Decimal, currency: str) -> Decimal:
+    """Rounds half-up to the currency's minor unit."""
+    return Decimal(amount).quantize(Decimal(1).scaleb(-currency_places(currency)), rounding=ROUND_HALF_UP)
+
+
+def money_str(amount: Decimal | None, currency: str) -> str | None:
+    return None if amount is None else str(money_round(amount, currency))
+
+
+class MoneyField(serializers.DecimalField):
+    """A decimal string with exactly the store currency's places; more places in input → 400.
+
+    The serializer's context carries the currency as ``currency`` (or a ``store``).
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_digits", MAX_DIGITS)
+        kwargs.setdefault("decimal_places", DECIMAL_PLACES)
+        kwargs.setdefault("min_value", Decimal("0"))
+        super().__init__(**kwargs)
+
+    def _currency(self) -> str:
+        context = getattr(self, "context", {}) or {}
+        if context.get("currency"):
+            return context["currency"]
+        store = context.get("store")
+        return getattr(store, "currency", "USD")
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        places = currency_places(self._currency())
+        if -value.as_tuple().exponent > places:
+            raise serializers.ValidationError(f"At most {places} decimal places for {self._currency()}.")
+        return value
+
+    def to_representation(self, value):
+        return money_str(Decimal(value), self._currency())

@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real settings, with test-only keys and a fast hasher.
+
+DATABASE_URL and REDIS_URL switch the suite to PostgreSQL and Redis as they do the app.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5ISE=")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+
+from config.settings import *  # noqa: E402,F403
+
+# Argon2 is deliberately slow; the suite hashes thousands of passwords.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
+
+# Tasks run inline in tests; the integration tests start a real worker and switch this off.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api import views as system
+
+api_v1 = [
+    path("auth/", include("accounts.urls")),
+    path("", include("stores.urls")),
+    path("", include("teams.urls")),
+    path("", include("catalog.urls")),
+    path("", include("orders.urls")),
+    path("", include("payments.urls")),
+    path("", include("auditlog.urls")),
+    path("", include("notifications.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    re_path(r"^api/health/?$", system.HealthView.as_view(), name="health"),
+    re_path(r"^api/version/?$", system.VersionView.as_view(), name="version"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include(api_v1)),
+    re_path(r"^api/", system.api_not_found),
+]
+
+if not settings.AWS_STORAGE_BUCKET_NAME:
+    # The embedded default serves its own uploads, so `make run` needs no web server.
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler400 = "config.api.views.handler400"
+handler403 = "config.api.views.handler403"
+handler404 = "config.api.views.handler404"
+handler500 = "config.api.views.handler500"

@@ -1,0 +1,147 @@
+"""Shared fixtures: API clients, users, stores and members by role."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+
+def pytest_configure(config):
+    # CI sets REQUIRE_SERVICES=1: a missing PostgreSQL or Redis must fail the run,
+    # never let the suite fall back to SQLite or local memory silently.
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine:
+            raise pytest.UsageError(f"REQUIRE_SERVICES=1 but the database is {engine}, not PostgreSQL")
+        if not settings.REDIS_URL:
+            raise pytest.UsageError("REQUIRE_SERVICES=1 but REDIS_URL is not set")
+        import psycopg
+        import redis
+
+        db = settings.DATABASES["default"]
+        try:
+            psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres",
+                            password=db["PASSWORD"] or None, connect_timeout=3).close()
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
+        except Exception as exc:
+            raise pytest.UsageError(f"REQUIRE_SERVICES=1 but a service is unreachable: {exc}") from exc
+
+
+def on_postgres() -> bool:
+    return "postgresql" in settings.DATABASES["default"]["ENGINE"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if on_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://…)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def clear_cache() -> None:
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")  # only this run's key prefix, not the whole Redis database
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def password() -> str:
+    return "Correct-Horse-42"
+
+
+@pytest.fixture
+def user_factory(db, password):
+    from accounts.models import User
+
+    counter = {"n": 0}
+
+    def make(**fields) -> User:
+        counter["n"] += 1
+        fields.setdefault("email", f"user{counter['n']}@example.com")
+        fields.setdefault("name", f"User {counter['n']}")
+        return User.objects.create_user(password=fields.pop("password", password), **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(user_factory):
+    return user_factory(email="alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def auth_api(user):
+    """A client logged in as ``user``."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def store_factory(db, user_factory):
+    from stores.models import Store
+    from teams.models import Membership
+
+    counter = {"n": 0}
+
+    def make(owner=None, **fields) -> Store:
+        counter["n"] += 1
+        owner = owner or user_factory()
+        fields.setdefault("name", f"Store {counter['n']}")
+        fields.setdefault("slug", f"store-{counter['n']}")
+        store = Store.objects.create(owner=owner, **fields)
+        Membership.objects.create(user=owner, store=store, role="owner")
+        return store
+
+    return make
+
+
+@pytest.fixture
+def store(store_factory):
+    return store_factory(name="Alpha", slug="alpha")
+
+
+@pytest.fixture
+def other_store(store_factory):
+    return store_factory(name="Beta", slug="beta")
+
+
+@pytest.fixture
+def member_factory(user_factory):
+    from teams.models import Membership
+
+    def make(store, role: str, **user_fields):
+        member = user_factory(**user_fields)
+        Membership.objects.create(user=member, store=store, role=role)
+        return member
+
+    return make
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated as the given user."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make

@@ -1,0 +1,41 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from config.money import CURRENCY_CHOICES
+
+
+class StoreQuerySet(models.QuerySet):
+    def active(self) -> "StoreQuerySet":
+        return self.filter(is_active=True)
+
+
+class Store(models.Model):
+    """A merchant's shop. Every merchant-owned row points here."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    logo = models.ImageField(upload_to="stores/logos/", blank=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    contact_email = models.EmailField(blank=True)
+    tax_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Percent added to taxable totals.",
+    )
+    low_stock_threshold = models.PositiveIntegerField(default=5)
+    is_active = models.BooleanField(default=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_stores")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StoreQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

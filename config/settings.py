@@ -160,6 +160,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict = {
     "idempotency-keys-purge": {"task": "config.api.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
+    "webhook-deliveries-resume": {
+        "task": "notifications.tasks.webhook_deliveries_resume_task", "schedule": 60.0,
+    },
 }
 
 # --- Auth -------------------------------------------------------------------
@@ -282,6 +285,14 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Store <no-reply@localhost>")
 STRIPE_API_BASE = env("STRIPE_API_BASE")
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
 
+# Outgoing webhooks: connect and read timeouts, retries (15 s × 3ⁿ capped at 6 h, 11 attempts ≈ a day),
+# consecutive failed deliveries before an endpoint is disabled, and when a lost retry is re-enqueued.
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "15"))
+WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600)))
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 11)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
+WEBHOOK_RESUME_AFTER_SECONDS = env_int("WEBHOOK_RESUME_AFTER_SECONDS", 300)
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)

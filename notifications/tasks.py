@@ -9,3 +9,36 @@ from .emails import email_send
              retry_backoff_max=3600, retry_jitter=True, max_retries=8)
 def email_send_task(template: str, to: list[str], context: dict) -> None:
     email_send(template=template, to=to, context=context)
+
+
+@shared_task(ignore_result=True)
+def event_fanout_task(
+    event_type: str, store_id: int, payload: dict, event_id: str, actor_user_id: int | None = None
+) -> None:
+    from stores.models import Store
+
+    from .services import event_fanout
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return
+    event_fanout(event_type=event_type, store=store, payload=payload, event_id=event_id,
+                 actor_user_id=actor_user_id)
+
+
+@shared_task(ignore_result=True)
+def webhook_delivery_send_task(delivery_id: int) -> None:
+    """One attempt; a retryable failure schedules the next attempt as a new task after the backoff."""
+    from .services import webhook_delivery_attempt
+
+    delay = webhook_delivery_attempt(delivery_id=delivery_id)
+    # Eager mode (no broker) would run the "later" attempt at once, inside the request.
+    if delay is not None and not webhook_delivery_send_task.app.conf.task_always_eager:
+        webhook_delivery_send_task.apply_async((delivery_id,), countdown=delay)
+
+
+@shared_task(ignore_result=True)
+def webhook_deliveries_resume_task() -> int:
+    from .services import webhook_deliveries_resume
+
+    return webhook_deliveries_resume()

@@ -1,0 +1,102 @@
+import pytest
+from django.db import connection, transaction
+from django.test import RequestFactory
+
+from auditlog.models import AuditLog, AuditLogImmutable
+from auditlog.services import audit_diff, audit_record
+from config.api.middleware import request_id_var
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeApiKey:
+    pk = 7
+
+
+def test_records_user_target_request_and_redacts_secrets(store, user):
+    # given
+    request = RequestFactory().post("/x", HTTP_USER_AGENT="pytest-agent", REMOTE_ADDR="203.0.113.9")
+    request.request_id = "req-123"
+    # when
+    entry = audit_record(
+        store=store, actor=user, action="store.updated", target=store, request=request,
+        changes={"name": ["Old", "New"], "secret_key": ["a", "b"], "nested": {"api_token": "x", "ok": 1},
+                 "password": "hunter2", "otp": "123456"},
+    )
+    # then
+    entry = AuditLog.objects.get(pk=entry.pk)
+    assert entry.actor_user == user and entry.actor_label == user.email and entry.actor_id == str(user.pk)
+    assert entry.object_type == "stores.store" and entry.object_id == str(store.pk)
+    assert entry.ip == "203.0.113.9" and entry.user_agent == "pytest-agent" and entry.request_id == "req-123"
+    assert entry.changes == {
+        "name": ["Old", "New"], "secret_key": "••••", "nested": {"api_token": "••••", "ok": 1},
+        "password": "••••", "otp": "••••",
+    }
+
+
+def test_records_api_key_actor_and_request_id_from_context(store):
+    token = request_id_var.set("ctx-req")
+    try:
+        entry = audit_record(store=store, actor=FakeApiKey(), action="product.created",
+                             object_type="catalog.product", object_id=42)
+    finally:
+        request_id_var.reset(token)
+    assert entry.actor_user is None
+    assert entry.actor_label == "apikey:7" and entry.actor_id == "7"
+    assert entry.object_id == "42" and entry.request_id == "ctx-req"
+
+
+def test_system_actor_and_jsonable_changes(store):
+    from decimal import Decimal
+
+    entry = audit_record(store=store, action="stock.adjusted", changes={"price": [Decimal("1.50"), Decimal("2")]})
+    entry.refresh_from_db()
+    assert entry.actor_label == "system"
+    assert entry.changes == {"price": ["1.50", "2"]}
+
+
+def test_written_in_the_callers_transaction(store):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(store=store, action="x.y")
+        raise RuntimeError
+    assert not AuditLog.objects.exists()
+
+
+def test_audit_diff():
+    assert audit_diff({"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 5, "d": 4}) == {
+        "b": [2, 5], "c": [3, None], "d": [None, 4],
+    }
+
+
+def test_entries_refuse_update_and_delete(store):
+    entry = audit_record(store=store, action="x.y")
+    entry.action = "changed"
+    with pytest.raises(AuditLogImmutable):
+        entry.save()
+    with pytest.raises(AuditLogImmutable):
+        entry.delete()
+    with pytest.raises(AuditLogImmutable):
+        AuditLog.objects.filter(pk=entry.pk).update(action="changed")
+    with pytest.raises(AuditLogImmutable):
+        AuditLog.objects.all().delete()
+    assert AuditLog.objects.get(pk=entry.pk).action == "x.y"
+
+
+def test_deleting_a_user_keeps_their_entries(store, user_factory):
+    actor = user_factory(email="gone@example.com")
+    entry = audit_record(store=store, actor=actor, action="x.y")
+    actor.delete()
+    entry = AuditLog.objects.get(pk=entry.pk)
+    assert entry.actor_user is None and entry.actor_label == "gone@example.com"
+
+
+@pytest.mark.postgres
+def test_database_trigger_refuses_raw_update_and_delete(store):
+    from django.db.utils import DatabaseError
+
+    entry = audit_record(store=store, action="x.y")
+    for sql in ("UPDATE auditlog_auditlog SET action = 'tampered' WHERE id = %s",
+                "DELETE FROM auditlog_auditlog WHERE id = %s"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [entry.pk])
+    assert AuditLog.objects.get(pk=entry.pk).action == "x.y"

@@ -1,0 +1,19 @@
+from config.api.errors import DomainError
+
+
+class InvalidToken(DomainError):
+    """A refresh token that is malformed, expired, forged, of the wrong type or already used."""
+
+    code = "INVALID_TOKEN"
+    status_code = 401
+    default_message = "The token is invalid or expired."
+
+
+class TwoFactorConflict(DomainError):
+    """A 2FA step out of order: setup while on, confirm without setup, disable while off."""
+
+    default_message = "Two-factor authentication is not in a state that allows this."
+
+
+class EmailAlreadyVerified(DomainError):
+    default_message = "This email address is already verified."

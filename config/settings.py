@@ -208,6 +208,7 @@ THROTTLE_RATES = dict(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "config.api.authentication.JWTAuthentication",
+        "teams.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.EnvelopeJSONRenderer"],
@@ -284,7 +285,6 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Store <no-reply@localhost>")
 # --- Payments, webhooks -----------------------------------------------------
 STRIPE_API_BASE = env("STRIPE_API_BASE")
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
-
 # Outgoing webhooks: connect and read timeouts, retries (15 s × 3ⁿ capped at 6 h, 11 attempts ≈ a day),
 # consecutive failed deliveries before an endpoint is disabled, and when a lost retry is re-enqueued.
 WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
@@ -293,6 +293,7 @@ WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 11)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
 WEBHOOK_RESUME_AFTER_SECONDS = env_int("WEBHOOK_RESUME_AFTER_SECONDS", 300)
+
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)

@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from config.api.routers import Router
+
+from . import views
+
+STORE = r"stores/(?P<store>[-a-zA-Z0-9_]+)"
+
+router = Router()
+router.register(rf"{STORE}/members", views.MembershipViewSet, basename="store-member")
+router.register(rf"{STORE}/invites", views.InvitationViewSet, basename="store-invite")
+router.register(rf"{STORE}/api-keys", views.ApiKeyViewSet, basename="store-api-key")
+router.register("invites", views.InvitationAcceptViewSet, basename="invite")
+
+urlpatterns = router.urls

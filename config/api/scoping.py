@@ -71,6 +71,7 @@ class StoreScopedMixin:
     def get_serializer_context(self):
         context = super().get_serializer_context()
         context["store"] = getattr(self, "store", None)
+        context["access"] = getattr(self, "access", None)
         return context
 
 

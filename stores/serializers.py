@@ -1,0 +1,51 @@
+from rest_framework import serializers
+
+from config.money import CURRENCY_CHOICES
+
+from .models import Store
+
+
+class StoreCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(max_length=60, required=False, allow_blank=True)
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
+    low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
+
+
+class StoreUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    contact_email = serializers.EmailField(required=False, allow_blank=True)
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
+    low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
+
+
+class StoreOutput(serializers.ModelSerializer):
+    """What the public sees of a store."""
+
+    class Meta:
+        model = Store
+        fields = ["id", "name", "slug", "description", "logo", "currency", "contact_email", "created_at"]
+
+
+class StoreMemberOutput(StoreOutput):
+    """What a member (or a key) of the store sees: its settings and the caller's role."""
+
+    role = serializers.SerializerMethodField()
+    permissions = serializers.SerializerMethodField()
+
+    class Meta(StoreOutput.Meta):
+        fields = [*StoreOutput.Meta.fields, "is_active", "tax_rate", "low_stock_threshold", "updated_at",
+                  "role", "permissions"]
+
+    def get_role(self, store) -> str | None:
+        access = self.context.get("access")
+        return access.role if access else None
+
+    def get_permissions(self, store) -> list[str]:
+        access = self.context.get("access")
+        return sorted(access.permissions) if access else []

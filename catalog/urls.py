@@ -1,1 +1,22 @@
-urlpatterns: list = []
+from django.urls import re_path
+
+from config.api.routers import Router
+
+from . import views
+
+STORE = r"stores/(?P<store>[-\w]+)"
+PRODUCT = rf"{STORE}/products/(?P<product_id>\d+)"
+
+router = Router()
+router.register(rf"{STORE}/categories", views.CategoryViewSet, basename="catalog-category")
+router.register(rf"{STORE}/products", views.ProductViewSet, basename="catalog-product")
+router.register(rf"{PRODUCT}/variants", views.VariantViewSet, basename="catalog-variant")
+router.register(rf"{PRODUCT}/images", views.ProductImageViewSet, basename="catalog-image")
+router.register(rf"{PRODUCT}/reviews", views.ReviewViewSet, basename="catalog-review")
+
+urlpatterns = [
+    re_path(rf"^{STORE}/search/?$", views.SearchView.as_view(), name="catalog-search"),
+    re_path(rf"^{STORE}/search/suggestions/?$", views.SuggestionsView.as_view(), name="catalog-suggestions"),
+    re_path(rf"^{STORE}/brands/?$", views.BrandListView.as_view(), name="catalog-brands"),
+    *router.urls,
+]

@@ -1,0 +1,190 @@
+"""Catalog: a category tree per store, products with variants, images and reviews.
+
+Money columns are Decimal(14, 3) (DESIGN.md "Money"); the API renders them with
+the store currency's places.
+"""
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import F, Q
+
+from config.money import DECIMAL_PLACES, MAX_DIGITS
+
+# A category's materialized path is its ancestors' ids and its own, each a
+# fixed-width base-36 segment followed by a dot ("00000a.00002b."), so
+# "this category and everything under it" is one indexed `path LIKE 'prefix%'`.
+PATH_SEGMENT_WIDTH = 6
+PATH_MAX_LENGTH = 255
+MAX_CATEGORY_DEPTH = PATH_MAX_LENGTH // (PATH_SEGMENT_WIDTH + 1)
+
+
+def path_segment(pk: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while pk:
+        pk, rest = divmod(pk, 36)
+        out = digits[rest] + out
+    return out.rjust(PATH_SEGMENT_WIDTH, "0") + "."
+
+
+class Category(models.Model):
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="categories")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    position = models.PositiveIntegerField(default=0)
+    # Maintained by catalog.services (create and move); never edited by hand.
+    path = models.CharField(max_length=PATH_MAX_LENGTH, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(editable=False, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "categories"
+        constraints = [models.UniqueConstraint(fields=["store", "slug"], name="category_unique_store_slug")]
+        indexes = [models.Index(fields=["store", "path"], name="category_store_path")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class ProductQuerySet(models.QuerySet):
+    def published(self) -> "ProductQuerySet":
+        return self.filter(status=ProductStatus.PUBLISHED)
+
+
+class Product(models.Model):
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220)
+    description = models.TextField(blank=True)
+    brand = models.CharField(max_length=120, blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    status = models.CharField(max_length=10, choices=ProductStatus.choices, default=ProductStatus.DRAFT)
+    featured = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    # Denormalized from the variants by catalog.services, so lists filter and sort
+    # without joining: the lowest variant price and "some variant can be bought".
+    price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True,
+                                editable=False)
+    in_stock = models.BooleanField(default=False, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # PostgreSQL only: filled by a trigger (migration 0002) from name (A), brand (B)
+    # and description (C), with a GIN index; always NULL on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["store", "slug"], name="product_unique_store_slug")]
+        indexes = [
+            models.Index(fields=["store", "status", "-created_at"], name="product_store_status_created"),
+            models.Index(fields=["store", "status", "price"], name="product_store_status_price"),
+            models.Index(fields=["store", "status", "name"], name="product_store_status_name"),
+            models.Index(fields=["store", "brand"], name="product_store_brand"),
+            models.Index(fields=["store", "category"], name="product_store_category"),
+            models.Index(fields=["store", "featured"], name="product_store_featured"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Variant(models.Model):
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="variants")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=120, blank=True)
+    price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    compare_at_price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True,
+                                           blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    stock_quantity = models.IntegerField(default=0, help_text="Units on hand.")
+    reserved = models.IntegerField(default=0, editable=False, help_text="Units held by open orders.")
+    track_inventory = models.BooleanField(default=True)
+    allow_backorder = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "sku"], name="variant_unique_store_sku"),
+            models.CheckConstraint(condition=Q(stock_quantity__gte=0), name="variant_stock_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="variant_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("stock_quantity")), name="variant_reserved_le_stock"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} · {self.name}" if self.name else self.sku
+
+    @property
+    def available(self) -> int:
+        return self.stock_quantity - self.reserved
+
+    @property
+    def purchasable(self) -> bool:
+        return not self.track_inventory or self.allow_backorder or self.available > 0
+
+
+def product_image_path(instance: "ProductImage", filename: str) -> str:
+    """A random name: the uploader's file name never reaches the storage."""
+    suffix = PurePosixPath(filename).suffix.lower() or ".jpg"
+    return f"catalog/{instance.store_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class ProductImage(models.Model):
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="product_images")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.FileField(upload_to=product_image_path, max_length=255)
+    alt = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    width = models.PositiveIntegerField(default=0, editable=False)
+    height = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.alt or self.image.name
+
+
+class Review(models.Model):
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="reviews")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reviews")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
+    rating = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    is_hidden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "user"], name="review_unique_product_user"),
+            models.CheckConstraint(condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_to_5"),
+        ]
+        indexes = [models.Index(fields=["product", "is_hidden", "-created_at"], name="review_product_visible")]
+
+    def __str__(self) -> str:
+        return f"{self.rating}★ {self.title}".strip()

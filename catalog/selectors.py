@@ -1,0 +1,200 @@
+"""Catalog reads. Every list runs a fixed number of queries whatever its page size."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Lower
+
+from stores.models import Store
+
+from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
+
+SORTS = {
+    "price": ("price", "-id"),
+    "-price": ("-price", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    q: str = ""
+    category: str = ""
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    brand: str = ""
+    in_stock: bool | None = None
+    status: str = ""
+    featured: bool | None = None
+    sort: str = ""
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- categories ----------------------------------------------------------------
+def category_list(*, store: Store) -> QuerySet[Category]:
+    return Category.objects.filter(store=store).order_by("path")
+
+
+def category_subtree(*, category: Category) -> QuerySet[Category]:
+    """The category and everything under it, in one indexed query on the materialized path."""
+    return Category.objects.filter(store_id=category.store_id, path__startswith=category.path)
+
+
+def category_tree(*, store: Store) -> list[dict]:
+    """The whole tree as nested dicts (``children``), from one query."""
+    nodes: dict[int, dict] = {}
+    roots: list[dict] = []
+    rows = list(category_list(store=store).values("id", "name", "slug", "description", "parent_id", "position",
+                                                  "depth", "path"))
+    for row in rows:
+        nodes[row["id"]] = {**row, "parent": row.pop("parent_id"), "children": []}
+    for node in nodes.values():
+        parent = nodes.get(node["parent"])
+        (parent["children"] if parent else roots).append(node)
+
+    def order(items: list[dict]) -> list[dict]:
+        items.sort(key=lambda item: (item["position"], item["name"].lower(), item["id"]))
+        for item in items:
+            order(item["children"])
+        return items
+
+    return order(roots)
+
+
+# --- products ------------------------------------------------------------------
+def product_visible(*, store: Store, is_member: bool) -> QuerySet[Product]:
+    """Members see every status; everyone else only published products (of active stores: the view checks)."""
+    queryset = Product.objects.filter(store=store)
+    return queryset if is_member else queryset.filter(status=ProductStatus.PUBLISHED)
+
+
+def product_with_relations(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """What the product serializers read, in a fixed number of queries: 1 + variants + images."""
+    return queryset.select_related("category", "store").prefetch_related(
+        Prefetch("variants", queryset=Variant.objects.order_by("position", "id")),
+        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+    )
+
+
+def product_list(*, store: Store, is_member: bool, filters: ProductFilters) -> QuerySet[Product]:
+    queryset = product_visible(store=store, is_member=is_member)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.category:
+        path = Category.objects.filter(store=store, slug=filters.category).values_list("path", flat=True).first()
+        if path is None:
+            return queryset.none()
+        queryset = queryset.filter(
+            category_id__in=Category.objects.filter(store=store, path__startswith=path).values("pk"))
+    if filters.price_min is not None:
+        queryset = queryset.filter(price__gte=filters.price_min)
+    if filters.price_max is not None:
+        queryset = queryset.filter(price__lte=filters.price_max)
+    if filters.brand:
+        queryset = queryset.filter(brand__iexact=filters.brand)
+    if filters.in_stock is not None:
+        queryset = queryset.filter(in_stock=filters.in_stock)
+    if filters.featured is not None:
+        queryset = queryset.filter(featured=filters.featured)
+    sort = filters.sort or ("relevance" if filters.q else "-created")
+    if filters.q:
+        queryset = product_text_match(queryset, filters.q, rank=sort == "relevance")
+    if sort == "relevance":
+        ordering = ("-rank", "-created_at", "-id") if filters.q else SORTS["-created"]
+    else:
+        ordering = SORTS.get(sort, SORTS["-created"])
+    if sort in ("price", "-price"):
+        # products without variants (no price) sort last either way
+        first = F("price").asc(nulls_last=True) if sort == "price" else F("price").desc(nulls_last=True)
+        return product_with_relations(queryset.order_by(first, ordering[1]))
+    return product_with_relations(queryset.order_by(*ordering))
+
+
+def product_text_match(queryset: QuerySet[Product], q: str, *, rank: bool) -> QuerySet[Product]:
+    """Full-text match (PostgreSQL: the weighted search_vector, ranked; SQLite: LIKE with a simple rank).
+
+    Each word must appear in the name, brand or description.
+    """
+    words = [word for word in q.split() if word][:10]
+    if not words:
+        return queryset.annotate(rank=Value(0.0)) if rank else queryset
+    if on_postgres():
+        from django.contrib.postgres.search import SearchQuery, SearchRank
+
+        query = SearchQuery(q, search_type="websearch", config="english")
+        prefixes = [f"{_ts_word(word)}:*" for word in words if _ts_word(word)]
+        if prefixes:  # the last word typed may be unfinished: match it as a prefix too
+            query |= SearchQuery(" & ".join(prefixes), search_type="raw", config="simple")
+        queryset = queryset.filter(search_vector=query)
+        if rank:
+            queryset = queryset.annotate(rank=SearchRank(F("search_vector"), query))
+        return queryset
+    condition = Q()
+    for word in words:
+        condition &= Q(name__icontains=word) | Q(brand__icontains=word) | Q(description__icontains=word)
+    queryset = queryset.filter(condition)
+    if rank:
+        from django.db.models import Case, FloatField, When
+
+        queryset = queryset.annotate(rank=Case(
+            When(name__iexact=q, then=Value(3.0)),
+            When(name__istartswith=words[0], then=Value(2.0)),
+            When(name__icontains=words[0], then=Value(1.0)),
+            default=Value(0.0), output_field=FloatField(),
+        ))
+    return queryset
+
+
+def _ts_word(word: str) -> str:
+    """A word safe inside a raw tsquery (letters and digits only)."""
+    return "".join(ch for ch in word.lower() if ch.isalnum())
+
+
+def product_search(*, store: Store, is_member: bool, q: str) -> QuerySet[Product]:
+    """Ranked full-text search over published products."""
+    queryset = product_visible(store=store, is_member=False)
+    if not q.strip():
+        return product_with_relations(queryset.none())
+    queryset = product_text_match(queryset, q, rank=True)
+    return product_with_relations(queryset.order_by("-rank", "-created_at", "-id"))
+
+
+def product_suggestions(*, store: Store, q: str, limit: int = 10) -> list[dict]:
+    """Published products whose name (or a word of it) starts with ``q``; names first, one query."""
+    q = q.strip()
+    if not q:
+        return []
+    queryset = product_visible(store=store, is_member=False).annotate(lower_name=Lower("name"))
+    prefix = q.lower()
+    starts = list(queryset.filter(lower_name__startswith=prefix).order_by("name", "id")
+                  .values("id", "name", "slug")[:limit])
+    if len(starts) < limit:
+        seen = [row["id"] for row in starts]
+        starts += list(queryset.filter(name__icontains=f" {q}").exclude(pk__in=seen).order_by("name", "id")
+                       .values("id", "name", "slug")[: limit - len(starts)])
+    return starts
+
+
+def brand_list(*, store: Store, is_member: bool) -> list[dict]:
+    """Distinct brands with product counts (published products for the public)."""
+    queryset = product_visible(store=store, is_member=is_member).exclude(brand="")
+    return list(queryset.values("brand").annotate(count=Count("id")).order_by("brand"))
+
+
+# --- reviews -------------------------------------------------------------------
+def review_list(*, product: Product, include_hidden: bool) -> QuerySet[Review]:
+    queryset = Review.objects.filter(product=product).select_related("user")
+    return queryset if include_hidden else queryset.filter(is_hidden=False)
+
+
+def review_summary(*, product: Product) -> dict:
+    return Review.objects.filter(product=product, is_hidden=False).aggregate(average=Avg("rating"),
+                                                                               count=Count("id"))

@@ -1,0 +1,219 @@
+"""Input serializers validate and output serializers shape; the rules live in catalog.services."""
+
+from decimal import Decimal
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.money import MoneyField, currency_places
+
+from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
+from .selectors import SORTS
+
+
+class StorePrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """An id of a row in the request's store; another store's id is "does not exist"."""
+
+    def get_queryset(self):
+        store = self.context.get("store")
+        queryset = super().get_queryset()
+        return queryset.none() if store is None else queryset.filter(store=store)
+
+
+class Money(MoneyField):
+    """MoneyField checking the places the client actually sent.
+
+    DRF's DecimalField quantizes to the column's 3 places before MoneyField
+    looks, so "9.50" would count as 3 places; the raw input is what matters.
+    """
+
+    def to_internal_value(self, data):
+        value = serializers.DecimalField.to_internal_value(self, data)
+        sent = Decimal(str(data).strip())
+        places = currency_places(self._currency())
+        if sent.is_finite() and -sent.as_tuple().exponent > places:
+            raise serializers.ValidationError(f"At most {places} decimal places for {self._currency()}.")
+        return value
+
+
+# --- categories ----------------------------------------------------------------
+class CategoryInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(max_length=140, required=False, allow_blank=True)
+    parent = StorePrimaryKeyField(queryset=Category.objects.all(), required=False, allow_null=True)
+    position = serializers.IntegerField(min_value=0, required=False, default=0)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CategoryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "description", "parent", "position", "depth", "created_at", "updated_at"]
+
+
+class CategoryTreeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    description = serializers.CharField()
+    parent = serializers.IntegerField(allow_null=True)
+    position = serializers.IntegerField()
+    depth = serializers.IntegerField()
+    children = serializers.ListField(child=serializers.DictField(), help_text="Nodes of the same shape.")
+
+
+class CategorySummary(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "parent"]
+
+
+# --- variants --------------------------------------------------------------------
+class VariantInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    price = Money()
+    compare_at_price = Money(required=False, allow_null=True)
+    options = serializers.DictField(child=serializers.CharField(max_length=100, allow_blank=True), required=False)
+    stock_quantity = serializers.IntegerField(min_value=0, required=False)
+    track_inventory = serializers.BooleanField(required=False)
+    allow_backorder = serializers.BooleanField(required=False)
+    position = serializers.IntegerField(min_value=0, required=False)
+
+
+class VariantOutput(serializers.ModelSerializer):
+    price = Money(read_only=True)
+    compare_at_price = Money(read_only=True, allow_null=True)
+    currency = serializers.SerializerMethodField()
+    available = serializers.IntegerField(read_only=True)
+    in_stock = serializers.BooleanField(source="purchasable", read_only=True)
+
+    class Meta:
+        model = Variant
+        fields = ["id", "sku", "name", "price", "compare_at_price", "currency", "options", "stock_quantity",
+                  "reserved", "available", "in_stock", "track_inventory", "allow_backorder", "position",
+                  "created_at", "updated_at"]
+
+    def get_currency(self, obj) -> str:
+        return self.context["store"].currency
+
+
+# --- images ----------------------------------------------------------------------
+class ProductImageInput(serializers.Serializer):
+    file = serializers.FileField(help_text="JPEG, PNG, WebP or GIF; checked by content and re-encoded.")
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    position = serializers.IntegerField(min_value=0, required=False)
+
+
+class ProductImageUpdateInput(serializers.Serializer):
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    position = serializers.IntegerField(min_value=0, required=False)
+
+
+class ProductImageOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "alt", "position", "width", "height", "created_at"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj) -> str:
+        url = obj.image.url
+        request = self.context.get("request")
+        if url.startswith("/") and request is not None:
+            return request.build_absolute_uri(url)
+        return url
+
+
+# --- products --------------------------------------------------------------------
+class ProductInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=220, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    brand = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    category = StorePrimaryKeyField(queryset=Category.objects.all(), required=False, allow_null=True)
+    featured = serializers.BooleanField(required=False)
+    attributes = serializers.DictField(required=False)
+
+
+class ProductCreateInput(ProductInput):
+    variants = VariantInput(many=True, required=False, help_text="Variants created with the product.")
+
+    def validate_variants(self, value):
+        skus = [variant["sku"].strip() for variant in value]
+        if len(skus) != len(set(skus)):
+            raise serializers.ValidationError("Each variant needs its own sku.")
+        return value
+
+
+class ProductOutput(serializers.ModelSerializer):
+    category = CategorySummary(read_only=True, allow_null=True)
+    price = Money(read_only=True, allow_null=True, help_text="The lowest variant price.")
+    currency = serializers.SerializerMethodField()
+    variants = VariantOutput(many=True, read_only=True)
+    images = ProductImageOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["id", "name", "slug", "description", "brand", "category", "status", "featured", "attributes",
+                  "price", "currency", "in_stock", "variants", "images", "published_at", "created_at",
+                  "updated_at"]
+
+    def get_currency(self, obj) -> str:
+        return self.context["store"].currency
+
+
+class ProductFilterInput(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, help_text="Words to find in name, brand, description.")
+    category = serializers.CharField(required=False, allow_blank=True,
+                                     help_text="Category slug; includes its sub-categories.")
+    price_min = serializers.DecimalField(max_digits=14, decimal_places=3, required=False, min_value=0)
+    price_max = serializers.DecimalField(max_digits=14, decimal_places=3, required=False, min_value=0)
+    brand = serializers.CharField(required=False, allow_blank=True)
+    in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+    status = serializers.ChoiceField(choices=ProductStatus.choices, required=False,
+                                     help_text="Members only: the public sees published products.")
+    featured = serializers.BooleanField(required=False, allow_null=True, default=None)
+    sort = serializers.ChoiceField(choices=[*SORTS, "relevance"], required=False,
+                                   help_text="Default: relevance with q, -created without.")
+
+
+class SearchInput(serializers.Serializer):
+    q = serializers.CharField(max_length=200, allow_blank=True)
+
+
+class SuggestionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class BrandOutput(serializers.Serializer):
+    brand = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+# --- reviews ---------------------------------------------------------------------
+class ReviewInput(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ReviewModerationInput(serializers.Serializer):
+    is_hidden = serializers.BooleanField()
+
+
+class ReviewAuthor(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ReviewOutput(serializers.ModelSerializer):
+    user = ReviewAuthor(read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "rating", "title", "body", "user", "is_hidden", "created_at", "updated_at"]

@@ -1,0 +1,465 @@
+"""Catalog writes: every use case in one transaction, business rules here and nowhere else."""
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, Max, Min, OuterRef, ProtectedError, Q, Subquery, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+from django.utils.text import slugify
+
+from config.api.errors import AlreadyExists, InvalidTransition, ValidationFailed
+from stores.models import Store
+
+from .errors import CategoryInUse, NotPublished, ProductInUse
+from .events import audit, emit_after_commit, product_payload
+from .images import image_clean
+from .models import (
+    MAX_CATEGORY_DEPTH,
+    Category,
+    Product,
+    ProductImage,
+    ProductStatus,
+    Review,
+    Variant,
+    path_segment,
+)
+
+# action -> (statuses it may start from, status it leads to); API.md "Catalog".
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "publish": (frozenset({ProductStatus.DRAFT}), ProductStatus.PUBLISHED),
+    "unpublish": (frozenset({ProductStatus.PUBLISHED, ProductStatus.ARCHIVED}), ProductStatus.DRAFT),
+    "archive": (frozenset({ProductStatus.PUBLISHED}), ProductStatus.ARCHIVED),
+}
+EVENT_FOR_STATUS = {ProductStatus.PUBLISHED: "product.published", ProductStatus.ARCHIVED: "product.archived"}
+
+PRODUCT_FIELDS = ("name", "slug", "description", "brand", "category", "featured", "attributes")
+VARIANT_FIELDS = ("sku", "name", "price", "compare_at_price", "options", "stock_quantity", "track_inventory",
+                  "allow_backorder", "position")
+
+
+# --- slugs -------------------------------------------------------------------
+def _unique_slug(*, model, store: Store, source: str, max_length: int, exclude_pk: int | None = None) -> str:
+    """A slug for ``source`` not yet taken in ``store`` ("shirt", "shirt-2", …) in one query."""
+    base = (slugify(source) or model.__name__.lower())[: max_length - 8].strip("-") or model.__name__.lower()
+    taken = set(
+        model.objects.filter(store=store, slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _check_slug_free(*, model, store: Store, slug: str, exclude_pk: int | None = None) -> None:
+    if model.objects.filter(store=store, slug=slug).exclude(pk=exclude_pk).exists():
+        raise AlreadyExists(f"The slug {slug!r} is already used in this store.", slug=slug)
+
+
+def _changes(instance, values: dict[str, Any]) -> dict[str, list]:
+    """{field: [old, new]} for the values that differ; JSON-friendly."""
+    changes = {}
+    for field, new in values.items():
+        old = getattr(instance, field)
+        if old != new:
+            changes[field] = [_plain(old), _plain(new)]
+    return changes
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+# --- categories ----------------------------------------------------------------
+def _check_parent(*, store: Store, parent: Category | None) -> None:
+    if parent is not None and parent.store_id != store.pk:
+        raise ValidationFailed("The parent category belongs to another store.", parent=["Unknown category."])
+    if parent is not None and parent.depth + 1 >= MAX_CATEGORY_DEPTH:
+        raise ValidationFailed("The category tree is too deep.", parent=["The category tree is too deep."])
+
+
+@transaction.atomic
+def category_create(*, store: Store, name: str, slug: str = "", parent: Category | None = None,
+                    position: int = 0, description: str = "") -> Category:
+    """Creates a category under ``parent`` with its materialized path.
+
+    Raises AlreadyExists for a slug taken in the store, ValidationFailed for a foreign parent.
+    """
+    _check_parent(store=store, parent=parent)
+    if slug:
+        _check_slug_free(model=Category, store=store, slug=slug)
+    else:
+        slug = _unique_slug(model=Category, store=store, source=name, max_length=140)
+    try:
+        with transaction.atomic():
+            category = Category.objects.create(store=store, name=name, slug=slug, parent=parent, position=position,
+                                               description=description, depth=parent.depth + 1 if parent else 0)
+    except IntegrityError:
+        raise AlreadyExists(f"The slug {slug!r} is already used in this store.", slug=slug) from None
+    category.path = (parent.path if parent else "") + path_segment(category.pk)
+    Category.objects.filter(pk=category.pk).update(path=category.path)
+    return category
+
+
+@transaction.atomic
+def category_update(*, category: Category, **values: Any) -> Category:
+    """Changes name, slug, description, position or parent; a move rewrites the subtree's paths in one UPDATE.
+
+    Raises AlreadyExists (slug taken) and ValidationFailed (moving under itself or a descendant).
+    """
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    if values.get("slug") and values["slug"] != category.slug:
+        _check_slug_free(model=Category, store=category.store, slug=values["slug"], exclude_pk=category.pk)
+    elif "slug" in values and not values["slug"]:
+        values.pop("slug")
+    moving = "parent" in values and values["parent"] != category.parent
+    if moving:
+        parent = values["parent"]
+        _check_parent(store=category.store, parent=parent)
+        if parent is not None and parent.path.startswith(category.path):
+            raise ValidationFailed("A category cannot move under itself.",
+                                   parent=["A category cannot be moved under itself or its descendants."])
+    if moving:
+        old_path, old_depth = category.path, category.depth
+        new_path = (parent.path if parent else "") + path_segment(category.pk)
+        new_depth = parent.depth + 1 if parent else 0
+        deepest = category_descendants(category=category).aggregate(deepest=Max("depth"))["deepest"]
+        if new_depth + (deepest - old_depth) >= MAX_CATEGORY_DEPTH:
+            raise ValidationFailed("The category tree is too deep.", parent=["The category tree is too deep."])
+    for field, value in values.items():
+        setattr(category, field, value)
+    category.save()
+    if moving:
+        # the whole subtree in one statement: swap the path prefix, shift the depth
+        category_descendants(category=category).update(
+            path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+            depth=F("depth") + (new_depth - old_depth),
+        )
+        category.path, category.depth = new_path, new_depth
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    """Deletes a leaf category; its products keep existing without a category.
+
+    Raises CategoryInUse (409) while it has sub-categories.
+    """
+    try:
+        category.delete()
+    except ProtectedError:
+        raise CategoryInUse() from None
+
+
+def category_descendants(*, category: Category):
+    """This category and everything under it: one indexed query on the materialized path."""
+    return Category.objects.filter(store_id=category.store_id, path__startswith=category.path)
+
+
+# --- products ------------------------------------------------------------------
+def _check_category(*, store: Store, category: Category | None) -> None:
+    if category is not None and category.store_id != store.pk:
+        raise ValidationFailed("The category belongs to another store.", category=["Unknown category."])
+
+
+@transaction.atomic
+def product_create(*, store: Store, actor=None, name: str, slug: str = "", description: str = "", brand: str = "",
+                   category: Category | None = None, featured: bool = False, attributes: dict | None = None,
+                   status: str = ProductStatus.DRAFT, variants: Iterable[dict] = ()) -> Product:
+    """Creates a product (a draft unless told otherwise) with its variants.
+
+    Raises AlreadyExists for a taken slug or sku, ValidationFailed for a foreign category.
+    """
+    _check_category(store=store, category=category)
+    if slug:
+        _check_slug_free(model=Product, store=store, slug=slug)
+    else:
+        slug = _unique_slug(model=Product, store=store, source=name, max_length=220)
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(
+                store=store, name=name, slug=slug, description=description, brand=brand.strip(), category=category,
+                featured=featured, attributes=attributes or {}, status=status,
+                published_at=timezone.now() if status == ProductStatus.PUBLISHED else None,
+            )
+    except IntegrityError:
+        raise AlreadyExists(f"The slug {slug!r} is already used in this store.", slug=slug) from None
+    for position, variant in enumerate(variants):
+        variant.setdefault("position", position)
+        _variant_insert(product=product, values=variant)
+    product_summary_refresh(product_ids=[product.pk])
+    product.refresh_from_db()
+    audit(store=store, actor=actor, action="product.created", target=product,
+          changes={"name": [None, product.name], "status": [None, product.status]})
+    if product.status == ProductStatus.PUBLISHED:
+        emit_after_commit("product.published", store=store, payload=product_payload(product), actor=actor)
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, actor=None, **values: Any) -> Product:
+    """Changes a product's own fields (not its status: see product_transition).
+
+    Raises AlreadyExists (slug taken) and ValidationFailed (foreign category).
+    """
+    unknown = set(values) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise ValueError(f"product_update does not change {sorted(unknown)}")
+    if "category" in values:
+        _check_category(store=product.store, category=values["category"])
+    if "slug" in values and not values["slug"]:
+        values.pop("slug")
+    if values.get("slug") and values["slug"] != product.slug:
+        _check_slug_free(model=Product, store=product.store, slug=values["slug"], exclude_pk=product.pk)
+    if "brand" in values:
+        values["brand"] = values["brand"].strip()
+    changes = _changes(product, values)
+    if not changes:
+        return product
+    for field, value in values.items():
+        setattr(product, field, value)
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError:
+        raise AlreadyExists("The slug is already used in this store.", slug=product.slug) from None
+    audit(store=product.store, actor=actor, action="product.updated", target=product, changes=changes)
+    if product.status == ProductStatus.PUBLISHED:
+        emit_after_commit("product.updated", store=product.store, payload=product_payload(product), actor=actor)
+    return product
+
+
+@transaction.atomic
+def product_transition(*, product: Product, action: str, actor=None) -> Product:
+    """publish (draft → published), unpublish (published/archived → draft), archive (published → archived).
+
+    One conditional UPDATE, so two concurrent calls cannot both win. Raises InvalidTransition (409) otherwise.
+    """
+    sources, target = TRANSITIONS[action]
+    now = timezone.now()
+    extra = {"published_at": now} if target == ProductStatus.PUBLISHED else {}
+    updated = Product.objects.filter(pk=product.pk, status__in=sources).update(status=target, updated_at=now, **extra)
+    if not updated:
+        product.refresh_from_db(fields=["status"])
+        raise InvalidTransition(f"Cannot {action} a {product.status} product.", status=product.status, action=action)
+    old_status = product.status
+    product.refresh_from_db()
+    audit(store=product.store, actor=actor, action=f"product.{target if action != 'unpublish' else 'unpublished'}",
+          target=product, changes={"status": [old_status, target]})
+    event = EVENT_FOR_STATUS.get(target, "product.updated")
+    emit_after_commit(event, store=product.store, payload=product_payload(product), actor=actor)
+    return product
+
+
+def product_publish(*, product: Product, actor=None) -> Product:
+    """draft → published; raises InvalidTransition otherwise."""
+    return product_transition(product=product, action="publish", actor=actor)
+
+
+def product_unpublish(*, product: Product, actor=None) -> Product:
+    """published or archived → draft; raises InvalidTransition otherwise."""
+    return product_transition(product=product, action="unpublish", actor=actor)
+
+
+def product_archive(*, product: Product, actor=None) -> Product:
+    """published → archived; raises InvalidTransition otherwise."""
+    return product_transition(product=product, action="archive", actor=actor)
+
+
+@transaction.atomic
+def product_delete(*, product: Product, actor=None) -> None:
+    """Deletes a product with its variants, images and reviews (their files go after commit).
+
+    Raises ProductInUse (409) when orders still point at it: archive it instead.
+    """
+    files = list(ProductImage.objects.filter(product=product).values_list("image", flat=True))
+    audit(store=product.store, actor=actor, action="product.deleted", target=product,
+          changes={"name": [product.name, None], "status": [product.status, None]})
+    try:
+        with transaction.atomic():
+            product.delete()
+    except ProtectedError:
+        raise ProductInUse() from None
+    transaction.on_commit(lambda: _delete_files(files))
+
+
+def _delete_files(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # a stale file is harmless; a failed delete must not fail the request
+            pass
+
+
+def product_summary_refresh(*, product_ids: Iterable[int]) -> None:
+    """Recomputes the denormalized ``price`` (lowest variant price) and ``in_stock`` in one UPDATE.
+
+    Call it after any change to variants' prices or stock (orders' stock services too).
+    """
+    ids = list(product_ids)
+    if not ids:
+        return
+    variants = Variant.objects.filter(product=OuterRef("pk"))
+    purchasable = variants.filter(Q(track_inventory=False) | Q(allow_backorder=True)
+                                  | Q(stock_quantity__gt=F("reserved")))
+    Product.objects.filter(pk__in=ids).update(
+        price=Subquery(variants.order_by().values("product").annotate(low=Min("price")).values("low")[:1]),
+        in_stock=Exists(purchasable),
+    )
+
+
+# --- variants ------------------------------------------------------------------
+def _variant_insert(*, product: Product, values: dict[str, Any]) -> Variant:
+    unknown = set(values) - set(VARIANT_FIELDS)
+    if unknown:
+        raise ValueError(f"variants do not have {sorted(unknown)}")
+    sku = values["sku"].strip()
+    if Variant.objects.filter(store_id=product.store_id, sku=sku).exists():
+        raise AlreadyExists(f"The sku {sku!r} is already used in this store.", sku=sku)
+    values = {**values, "sku": sku}
+    values.setdefault("options", {})
+    try:
+        with transaction.atomic():
+            return Variant.objects.create(store_id=product.store_id, product=product, **values)
+    except IntegrityError:
+        raise AlreadyExists(f"The sku {sku!r} is already used in this store.", sku=sku) from None
+
+
+def _product_changed(*, product: Product, actor, changes: dict) -> None:
+    Product.objects.filter(pk=product.pk).update(updated_at=timezone.now())
+    product.refresh_from_db()
+    audit(store=product.store, actor=actor, action="product.updated", target=product, changes=changes)
+    if product.status == ProductStatus.PUBLISHED:
+        emit_after_commit("product.updated", store=product.store, payload=product_payload(product), actor=actor)
+
+
+@transaction.atomic
+def variant_create(*, product: Product, actor=None, **values: Any) -> Variant:
+    """Adds a variant and refreshes the product's price and in_stock. Raises AlreadyExists for a taken sku."""
+    variant = _variant_insert(product=product, values=values)
+    product_summary_refresh(product_ids=[product.pk])
+    _product_changed(product=product, actor=actor, changes={"variants": {"added": variant.sku}})
+    return variant
+
+
+@transaction.atomic
+def variant_update(*, variant: Variant, actor=None, **values: Any) -> Variant:
+    """Changes a variant (never ``reserved``, which belongs to orders).
+
+    Raises AlreadyExists for a taken sku and ValidationFailed when on-hand stock would drop below what is reserved.
+    """
+    unknown = set(values) - set(VARIANT_FIELDS)
+    if unknown:
+        raise ValueError(f"variant_update does not change {sorted(unknown)}")
+    variant = Variant.objects.select_for_update().get(pk=variant.pk)
+    if "sku" in values:
+        values["sku"] = values["sku"].strip()
+        if Variant.objects.filter(store_id=variant.store_id, sku=values["sku"]).exclude(pk=variant.pk).exists():
+            raise AlreadyExists(f"The sku {values['sku']!r} is already used in this store.", sku=values["sku"])
+    if "stock_quantity" in values and values["stock_quantity"] < variant.reserved:
+        raise ValidationFailed("Stock cannot go below what open orders hold.",
+                               stock_quantity=[f"At least {variant.reserved} units are reserved by open orders."])
+    changes = _changes(variant, values)
+    for field, value in values.items():
+        setattr(variant, field, value)
+    try:
+        with transaction.atomic():
+            variant.save()
+    except IntegrityError:
+        raise AlreadyExists("The sku is already used in this store.", sku=variant.sku) from None
+    if changes:
+        product_summary_refresh(product_ids=[variant.product_id])
+        _product_changed(product=variant.product, actor=actor, changes={"variant": {variant.sku: changes}})
+    return variant
+
+
+@transaction.atomic
+def variant_delete(*, variant: Variant, actor=None) -> None:
+    """Deletes a variant and refreshes its product's price and in_stock.
+
+    Raises ProductInUse (409) when orders still point at it.
+    """
+    product = variant.product
+    try:
+        with transaction.atomic():
+            variant.delete()
+    except ProtectedError:
+        raise ProductInUse("The variant is referenced by orders.") from None
+    product_summary_refresh(product_ids=[product.pk])
+    _product_changed(product=product, actor=actor, changes={"variants": {"removed": variant.sku}})
+
+
+# --- images --------------------------------------------------------------------
+@transaction.atomic
+def product_image_add(*, product: Product, upload, alt: str = "", position: int | None = None,
+                      actor=None) -> ProductImage:
+    """Stores a verified, re-encoded copy of ``upload`` under a random name in the default storage.
+
+    Raises ValidationFailed (``file``) for anything that is not an image and PayloadTooLarge over the limit.
+    """
+    clean = image_clean(upload=upload)
+    if position is None:
+        position = ProductImage.objects.filter(product=product).count()
+    image = ProductImage(store_id=product.store_id, product=product, alt=alt, position=position,
+                         width=clean.width, height=clean.height)
+    image.image.save(f"upload{clean.suffix}", clean.content, save=False)
+    stored_name = image.image.name
+    try:
+        image.save()
+    except Exception:
+        _delete_files([stored_name])
+        raise
+    _product_changed(product=product, actor=actor, changes={"images": {"added": stored_name}})
+    return image
+
+
+@transaction.atomic
+def product_image_delete(*, image: ProductImage, actor=None) -> None:
+    """Removes an image row now and its file after commit."""
+    name = image.image.name
+    product = image.product
+    image.delete()
+    transaction.on_commit(lambda: _delete_files([name]))
+    _product_changed(product=product, actor=actor, changes={"images": {"removed": name}})
+
+
+# --- reviews -------------------------------------------------------------------
+@transaction.atomic
+def review_create(*, product: Product, user, rating: int, title: str = "", body: str = "") -> Review:
+    """One review per user per product, on published products only.
+
+    Raises NotPublished (409), AlreadyExists (409) for a second review, ValidationFailed for a rating outside 1–5.
+    """
+    if product.status != ProductStatus.PUBLISHED:
+        raise NotPublished()
+    if not 1 <= rating <= 5:
+        raise ValidationFailed("Ratings go from 1 to 5.", rating=["Ratings go from 1 to 5."])
+    if Review.objects.filter(product=product, user=user).exists():
+        raise AlreadyExists("You have already reviewed this product.")
+    try:
+        with transaction.atomic():
+            return Review.objects.create(store_id=product.store_id, product=product, user=user, rating=rating,
+                                         title=title, body=body)
+    except IntegrityError:
+        raise AlreadyExists("You have already reviewed this product.") from None
+
+
+@transaction.atomic
+def review_set_hidden(*, review: Review, hidden: bool, actor=None) -> Review:
+    """Hides (or shows again) a review; hidden reviews are not shown to the public."""
+    if review.is_hidden != hidden:
+        review.is_hidden = hidden
+        review.save(update_fields=["is_hidden", "updated_at"])
+        audit(store=review.product.store, actor=actor, action="review.hidden" if hidden else "review.shown",
+              target=review, changes={"is_hidden": [not hidden, hidden]})
+    return review

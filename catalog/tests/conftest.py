@@ -1,0 +1,38 @@
+import pytest
+
+from .factories import CategoryFactory, ProductFactory, VariantFactory
+
+
+@pytest.fixture
+def category_factory(db):
+    return CategoryFactory
+
+
+@pytest.fixture
+def product_factory(db):
+    return ProductFactory
+
+
+@pytest.fixture
+def variant_factory(db):
+    return VariantFactory
+
+
+@pytest.fixture
+def staff(store, member_factory):
+    return member_factory(store, "staff")
+
+
+@pytest.fixture
+def staff_api(staff, client_for):
+    return client_for(staff)
+
+
+@pytest.fixture
+def owner_api(store, client_for):
+    return client_for(store.owner)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -1,0 +1,517 @@
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import Product, ProductImage, Review, Variant
+
+from .factories import image_bytes, image_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def url(store, path: str = "") -> str:
+    return f"/api/v1/stores/{store.slug}/{path}"
+
+
+# --- categories ----------------------------------------------------------------
+def test_category_crud_and_tree(staff_api, api, store):
+    # given
+    root = staff_api.post(url(store, "categories"), {"name": "Clothing"}, format="json")
+    assert root.status_code == 201, root.json()
+    root_id = root.json()["data"]["id"]
+    assert root.json()["data"]["slug"] == "clothing"
+    child = staff_api.post(url(store, "categories"), {"name": "Shirts", "parent": root_id}, format="json")
+    grandchild = staff_api.post(url(store, "categories/"), {"name": "Polo", "parent": child.json()["data"]["id"]},
+                                format="json")
+    assert grandchild.status_code == 201
+    # when
+    tree = api.get(url(store, "categories?tree=true"))
+    flat = api.get(url(store, "categories"))
+    # then
+    assert tree.status_code == 200
+    nodes = tree.json()["data"]
+    assert [node["name"] for node in nodes] == ["Clothing"]
+    assert nodes[0]["children"][0]["name"] == "Shirts"
+    assert nodes[0]["children"][0]["children"][0]["name"] == "Polo"
+    assert flat.json()["pagination"]["total"] == 3
+    patched = staff_api.patch(url(store, f"categories/{root_id}"), {"name": "Apparel"}, format="json")
+    assert patched.json()["data"]["name"] == "Apparel"
+
+
+def test_category_duplicate_slug_is_409(staff_api, store, category_factory):
+    category_factory(store=store, name="Shoes")
+    response = staff_api.post(url(store, "categories"), {"name": "Other", "slug": "shoes"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "ALREADY_EXISTS"
+
+
+def test_category_move_rewrites_subtree_paths(staff_api, store, category_factory):
+    a = category_factory(store=store, name="A")
+    b = category_factory(store=store, name="B")
+    a1 = category_factory(store=store, name="A1", parent=a)
+    a11 = category_factory(store=store, name="A11", parent=a1)
+    response = staff_api.patch(url(store, f"categories/{a1.pk}"), {"parent": b.pk}, format="json")
+    assert response.status_code == 200, response.json()
+    a11.refresh_from_db()
+    b.refresh_from_db()
+    assert a11.path.startswith(b.path) and a11.depth == 2
+    # under its own descendant: refused
+    refused = staff_api.patch(url(store, f"categories/{a1.pk}"), {"parent": a11.pk}, format="json")
+    assert refused.status_code == 400
+    assert "parent" in refused.json()["error"]["details"]
+
+
+def test_category_with_children_cannot_be_deleted(staff_api, store, category_factory):
+    parent = category_factory(store=store, name="P")
+    child = category_factory(store=store, name="C", parent=parent)
+    assert staff_api.delete(url(store, f"categories/{parent.pk}")).status_code == 409
+    assert staff_api.delete(url(store, f"categories/{child.pk}")).status_code == 204
+    assert staff_api.delete(url(store, f"categories/{parent.pk}")).status_code == 204
+
+
+def test_category_filter_includes_subcategories(api, store, category_factory, product_factory):
+    clothing = category_factory(store=store, name="Clothing")
+    shirts = category_factory(store=store, name="Shirts", parent=clothing)
+    polos = category_factory(store=store, name="Polos", parent=shirts)
+    toys = category_factory(store=store, name="Toys")
+    product_factory(store=store, name="Top", category=clothing)
+    product_factory(store=store, name="Tee", category=shirts)
+    product_factory(store=store, name="Polo", category=polos)
+    product_factory(store=store, name="Ball", category=toys)
+    names = {p["name"] for p in api.get(url(store, "products?category=clothing")).json()["data"]}
+    assert names == {"Top", "Tee", "Polo"}
+    names = {p["name"] for p in api.get(url(store, "products?category=shirts")).json()["data"]}
+    assert names == {"Tee", "Polo"}
+    assert api.get(url(store, "products?category=nope")).json()["data"] == []
+
+
+def test_subtree_is_one_query(store, category_factory, django_assert_num_queries):
+    from catalog.selectors import category_subtree
+
+    root = category_factory(store=store, name="Root")
+    child = category_factory(store=store, name="Child", parent=root)
+    category_factory(store=store, name="Grandchild", parent=child)
+    category_factory(store=store, name="Elsewhere")
+    with django_assert_num_queries(1):
+        assert len(list(category_subtree(category=root))) == 3
+
+
+# --- products ------------------------------------------------------------------
+def test_create_product_with_variants(staff_api, store, category_factory):
+    category = category_factory(store=store, name="Mugs")
+    body = {
+        "name": "Coffee Mug", "brand": "Acme", "category": category.pk, "description": "Holds coffee.",
+        "variants": [
+            {"sku": "MUG-S", "name": "Small", "price": "9.50", "stock_quantity": 3, "options": {"size": "S"}},
+            {"sku": "MUG-L", "name": "Large", "price": "12.00", "stock_quantity": 0},
+        ],
+    }
+    response = staff_api.post(url(store, "products"), body, format="json")
+    assert response.status_code == 201, response.json()
+    data = response.json()["data"]
+    assert data["status"] == "draft"
+    assert data["price"] == "9.50"
+    assert data["currency"] == "USD"
+    assert data["in_stock"] is True
+    assert data["category"]["slug"] == "mugs"
+    assert [v["sku"] for v in data["variants"]] == ["MUG-S", "MUG-L"]
+    assert data["variants"][0]["options"] == {"size": "S"}
+
+
+def test_anonymous_sees_published_only(api, store, product_factory):
+    published = product_factory(store=store, name="Visible")
+    draft = product_factory(store=store, name="Hidden", status="draft")
+    listed = api.get(url(store, "products")).json()["data"]
+    assert [p["name"] for p in listed] == ["Visible"]
+    assert api.get(url(store, f"products/{published.pk}")).status_code == 200
+    assert api.get(url(store, f"products/{draft.pk}")).status_code == 404
+    # the status filter cannot reveal drafts to the public
+    assert api.get(url(store, "products?status=draft")).json()["data"] == []
+
+
+def test_members_see_all_statuses_and_filter_by_status(store, product_factory, member_factory, client_for):
+    viewer = client_for(member_factory(store, "viewer"))
+    product_factory(store=store, name="Visible")
+    product_factory(store=store, name="Hidden", status="draft")
+    assert viewer.get(url(store, "products")).json()["pagination"]["total"] == 2
+    drafts = viewer.get(url(store, "products?status=draft")).json()["data"]
+    assert [p["name"] for p in drafts] == ["Hidden"]
+
+
+def test_inactive_store_is_404_for_the_public(api, store, product_factory):
+    product_factory(store=store)
+    store.is_active = False
+    store.save()
+    assert api.get(url(store, "products")).status_code == 404
+
+
+def test_another_stores_product_is_404(staff_api, store, other_store, product_factory):
+    foreign = product_factory(store=other_store)
+    assert staff_api.get(url(store, f"products/{foreign.pk}")).status_code == 404
+    assert staff_api.patch(url(store, f"products/{foreign.pk}"), {"name": "x"}, format="json").status_code == 404
+    assert staff_api.post(url(store, f"products/{foreign.pk}/variants"), {}, format="json").status_code == 404
+
+
+def test_writes_need_catalog_write(api, store, member_factory, client_for, product_factory):
+    product = product_factory(store=store)
+    anonymous = api.post(url(store, "products"), {"name": "X"}, format="json")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "AUTHENTICATION_REQUIRED"
+    viewer = client_for(member_factory(store, "viewer"))
+    forbidden = viewer.patch(url(store, f"products/{product.pk}"), {"name": "X"}, format="json")
+    assert forbidden.status_code == 403
+    assert forbidden.json()["error"]["code"] == "PERMISSION_DENIED"
+    outsider = client_for(member_factory(store_factory_other(store), "owner"))
+    assert outsider.post(url(store, "products"), {"name": "X"}, format="json").status_code == 404
+    assert not Product.objects.filter(name="X").exists()
+
+
+def store_factory_other(store):
+    from stores.models import Store
+
+    return Store.objects.create(name="Gamma", slug="gamma", owner=store.owner)
+
+
+def test_filters_and_sorts(api, store, product_factory):
+    cheap = product_factory(store=store, name="Cheap", brand="Zed", price=Decimal("5.00"))
+    dear = product_factory(store=store, name="Dear", brand="Acme", price=Decimal("50.00"))
+    out = product_factory(store=store, name="Out", brand="Acme", price=Decimal("20.00"), stock_quantity=0)
+    Product.objects.filter(pk=dear.pk).update(featured=True)
+
+    def names(query):
+        response = api.get(url(store, f"products?{query}"))
+        assert response.status_code == 200, response.json()
+        return [p["name"] for p in response.json()["data"]]
+
+    assert names("sort=price") == ["Cheap", "Out", "Dear"]
+    assert names("sort=-price") == ["Dear", "Out", "Cheap"]
+    assert names("sort=name") == ["Cheap", "Dear", "Out"]
+    assert names("sort=-created") == ["Out", "Dear", "Cheap"]
+    assert names("sort=created") == ["Cheap", "Dear", "Out"]
+    assert names("price_min=10&price_max=30") == ["Out"]
+    assert set(names("brand=acme")) == {"Dear", "Out"}
+    assert set(names("in_stock=true")) == {"Cheap", "Dear"}
+    assert names("in_stock=false") == ["Out"]
+    assert names("featured=true") == ["Dear"]
+    assert names("q=dear") == ["Dear"]
+    assert names("q=dear&sort=relevance") == ["Dear"]
+    assert api.get(url(store, "products?sort=bogus")).status_code == 400
+    assert api.get(url(store, "products?price_min=abc")).status_code == 400
+    assert cheap and out
+
+
+def test_pagination_envelope(api, store, product_factory):
+    for _ in range(3):
+        product_factory(store=store)
+    body = api.get(url(store, "products?limit=2&page=2")).json()
+    assert body["pagination"] == {"page": 2, "limit": 2, "total": 3, "totalPages": 2}
+    assert len(body["data"]) == 1
+
+
+def test_patch_and_delete_product(staff_api, store, product_factory):
+    product = product_factory(store=store, name="Old")
+    response = staff_api.patch(url(store, f"products/{product.pk}"), {"name": "New", "brand": "B"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["data"]["name"] == "New"
+    assert staff_api.put(url(store, f"products/{product.pk}"), {"name": "x"}, format="json").status_code == 405
+    assert staff_api.delete(url(store, f"products/{product.pk}")).status_code == 204
+    assert not Product.objects.filter(pk=product.pk).exists()
+    assert not Variant.objects.filter(product_id=product.pk).exists()
+
+
+def test_duplicate_product_slug_is_409(staff_api, store, product_factory):
+    product_factory(store=store, name="Mug")
+    response = staff_api.post(url(store, "products"), {"name": "Mug 2", "slug": "mug"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "ALREADY_EXISTS"
+    generated = staff_api.post(url(store, "products"), {"name": "Mug"}, format="json")
+    assert generated.json()["data"]["slug"] == "mug-2"
+
+
+# --- transitions ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("start", "action", "expected"),
+    [
+        ("draft", "publish", "published"),
+        ("published", "unpublish", "draft"),
+        ("archived", "unpublish", "draft"),
+        ("published", "archive", "archived"),
+        ("published", "publish", None),
+        ("archived", "publish", None),
+        ("draft", "unpublish", None),
+        ("draft", "archive", None),
+        ("archived", "archive", None),
+    ],
+)
+def test_transitions(staff_api, store, product_factory, start, action, expected):
+    product = product_factory(store=store)
+    Product.objects.filter(pk=product.pk).update(status=start)
+    response = staff_api.post(url(store, f"products/{product.pk}/{action}"))
+    product.refresh_from_db()
+    if expected is None:
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "INVALID_TRANSITION"
+        assert product.status == start
+    else:
+        assert response.status_code == 200, response.json()
+        assert response.json()["data"]["status"] == expected
+        assert product.status == expected
+
+
+def test_viewer_cannot_publish(store, product_factory, member_factory, client_for):
+    product = product_factory(store=store, status="draft")
+    viewer = client_for(member_factory(store, "viewer"))
+    assert viewer.post(url(store, f"products/{product.pk}/publish")).status_code == 403
+
+
+# --- variants ------------------------------------------------------------------
+def test_variant_crud_updates_product_summary(staff_api, store, product_factory):
+    product = product_factory(store=store, variants=0)
+    created = staff_api.post(url(store, f"products/{product.pk}/variants"),
+                             {"sku": "A-1", "name": "A", "price": "7.25", "stock_quantity": 2,
+                              "compare_at_price": "9.00", "options": {"size": "M", "color": "red"}}, format="json")
+    assert created.status_code == 201, created.json()
+    data = created.json()["data"]
+    assert data["price"] == "7.25" and data["compare_at_price"] == "9.00" and data["available"] == 2
+    product.refresh_from_db()
+    assert product.price == Decimal("7.25") and product.in_stock
+    variant_id = data["id"]
+    patched = staff_api.patch(url(store, f"products/{product.pk}/variants/{variant_id}"),
+                              {"stock_quantity": 0, "price": "3.10"}, format="json")
+    assert patched.status_code == 200, patched.json()
+    product.refresh_from_db()
+    assert product.price == Decimal("3.10") and not product.in_stock
+    listed = staff_api.get(url(store, f"products/{product.pk}/variants"))
+    assert listed.json()["pagination"]["total"] == 1
+    assert staff_api.delete(url(store, f"products/{product.pk}/variants/{variant_id}")).status_code == 204
+    product.refresh_from_db()
+    assert product.price is None and not product.in_stock
+
+
+def test_duplicate_sku_in_store_is_409(staff_api, store, product_factory, variant_factory):
+    product = product_factory(store=store, variants=0)
+    variant_factory(product=product_factory(store=store, variants=0), sku="DUP")
+    response = staff_api.post(url(store, f"products/{product.pk}/variants"),
+                              {"sku": "DUP", "price": "1.00"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "ALREADY_EXISTS"
+    assert not Variant.objects.filter(product=product).exists()
+
+
+def test_same_sku_in_another_store_is_fine(store, other_store, product_factory, variant_factory, client_for):
+    variant_factory(product=product_factory(store=other_store, variants=0), sku="SAME")
+    product = product_factory(store=store, variants=0)
+    response = client_for(store.owner).post(url(store, f"products/{product.pk}/variants"),
+                                            {"sku": "SAME", "price": "1.00"}, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_money_places_follow_the_store_currency(store_factory, client_for, product_factory):
+    lyd = store_factory(name="Tripoli", slug="tripoli", currency="LYD")
+    product = product_factory(store=lyd, variants=0)
+    owner = client_for(lyd.owner)
+    ok = owner.post(url(lyd, f"products/{product.pk}/variants"), {"sku": "L1", "price": "19.990"}, format="json")
+    assert ok.status_code == 201, ok.json()
+    assert ok.json()["data"]["price"] == "19.990"
+    too_many = owner.post(url(lyd, f"products/{product.pk}/variants"), {"sku": "L2", "price": "1.2345"},
+                          format="json")
+    assert too_many.status_code == 400
+    assert "price" in too_many.json()["error"]["details"]
+    detail = owner.get(url(lyd, f"products/{product.pk}")).json()["data"]
+    assert detail["price"] == "19.990" and detail["currency"] == "LYD"
+
+
+def test_usd_refuses_three_places(staff_api, store, product_factory):
+    product = product_factory(store=store, variants=0)
+    response = staff_api.post(url(store, f"products/{product.pk}/variants"), {"sku": "U1", "price": "1.999"},
+                              format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "price" in response.json()["error"]["details"]
+
+
+def test_stock_cannot_drop_below_reserved(staff_api, store, product_factory):
+    product = product_factory(store=store, stock_quantity=5)
+    variant = product.variants.get()
+    Variant.objects.filter(pk=variant.pk).update(reserved=3)
+    response = staff_api.patch(url(store, f"products/{product.pk}/variants/{variant.pk}"), {"stock_quantity": 2},
+                               format="json")
+    assert response.status_code == 400
+    assert "stock_quantity" in response.json()["error"]["details"]
+
+
+# --- images --------------------------------------------------------------------
+def test_image_upload_stores_a_reencoded_copy(staff_api, store, product_factory):
+    product = product_factory(store=store)
+    response = staff_api.post(url(store, f"products/{product.pk}/images"),
+                              {"file": image_upload("holiday.jpg", "JPEG", exif=True), "alt": "Front"},
+                              format="multipart")
+    assert response.status_code == 201, response.json()
+    data = response.json()["data"]
+    assert data["url"].startswith("http://testserver/media/catalog/")
+    image = ProductImage.objects.get()
+    assert "holiday" not in image.image.name
+    from PIL import Image
+
+    with image.image.open("rb") as handle, Image.open(handle) as stored:
+        assert stored.format == "JPEG"
+        assert not stored.getexif()  # EXIF (camera, GPS) stripped
+    detail = staff_api.get(url(store, f"products/{product.pk}")).json()["data"]
+    assert detail["images"][0]["alt"] == "Front"
+
+
+def test_fake_image_is_400_with_details_file(staff_api, store, product_factory):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    product = product_factory(store=store)
+    fake = SimpleUploadedFile("evil.png", b"<?php system($_GET['c']); ?>" * 10, content_type="image/png")
+    response = staff_api.post(url(store, f"products/{product.pk}/images"), {"file": fake}, format="multipart")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert "file" in error["details"]
+    truncated = SimpleUploadedFile("half.png", image_bytes("PNG", size=(64, 64))[:60], content_type="image/png")
+    response = staff_api.post(url(store, f"products/{product.pk}/images"), {"file": truncated}, format="multipart")
+    assert response.status_code == 400
+    missing = staff_api.post(url(store, f"products/{product.pk}/images"), {}, format="multipart")
+    assert missing.status_code == 400 and "file" in missing.json()["error"]["details"]
+    assert not ProductImage.objects.exists()
+
+
+def test_oversize_image_is_413(staff_api, store, product_factory, settings):
+    settings.IMAGE_UPLOAD_MAX_BYTES = 1000
+    product = product_factory(store=store)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    big = SimpleUploadedFile("big.png", image_bytes("PNG") + b"\0" * 2000, content_type="image/png")
+    response = staff_api.post(url(store, f"products/{product.pk}/images"), {"file": big}, format="multipart")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert not ProductImage.objects.exists()
+
+
+def test_viewer_cannot_upload(store, product_factory, member_factory, client_for):
+    product = product_factory(store=store)
+    viewer = client_for(member_factory(store, "viewer"))
+    response = viewer.post(url(store, f"products/{product.pk}/images"), {"file": image_upload()}, format="multipart")
+    assert response.status_code == 403
+
+
+def test_uploads_are_throttled(staff_api, store, product_factory, settings):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    product = product_factory(store=store)
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "uploads": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    try:
+        codes = [staff_api.post(url(store, f"products/{product.pk}/images"), {"file": image_upload()},
+                                format="multipart").status_code for _ in range(3)]
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+    assert codes == [201, 201, 429]
+
+
+# --- reviews -------------------------------------------------------------------
+def test_reviews(api, store, product_factory, user, client_for, staff_api):
+    product = product_factory(store=store)
+    anonymous = api.post(url(store, f"products/{product.pk}/reviews"), {"rating": 5}, format="json")
+    assert anonymous.status_code == 401
+    customer = client_for(user)
+    first = customer.post(url(store, f"products/{product.pk}/reviews"), {"rating": 5, "title": "Great"},
+                          format="json")
+    assert first.status_code == 201, first.json()
+    second = customer.post(url(store, f"products/{product.pk}/reviews"), {"rating": 1}, format="json")
+    assert second.status_code == 409 and second.json()["error"]["code"] == "ALREADY_EXISTS"
+    bad = client_for(store.owner).post(url(store, f"products/{product.pk}/reviews"), {"rating": 6}, format="json")
+    assert bad.status_code == 400
+    assert api.get(url(store, f"products/{product.pk}/reviews")).json()["pagination"]["total"] == 1
+    # the merchant hides it: gone for the public, still there for members
+    review_id = first.json()["data"]["id"]
+    assert customer.patch(url(store, f"products/{product.pk}/reviews/{review_id}"), {"is_hidden": True},
+                          format="json").status_code == 404  # not a member of the store
+    hidden = staff_api.patch(url(store, f"products/{product.pk}/reviews/{review_id}"), {"is_hidden": True},
+                             format="json")
+    assert hidden.status_code == 200 and hidden.json()["data"]["is_hidden"] is True
+    assert api.get(url(store, f"products/{product.pk}/reviews")).json()["data"] == []
+    assert staff_api.get(url(store, f"products/{product.pk}/reviews")).json()["pagination"]["total"] == 1
+
+
+def test_reviews_only_on_published_products(store, product_factory, user, client_for, staff):
+    draft = product_factory(store=store, status="draft")
+    assert client_for(user).post(url(store, f"products/{draft.pk}/reviews"), {"rating": 4},
+                                 format="json").status_code == 404
+    member_try = client_for(staff).post(url(store, f"products/{draft.pk}/reviews"), {"rating": 4}, format="json")
+    assert member_try.status_code == 409
+    assert not Review.objects.exists()
+
+
+# --- brands, search, suggestions --------------------------------------------------
+def test_brands_count_published_products_for_the_public(api, store, product_factory, staff_api):
+    product_factory(store=store, brand="Acme")
+    product_factory(store=store, brand="Acme")
+    product_factory(store=store, brand="Zed")
+    product_factory(store=store, brand="Zed", status="draft")
+    product_factory(store=store, brand="")
+    assert api.get(url(store, "brands")).json()["data"] == [{"brand": "Acme", "count": 2}, {"brand": "Zed", "count": 1}]
+    assert {"brand": "Zed", "count": 2} in staff_api.get(url(store, "brands")).json()["data"]
+
+
+def test_search_and_suggestions(api, store, product_factory):
+    product_factory(store=store, name="Blue Cotton Shirt", description="Soft cotton")
+    product_factory(store=store, name="Red Wool Sweater", description="Warm wool")
+    product_factory(store=store, name="Cotton Socks", status="draft")
+    found = api.get(url(store, "search?q=cotton"))
+    assert found.status_code == 200
+    assert [p["name"] for p in found.json()["data"]] == ["Blue Cotton Shirt"]
+    assert api.get(url(store, "search?q=wool")).json()["data"][0]["name"] == "Red Wool Sweater"
+    suggestions = api.get(url(store, "search/suggestions?q=blu")).json()["data"]
+    assert [s["name"] for s in suggestions] == ["Blue Cotton Shirt"]
+    word_start = api.get(url(store, "search/suggestions?q=wool")).json()["data"]
+    assert [s["name"] for s in word_start] == ["Red Wool Sweater"]
+    assert api.get(url(store, "search/suggestions?q=")).json()["data"] == []
+
+
+# --- query counts ----------------------------------------------------------------
+@pytest.mark.parametrize("limit", [5, 50])
+def test_list_detail_search_run_a_fixed_number_of_queries(api, staff_api, store, product_factory,
+                                                          category_factory, django_assert_max_num_queries, limit):
+    category = category_factory(store=store, name="All")
+    for index in range(limit):
+        product = product_factory(store=store, name=f"Thing {index}", category=category, variants=2)
+        ProductImage.objects.create(store=store, product=product, image=f"catalog/x{index}.png")
+    # store, count, page, variants, images (+ membership for a member, + category path with ?category=)
+    with django_assert_max_num_queries(6):
+        response = api.get(url(store, f"products?limit={limit}&category=all&sort=price"))
+    assert len(response.json()["data"]) == limit
+    with django_assert_max_num_queries(7):
+        response = staff_api.get(url(store, f"products?limit={limit}"))
+    assert len(response.json()["data"]) == limit
+    with django_assert_max_num_queries(5):
+        response = api.get(url(store, f"search?q=thing&limit={limit}"))
+    assert len(response.json()["data"]) == limit
+    with django_assert_max_num_queries(4):
+        assert api.get(url(store, f"products/{product.pk}")).status_code == 200
+
+
+def test_category_tree_is_one_query_after_the_store(api, store, category_factory, django_assert_max_num_queries):
+    parent = category_factory(store=store, name="P")
+    for index in range(10):
+        category_factory(store=store, name=f"C{index}", parent=parent)
+    with django_assert_max_num_queries(2):
+        assert len(api.get(url(store, "categories?tree=true")).json()["data"][0]["children"]) == 10
+
+
+def test_schema_describes_the_catalog(api, db):
+    import json
+
+    document = json.loads(api.get("/api/schema/", HTTP_ACCEPT="application/json").content)
+    for path in ["/api/v1/stores/{store}/products", "/api/v1/stores/{store}/products/{id}/publish",
+                 "/api/v1/stores/{store}/products/{product_id}/images", "/api/v1/stores/{store}/search",
+                 "/api/v1/stores/{store}/search/suggestions", "/api/v1/stores/{store}/brands",
+                 "/api/v1/stores/{store}/categories/{id}"]:
+        assert path in document["paths"], path
+    params = {p["name"] for p in document["paths"]["/api/v1/stores/{store}/products"]["get"]["parameters"]}
+    assert {"q", "category", "price_min", "price_max", "brand", "in_stock", "status", "featured", "sort",
+            "page", "limit"} <= params

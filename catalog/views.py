@@ -1,0 +1,362 @@
+"""Catalog endpoints (API.md "Catalog"): scope, validate, delegate to services, shape."""
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from config.api.renderers import ok
+from config.api.scoping import StoreScopedGenericView, StoreScopedViewSet
+from config.api.throttles import SCOPED_THROTTLES
+from teams.permissions import CATALOG_WRITE
+
+from . import selectors, services
+from .models import Category, Product, ProductImage, Review, Variant
+from .serializers import (
+    BrandOutput,
+    CategoryInput,
+    CategoryOutput,
+    ProductCreateInput,
+    ProductFilterInput,
+    ProductImageInput,
+    ProductImageOutput,
+    ProductImageUpdateInput,
+    ProductInput,
+    ProductOutput,
+    ReviewInput,
+    ReviewModerationInput,
+    ReviewOutput,
+    SearchInput,
+    SuggestionOutput,
+    VariantInput,
+    VariantOutput,
+)
+
+STORE_PARAM = OpenApiParameter("store", OpenApiTypes.STR, OpenApiParameter.PATH, description="The store's slug.")
+PRODUCT_PARAM = OpenApiParameter("product_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+WRITE_METHODS = ["get", "post", "patch", "delete", "head", "options"]
+
+
+class CatalogViewSet(StoreScopedViewSet):
+    write_permission = CATALOG_WRITE
+    lookup_value_regex = r"\d+"
+    http_method_names = WRITE_METHODS
+
+    def actor(self):
+        return self.request.user if self.request.user.is_authenticated else None
+
+
+# --- categories ----------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[STORE_PARAM, OpenApiParameter("tree", OpenApiTypes.BOOL, description="Nest `children`; "
+                                                  "answers the whole tree, unpaginated.")],
+        responses=CategoryOutput(many=True), description="Categories by tree order; `?tree=true` nests children."),
+    retrieve=extend_schema(parameters=[STORE_PARAM, ID_PARAM]),
+    create=extend_schema(parameters=[STORE_PARAM], request=CategoryInput, responses={201: CategoryOutput}),
+    partial_update=extend_schema(parameters=[STORE_PARAM, ID_PARAM], request=CategoryInput(partial=True),
+                                 responses=CategoryOutput),
+    destroy=extend_schema(parameters=[STORE_PARAM, ID_PARAM], responses={204: None},
+                          description="409 CONFLICT while it has sub-categories; its products lose the category."),
+)
+class CategoryViewSet(CatalogViewSet):
+    queryset = Category.objects.all()
+    serializer_class = CategoryOutput
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("path")
+
+    def list(self, request, *args, **kwargs):
+        if request.query_params.get("tree", "").lower() in {"1", "true", "yes"}:
+            return ok(selectors.category_tree(store=self.store))
+        return super().list(request, *args, **kwargs)
+
+    def create(self, request, *args, **kwargs):
+        data = CategoryInput(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        category = services.category_create(store=self.store, **data.validated_data)
+        return ok(CategoryOutput(category).data, status=201)
+
+    def partial_update(self, request, *args, **kwargs):
+        data = CategoryInput(data=request.data, partial=True, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        category = services.category_update(category=self.get_object(), **data.validated_data)
+        return ok(CategoryOutput(category).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.category_delete(category=self.get_object())
+        return Response(status=204)
+
+
+# --- products ------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(parameters=[STORE_PARAM, ProductFilterInput],
+                       description="Anonymous callers and non-members see published products only."),
+    retrieve=extend_schema(parameters=[STORE_PARAM, ID_PARAM]),
+    create=extend_schema(parameters=[STORE_PARAM], request=ProductCreateInput, responses={201: ProductOutput}),
+    partial_update=extend_schema(parameters=[STORE_PARAM, ID_PARAM], request=ProductInput(partial=True),
+                                 responses=ProductOutput),
+    destroy=extend_schema(parameters=[STORE_PARAM, ID_PARAM], responses={204: None}),
+    publish=extend_schema(parameters=[STORE_PARAM, ID_PARAM], request=None, responses=ProductOutput,
+                          description="draft → published; anything else 409 INVALID_TRANSITION."),
+    unpublish=extend_schema(parameters=[STORE_PARAM, ID_PARAM], request=None, responses=ProductOutput,
+                            description="published or archived → draft; anything else 409 INVALID_TRANSITION."),
+    archive=extend_schema(parameters=[STORE_PARAM, ID_PARAM], request=None, responses=ProductOutput,
+                          description="published → archived; anything else 409 INVALID_TRANSITION."),
+)
+class ProductViewSet(CatalogViewSet):
+    queryset = Product.objects.all()
+    serializer_class = ProductOutput
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset
+        if self.action == "list":
+            data = ProductFilterInput(data=self.request.query_params)
+            data.is_valid(raise_exception=True)
+            filters = selectors.ProductFilters(**{k: v for k, v in data.validated_data.items() if v is not None})
+            return selectors.product_list(store=self.store, is_member=self.access.is_member, filters=filters)
+        return selectors.product_with_relations(
+            selectors.product_visible(store=self.store, is_member=self.access.is_member))
+
+    def output(self, product: Product) -> dict:
+        fresh = selectors.product_with_relations(Product.objects.filter(pk=product.pk)).get()
+        return ProductOutput(fresh, context=self.get_serializer_context()).data
+
+    def create(self, request, *args, **kwargs):
+        data = ProductCreateInput(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        product = services.product_create(store=self.store, actor=self.actor(), **data.validated_data)
+        return ok(self.output(product), status=201)
+
+    def partial_update(self, request, *args, **kwargs):
+        data = ProductInput(data=request.data, partial=True, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        product = services.product_update(product=self.get_object(), actor=self.actor(), **data.validated_data)
+        return ok(self.output(product))
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_delete(product=self.get_object(), actor=self.actor())
+        return Response(status=204)
+
+    def _transition(self, name: str):
+        product = services.product_transition(product=self.get_object(), action=name, actor=self.actor())
+        return ok(self.output(product))
+
+    @action(detail=True, methods=["post"])
+    def publish(self, request, *args, **kwargs):
+        return self._transition("publish")
+
+    @action(detail=True, methods=["post"])
+    def unpublish(self, request, *args, **kwargs):
+        return self._transition("unpublish")
+
+    @action(detail=True, methods=["post"])
+    def archive(self, request, *args, **kwargs):
+        return self._transition("archive")
+
+
+class ProductChildViewSet(CatalogViewSet):
+    """Rows under /products/{product_id}/: the product must be one the caller may see."""
+
+    product: Product
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        product = selectors.product_visible(store=self.store, is_member=self.access.is_member).filter(
+            pk=kwargs.get("product_id")).select_related("store").first()
+        if product is None:
+            raise Http404
+        self.product = product
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset
+        return queryset.filter(product=self.product)
+
+
+# --- variants ------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM]),
+    retrieve=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM]),
+    create=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM], request=VariantInput,
+                         responses={201: VariantOutput},
+                         description="Duplicate sku in the store → 409 ALREADY_EXISTS; money with more places "
+                                     "than the store currency → 400."),
+    partial_update=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM],
+                                 request=VariantInput(partial=True), responses=VariantOutput),
+    destroy=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM], responses={204: None}),
+)
+class VariantViewSet(ProductChildViewSet):
+    queryset = Variant.objects.all()
+    serializer_class = VariantOutput
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("position", "id")
+
+    def create(self, request, *args, **kwargs):
+        data = VariantInput(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        variant = services.variant_create(product=self.product, actor=self.actor(), **data.validated_data)
+        return ok(VariantOutput(variant, context=self.get_serializer_context()).data, status=201)
+
+    def partial_update(self, request, *args, **kwargs):
+        data = VariantInput(data=request.data, partial=True, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        variant = services.variant_update(variant=self.get_object(), actor=self.actor(), **data.validated_data)
+        return ok(VariantOutput(variant, context=self.get_serializer_context()).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.variant_delete(variant=self.get_object(), actor=self.actor())
+        return Response(status=204)
+
+
+# --- images --------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM]),
+    retrieve=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM]),
+    create=extend_schema(
+        parameters=[STORE_PARAM, PRODUCT_PARAM], request={"multipart/form-data": ProductImageInput},
+        responses={201: ProductImageOutput},
+        description="Only real images (checked by content); over IMAGE_UPLOAD_MAX_BYTES → 413 PAYLOAD_TOO_LARGE; "
+                    "anything else → 400 VALIDATION_ERROR with details.file. Metadata (EXIF) is stripped."),
+    partial_update=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM],
+                                 request=ProductImageUpdateInput, responses=ProductImageOutput),
+    destroy=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM], responses={204: None}),
+)
+class ProductImageViewSet(ProductChildViewSet):
+    queryset = ProductImage.objects.all()
+    serializer_class = ProductImageOutput
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "uploads"
+
+    def get_parsers(self):
+        if self.request is not None and self.request.method == "PATCH":
+            from rest_framework.parsers import JSONParser
+
+            return [JSONParser(), *super().get_parsers()]
+        return super().get_parsers()
+
+    def get_throttles(self):
+        if self.request.method == "POST":
+            return [throttle() for throttle in SCOPED_THROTTLES]
+        return super().get_throttles()
+
+    def create(self, request, *args, **kwargs):
+        data = ProductImageInput(data=request.data)
+        if not data.is_valid() and "file" in data.errors:
+            raise exceptions.ValidationError({"file": data.errors["file"]})
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        image = services.product_image_add(product=self.product, upload=values.pop("file"), actor=self.actor(),
+                                           **values)
+        return ok(ProductImageOutput(image, context=self.get_serializer_context()).data, status=201)
+
+    def partial_update(self, request, *args, **kwargs):
+        data = ProductImageUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        image = self.get_object()
+        for field, value in data.validated_data.items():
+            setattr(image, field, value)
+        image.save(update_fields=list(data.validated_data) or None)
+        return ok(ProductImageOutput(image, context=self.get_serializer_context()).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_image_delete(image=self.get_object(), actor=self.actor())
+        return Response(status=204)
+
+
+# --- reviews -------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM],
+                       description="Hidden reviews are shown to the store's members only."),
+    retrieve=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM]),
+    create=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM], request=ReviewInput,
+                         responses={201: ReviewOutput},
+                         description="Logged-in users; one review per user per product (409 ALREADY_EXISTS); "
+                                     "published products only."),
+    partial_update=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM], request=ReviewModerationInput,
+                                 responses=ReviewOutput, description="Moderation (catalog.write): hide or show."),
+    destroy=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM], responses={204: None}),
+)
+class ReviewViewSet(ProductChildViewSet):
+    queryset = Review.objects.all()
+    serializer_class = ReviewOutput
+    action_permissions = {"create": None}
+
+    def get_queryset(self):
+        queryset = super().get_queryset().select_related("user")
+        if getattr(self, "swagger_fake_view", False) or self.access.is_member:
+            return queryset
+        return queryset.filter(is_hidden=False)
+
+    def create(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        data = ReviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = services.review_create(product=self.product, user=request.user, **data.validated_data)
+        return ok(ReviewOutput(review).data, status=201)
+
+    def partial_update(self, request, *args, **kwargs):
+        data = ReviewModerationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = services.review_set_hidden(review=self.get_object(), hidden=data.validated_data["is_hidden"],
+                                            actor=self.actor())
+        return ok(ReviewOutput(review).data)
+
+    def destroy(self, request, *args, **kwargs):
+        self.get_object().delete()
+        return Response(status=204)
+
+
+# --- search, suggestions, brands -------------------------------------------------
+class SearchView(StoreScopedGenericView):
+    serializer_class = ProductOutput
+    queryset = Product.objects.all()
+
+    @extend_schema(parameters=[STORE_PARAM, SearchInput], responses=ProductOutput(many=True),
+                   description="Full-text search over published products, best match first.")
+    def get(self, request, *args, **kwargs):
+        data = SearchInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        queryset = selectors.product_search(store=self.store, is_member=self.access.is_member,
+                                            q=data.validated_data["q"])
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class SuggestionsView(StoreScopedGenericView):
+    serializer_class = SuggestionOutput
+    queryset = Product.objects.none()
+    pagination_class = None
+
+    @extend_schema(parameters=[STORE_PARAM, SearchInput,
+                               OpenApiParameter("limit", OpenApiTypes.INT, description="At most 20 (default 10).")],
+                   responses=SuggestionOutput(many=True),
+                   description="Published products whose name, or a word in it, starts with q.")
+    def get(self, request, *args, **kwargs):
+        data = SearchInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        try:
+            limit = max(1, min(20, int(request.query_params.get("limit", 10))))
+        except ValueError:
+            limit = 10
+        return ok(selectors.product_suggestions(store=self.store, q=data.validated_data["q"], limit=limit))
+
+
+class BrandListView(StoreScopedGenericView):
+    serializer_class = BrandOutput
+    queryset = Product.objects.none()
+    pagination_class = None
+
+    @extend_schema(parameters=[STORE_PARAM], responses=BrandOutput(many=True),
+                   description="Distinct brands with product counts (published products for the public).")
+    def get(self, request, *args, **kwargs):
+        return ok(selectors.brand_list(store=self.store, is_member=self.access.is_member))

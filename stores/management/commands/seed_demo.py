@@ -2,12 +2,22 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from stores.models import Store
+from teams.models import Membership
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = [
     # email, name, superuser
     ("admin@demo.store", "Platform Admin", True),
     ("owner@alpha.demo", "Alpha Owner", False),
+    ("staff@alpha.demo", "Alpha Staff", False),
+    ("owner@beta.demo", "Beta Owner", False),
+    ("staff@beta.demo", "Beta Staff", False),
+]
+DEMO_STORES = [
+    # slug, name, currency, owner, [(member, role)]
+    ("alpha", "Alpha Outfitters", "USD", "owner@alpha.demo", [("staff@alpha.demo", "staff")]),
+    ("beta", "Beta Bazaar", "LYD", "owner@beta.demo", [("staff@beta.demo", "staff")]),
 ]
 
 
@@ -16,6 +26,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        users = {}
         for email, name, superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 email=email, defaults={"name": name, "is_staff": superuser, "is_superuser": superuser,
@@ -24,6 +35,18 @@ class Command(BaseCommand):
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
-        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+            users[email] = user
+        for slug, name, currency, owner, members in DEMO_STORES:
+            store, _ = Store.objects.get_or_create(
+                slug=slug, defaults={"name": name, "currency": currency, "owner": users[owner],
+                                     "description": f"{name}, a demo store."},
+            )
+            for email, role in [(owner, "owner"), *members]:
+                Membership.objects.get_or_create(store=store, user=users[email], defaults={"role": role})
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}), admin at /admin/:")
         for email, _, superuser in DEMO_USERS:
-            self.stdout.write(f"  {email}{'  (superuser)' if superuser else ''}")
+            roles = ", ".join(
+                f"{slug} {role}" for slug, role in
+                Membership.objects.filter(user=users[email]).values_list("store__slug", "role")
+            )
+            self.stdout.write(f"  {email:<20} {'superuser' if superuser else roles}")

@@ -1,44 +1,37 @@
 """The catalog's calls into the audit log and the event fan-out (DESIGN.md "Events").
 
-``audit`` writes in the caller's transaction; ``emit_after_commit`` hands the
-event to notifications only once the transaction has committed, never on a
-rollback.
+Both run inside the calling service's transaction: the audit row is rolled back
+with it, and ``emit`` sends nothing before COMMIT.
 """
 
-from functools import partial
 from typing import Any
 
-from django.db import transaction
-
+from auditlog.services import audit_record
+from config.money import money_str
+from notifications.services import emit
 from stores.models import Store
 
 from .models import Product
 
 
 def actor_or_none(user) -> Any:
-    """The acting user, or None for anonymous callers and API keys."""
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+    """The acting user, or None for anonymous callers (API keys are passed as themselves)."""
+    if user is None:
+        return None
+    if hasattr(user, "is_authenticated") and not user.is_authenticated:
+        return None
+    return user
 
 
 def audit(*, store: Store, actor, action: str, target=None, changes: dict | None = None) -> None:
-    try:
-        from auditlog.services import audit_record
-    except ImportError:  # the auditlog app's services are still being built; drop once they exist
-        return
     audit_record(store=store, actor=actor_or_none(actor), action=action, target=target, changes=changes)
 
 
-def emit_after_commit(event_type: str, *, store: Store, payload: dict, actor=None) -> None:
-    try:
-        from notifications.services import emit
-    except ImportError:  # the notifications app's services are still being built; drop once they exist
-        return
-    transaction.on_commit(partial(emit, event_type, store, payload, actor=actor_or_none(actor)))
+def emit_event(event_type: str, *, store: Store, payload: dict, actor=None) -> None:
+    emit(event_type, store, payload, actor=actor_or_none(actor))
 
 
 def product_payload(product: Product) -> dict:
-    from config.money import money_str
-
     return {
         "id": product.pk,
         "slug": product.slug,
@@ -47,5 +40,7 @@ def product_payload(product: Product) -> dict:
         "price": money_str(product.price, product.store.currency),
         "currency": product.store.currency,
         "in_stock": product.in_stock,
+        "category": product.category_id,
+        "brand": product.brand,
         "store": product.store.slug,
     }

@@ -14,7 +14,7 @@ from config.api.errors import AlreadyExists, InvalidTransition, ValidationFailed
 from stores.models import Store
 
 from .errors import CategoryInUse, NotPublished, ProductInUse
-from .events import audit, emit_after_commit, product_payload
+from .events import audit, emit_event, product_payload
 from .images import image_clean
 from .models import (
     MAX_CATEGORY_DEPTH,
@@ -200,7 +200,7 @@ def product_create(*, store: Store, actor=None, name: str, slug: str = "", descr
     audit(store=store, actor=actor, action="product.created", target=product,
           changes={"name": [None, product.name], "status": [None, product.status]})
     if product.status == ProductStatus.PUBLISHED:
-        emit_after_commit("product.published", store=store, payload=product_payload(product), actor=actor)
+        emit_event("product.published", store=store, payload=product_payload(product), actor=actor)
     return product
 
 
@@ -233,7 +233,7 @@ def product_update(*, product: Product, actor=None, **values: Any) -> Product:
         raise AlreadyExists("The slug is already used in this store.", slug=product.slug) from None
     audit(store=product.store, actor=actor, action="product.updated", target=product, changes=changes)
     if product.status == ProductStatus.PUBLISHED:
-        emit_after_commit("product.updated", store=product.store, payload=product_payload(product), actor=actor)
+        emit_event("product.updated", store=product.store, payload=product_payload(product), actor=actor)
     return product
 
 
@@ -255,7 +255,7 @@ def product_transition(*, product: Product, action: str, actor=None) -> Product:
     audit(store=product.store, actor=actor, action=f"product.{target if action != 'unpublish' else 'unpublished'}",
           target=product, changes={"status": [old_status, target]})
     event = EVENT_FOR_STATUS.get(target, "product.updated")
-    emit_after_commit(event, store=product.store, payload=product_payload(product), actor=actor)
+    emit_event(event, store=product.store, payload=product_payload(product), actor=actor)
     return product
 
 
@@ -340,7 +340,7 @@ def _product_changed(*, product: Product, actor, changes: dict) -> None:
     product.refresh_from_db()
     audit(store=product.store, actor=actor, action="product.updated", target=product, changes=changes)
     if product.status == ProductStatus.PUBLISHED:
-        emit_after_commit("product.updated", store=product.store, payload=product_payload(product), actor=actor)
+        emit_event("product.updated", store=product.store, payload=product_payload(product), actor=actor)
 
 
 @transaction.atomic

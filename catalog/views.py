@@ -47,6 +47,10 @@ class CatalogViewSet(StoreScopedViewSet):
     http_method_names = WRITE_METHODS
 
     def actor(self):
+        """Who the audit log names: the user, or the API key a request came with."""
+        api_key = getattr(self.request, "api_key", None)
+        if api_key is not None:
+            return api_key
         return self.request.user if self.request.user.is_authenticated else None
 
 

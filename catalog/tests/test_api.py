@@ -515,3 +515,41 @@ def test_schema_describes_the_catalog(api, db):
     params = {p["name"] for p in document["paths"]["/api/v1/stores/{store}/products"]["get"]["parameters"]}
     assert {"q", "category", "price_min", "price_max", "brand", "in_stock", "status", "featured", "sort",
             "page", "limit"} <= params
+
+
+# --- audit and events ------------------------------------------------------------
+def test_writes_are_audited_and_emitted(staff_api, store, staff, product_factory, monkeypatch,
+                                        django_capture_on_commit_callbacks):
+    from auditlog.models import AuditLog
+
+    sent = []
+    monkeypatch.setattr("catalog.events.emit", lambda event, store, payload, actor=None: sent.append(
+        (event, payload["id"], payload["status"], actor)))
+    product = product_factory(store=store, status="draft", variants=0)
+    staff_api.post(url(store, f"products/{product.pk}/publish"))
+    staff_api.patch(url(store, f"products/{product.pk}"), {"name": "Renamed"}, format="json")
+    staff_api.post(url(store, f"products/{product.pk}/archive"))
+    staff_api.post(url(store, f"products/{product.pk}/unpublish"))
+    staff_api.post(url(store, f"products/{product.pk}/publish"))
+    staff_api.delete(url(store, f"products/{product.pk}"))
+    actions = list(AuditLog.objects.filter(store=store).order_by("id").values_list("action", flat=True))
+    assert actions == ["product.created", "product.published", "product.updated", "product.archived",
+                       "product.unpublished", "product.published", "product.deleted"]
+    entry = AuditLog.objects.get(action="product.updated")
+    assert entry.actor_user == staff
+    assert entry.changes["name"] == [product.name, "Renamed"]
+    assert [event for event, *_ in sent] == ["product.published", "product.updated", "product.archived",
+                                             "product.updated", "product.published"]
+    assert sent[0][1:] == (product.pk, "published", staff)
+
+
+def test_refused_transition_leaves_no_trace(staff_api, store, product_factory, monkeypatch):
+    from auditlog.models import AuditLog
+
+    sent = []
+    monkeypatch.setattr("catalog.events.emit", lambda *args, **kwargs: sent.append(args))
+    product = product_factory(store=store, status="draft")
+    before = AuditLog.objects.count()
+    assert staff_api.post(url(store, f"products/{product.pk}/archive")).status_code == 409
+    assert AuditLog.objects.count() == before
+    assert sent == []

@@ -1,6 +1,41 @@
 from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.db import models
 
-from teams.permissions import ADMIN_SITE_ROLES
+from teams.permissions import ADMIN_SITE_ROLES, role_permissions
+
+
+def user_may_use_admin(user) -> bool:
+    """Superusers, and members with an owner, admin or staff role in some store."""
+    if not (user.is_active and user.is_authenticated):
+        return False
+    return user.is_superuser or user.memberships.filter(role__in=ADMIN_SITE_ROLES).exists()
+
+
+class StoreAdminAuthenticationForm(AdminAuthenticationForm):
+    """Email and password; lets in team members with an admin-site role, not only ``is_staff``.
+
+    Django's own form refuses anyone without ``is_staff``; ``is_staff`` here means
+    platform staff, so merchants are let in by their store role instead.
+    """
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": "Please enter the email and password of a store team account (owner, admin or "
+        "staff) or of a platform administrator. Both fields may be case-sensitive.",
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        AuthenticationForm.confirm_login_allowed(self, user)  # refuses inactive users
+        if not user_may_use_admin(user):
+            raise ValidationError(
+                self.error_messages["invalid_login"], code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
 
 
 class StoreAdminSite(admin.AdminSite):
@@ -13,39 +48,68 @@ class StoreAdminSite(admin.AdminSite):
     site_header = "Store Admin"
     site_title = "Store Admin"
     index_title = "Dashboard"
+    login_form = StoreAdminAuthenticationForm
 
     def has_permission(self, request) -> bool:
-        user = request.user
-        if not (user.is_active and user.is_authenticated):
-            return False
-        return user.is_superuser or user.memberships.filter(role__in=ADMIN_SITE_ROLES).exists()
+        return user_may_use_admin(request.user)
+
+
+def admin_store_roles(request) -> dict[int, str] | None:
+    """Store id → role for the stores whose data this admin user may see; None means every store
+    (superuser). Cached on the request: one query per admin page, however many widgets ask."""
+    if request.user.is_superuser:
+        return None
+    if not hasattr(request, "_admin_store_roles"):
+        request._admin_store_roles = dict(
+            request.user.memberships.filter(role__in=ADMIN_SITE_ROLES).values_list("store_id", "role")
+        )
+    return request._admin_store_roles
 
 
 def admin_store_ids(request) -> list[int] | None:
-    """The stores whose data this admin user may see; None means every store (superuser).
+    """The stores whose data this admin user may see; None means every store (superuser)."""
+    roles = admin_store_roles(request)
+    return None if roles is None else list(roles)
 
-    Cached on the request: one query per admin page, however many widgets ask.
-    """
-    if request.user.is_superuser:
+
+def admin_store_ids_with(request, permission: str | None) -> list[int] | None:
+    """The stores where this admin user holds ``permission`` (None: any admin-site role)."""
+    roles = admin_store_roles(request)
+    if roles is None:
         return None
-    if not hasattr(request, "_admin_store_ids"):
-        request._admin_store_ids = list(
-            request.user.memberships.filter(role__in=ADMIN_SITE_ROLES).values_list("store_id", flat=True)
-        )
-    return request._admin_store_ids
+    return [store_id for store_id, role in roles.items() if permission is None or permission in role_permissions(role)]
+
+
+def object_store_id(obj, store_field: str) -> int | None:
+    """The id of the store ``obj`` belongs to, following ``store_field`` ("store", "product__store", "pk")."""
+    if store_field == "pk":
+        return obj.pk
+    *path, last = store_field.split("__")
+    for name in path:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return getattr(obj, f"{last}_id", None)
 
 
 class StoreScopedAdmin(admin.ModelAdmin):
-    """Base for every admin of merchant-owned rows: limits what a member sees to their stores.
+    """Base for every admin of merchant-owned rows: limits what a member sees and may change to their stores.
 
     ``store_field`` is the lookup from the model to its store ("store", or
-    "product__store" for a row that belongs to a store through its product).
-    Changelists, change views, search, actions, foreign-key choices and
-    autocompletes all go through ``get_queryset``/``formfield_for_foreignkey``.
+    "product__store" for a row that belongs to a store through its product; "pk"
+    for Store itself). Changelists, change views, search, actions, list filters,
+    foreign-key choices and autocompletes all go through ``get_queryset`` and
+    ``formfield_for_foreignkey``.
+
+    ``required_permission`` (a name from ``teams.permissions``) is what adding,
+    changing and deleting need, checked in the object's own store; viewing needs an
+    admin-site role (owner, admin, staff) only. None lets every admin-site role write.
     """
 
     store_field = "store"
+    required_permission: str | None = None
 
+    # --- what may be seen ----------------------------------------------------
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         store_ids = admin_store_ids(request)
@@ -53,64 +117,132 @@ class StoreScopedAdmin(admin.ModelAdmin):
             return queryset
         return queryset.filter(**{f"{self.store_field}__in": store_ids})
 
+    def writable_store_ids(self, request) -> list[int] | None:
+        return admin_store_ids_with(request, self.required_permission)
+
+    def get_list_filter(self, request):
+        # A plain related filter lists every row of the related table (every store's);
+        # this one lists only values present in the scoped queryset.
+        return [_scoped_filter(self.model, item) for item in super().get_list_filter(request)]
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        store_ids = admin_store_ids(request)
+        store_ids = self.writable_store_ids(request)
         if field is not None and store_ids is not None:
-            field.queryset = scope_to_stores(field.queryset, store_ids)
+            field.queryset = scope_to_stores(field.queryset, store_ids, admin_site=self.admin_site)
         return field
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
-        store_ids = admin_store_ids(request)
+        store_ids = self.writable_store_ids(request)
         if field is not None and store_ids is not None:
-            field.queryset = scope_to_stores(field.queryset, store_ids)
+            field.queryset = scope_to_stores(field.queryset, store_ids, admin_site=self.admin_site)
         return field
+
+    # --- permissions ---------------------------------------------------------
+    def _may_write(self, request, obj=None) -> bool:
+        if not self.admin_site.has_permission(request):
+            return False
+        store_ids = self.writable_store_ids(request)
+        if store_ids is None:
+            return True
+        if obj is None:
+            return bool(store_ids)
+        return object_store_id(obj, self.store_field) in store_ids
 
     def has_module_permission(self, request) -> bool:
         return self.admin_site.has_permission(request)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return self.admin_site.has_permission(request)
+        if not self.admin_site.has_permission(request):
+            return False
+        store_ids = admin_store_ids(request)
+        return store_ids is None or obj is None or object_store_id(obj, self.store_field) in store_ids
 
     def has_add_permission(self, request) -> bool:
-        return self.admin_site.has_permission(request)
+        return self._may_write(request)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return self.admin_site.has_permission(request)
+        return self._may_write(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return self.admin_site.has_permission(request)
+        return self._may_write(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # The changelist shows every store the user sees; bulk deletes reach only those they may write.
+        store_ids = self.writable_store_ids(request)
+        if store_ids is not None:
+            queryset = queryset.filter(**{f"{self.store_field}__in": store_ids})
+        super().delete_queryset(request, queryset)
 
 
 class StoreScopedInline(admin.TabularInline):
-    """Inline rows of a store-scoped parent: the same foreign-key limits as the parent."""
+    """Inline rows of a store-scoped parent: the same foreign-key limits and write rules as the parent.
+
+    ``obj`` in the permission hooks is the parent object.
+    """
+
+    required_permission: str | None = None
+    parent_store_field = "store"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        store_ids = admin_store_ids(request)
+        store_ids = admin_store_ids_with(request, self.required_permission)
         if field is not None and store_ids is not None:
-            field.queryset = scope_to_stores(field.queryset, store_ids)
+            field.queryset = scope_to_stores(field.queryset, store_ids, admin_site=self.admin_site)
         return field
+
+    def _may_write(self, request, obj=None) -> bool:
+        if not self.admin_site.has_permission(request):
+            return False
+        store_ids = admin_store_ids_with(request, self.required_permission)
+        if store_ids is None:
+            return True
+        if obj is None:
+            return bool(store_ids)
+        return object_store_id(obj, self.parent_store_field) in store_ids
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.admin_site.has_permission(request)
 
     def has_add_permission(self, request, obj=None) -> bool:
-        return self.admin_site.has_permission(request)
+        return self._may_write(request, obj)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return self.admin_site.has_permission(request)
+        return self._may_write(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return self.admin_site.has_permission(request)
+        return self._may_write(request, obj)
 
 
-def scope_to_stores(queryset, store_ids: list[int]):
-    """Limits a queryset of Store, or of any model with a ``store`` foreign key, to ``store_ids``."""
+def _scoped_filter(model, item):
+    if isinstance(item, str) and "__" not in item:
+        try:
+            field = model._meta.get_field(item)
+        except Exception:  # a callable's name or a lookup Django resolves later
+            return item
+        if field.is_relation:
+            return (item, RelatedOnlyFieldListFilter)
+    return item
+
+
+def scope_to_stores(queryset, store_ids: list[int], *, admin_site=None):
+    """Limits a queryset of foreign-key choices to ``store_ids``.
+
+    Store: those stores. User: members of those stores (never every user of the
+    platform). A model with a ``store`` foreign key, or with a StoreScopedAdmin on
+    ``admin_site`` (its ``store_field`` is followed): its rows in those stores.
+    Anything else (platform-wide tables) is left as it is.
+    """
     model = queryset.model
     if model._meta.label == "stores.Store":
         return queryset.filter(pk__in=store_ids)
-    if any(field.name == "store" for field in model._meta.get_fields()):
+    if model is get_user_model():
+        return queryset.filter(memberships__store_id__in=store_ids).distinct()
+    related_admin = admin_site._registry.get(model) if admin_site is not None else None
+    if isinstance(related_admin, StoreScopedAdmin):
+        return queryset.filter(**{f"{related_admin.store_field}__in": store_ids})
+    field = next((f for f in model._meta.get_fields() if f.name == "store"), None)
+    if isinstance(field, models.ForeignKey):
         return queryset.filter(store_id__in=store_ids)
     return queryset

@@ -1,0 +1,158 @@
+import pytest
+from django.test import Client
+
+from stores.models import Store
+from teams.models import ApiKey, Membership
+from teams.services import token_hash
+
+
+@pytest.fixture
+def admin_client():
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("owner", True), ("admin", True), ("staff", True), ("viewer", False)])
+def test_admin_login_by_email_for_admin_site_roles(store, member_factory, password, role, allowed):
+    member = member_factory(store, role)
+    assert not member.is_staff
+    client = Client()
+    response = client.post("/admin/login/?next=/admin/", {"username": member.email, "password": password})
+    if allowed:
+        assert response.status_code == 302 and response["Location"] == "/admin/"
+        assert client.get("/admin/").status_code == 200
+    else:
+        assert response.status_code == 200
+        assert "store team account" in response.content.decode()
+        assert client.get("/admin/").status_code == 302  # back to the login page
+
+
+def test_admin_login_refuses_customers_and_wrong_passwords(store, user_factory, password):
+    customer = user_factory()
+    client = Client()
+    assert client.post("/admin/login/", {"username": customer.email, "password": password}).status_code == 200
+    assert client.post("/admin/login/", {"username": store.owner.email, "password": "wrong"}).status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_member_sees_only_their_stores_members(admin_client, store, other_store):
+    response = admin_client(store.owner).get("/admin/teams/membership/")
+    assert response.status_code == 200
+    shown = {row.store_id for row in response.context["cl"].result_list}
+    assert shown == {store.pk}
+    # the store filter in the sidebar lists their stores only
+    assert "Beta" not in response.content.decode()
+
+
+def test_staff_reads_members_but_cannot_manage_them(admin_client, store, member_factory):
+    staff = member_factory(store, "staff")
+    client = admin_client(staff)
+    assert client.get("/admin/teams/membership/").status_code == 200
+    assert client.get("/admin/teams/membership/add/").status_code == 403
+    membership = Membership.objects.get(store=store, user=staff)
+    response = client.post(f"/admin/teams/membership/{membership.pk}/change/", {"role": "owner"})
+    assert response.status_code == 403
+    membership.refresh_from_db()
+    assert membership.role == "staff"
+
+
+def test_staff_cannot_edit_store_settings(admin_client, store, member_factory):
+    client = admin_client(member_factory(store, "staff"))
+    assert client.get(f"/admin/stores/store/{store.pk}/change/").status_code == 200  # view only
+    response = client.post(f"/admin/stores/store/{store.pk}/change/", {"name": "Hacked", "currency": "USD"})
+    assert response.status_code == 403
+    store.refresh_from_db()
+    assert store.name == "Alpha"
+
+
+def test_owner_edits_store_settings_but_not_slug(admin_client, store):
+    response = admin_client(store.owner).post(
+        f"/admin/stores/store/{store.pk}/change/",
+        {"name": "Alpha Two", "slug": "hijack", "description": "", "currency": "EUR", "contact_email": "",
+         "tax_rate": "1.00", "low_stock_threshold": "4"},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    store.refresh_from_db()
+    assert (store.name, store.slug, store.currency) == ("Alpha Two", "alpha", "EUR")
+
+
+def test_only_superusers_add_stores(admin_client, store, user_factory):
+    assert admin_client(store.owner).get("/admin/stores/store/add/").status_code == 403
+    root = user_factory(is_superuser=True, is_staff=True)
+    owner = user_factory()
+    response = admin_client(root).post(
+        "/admin/stores/store/add/",
+        {"name": "Gamma", "slug": "gamma", "description": "", "currency": "USD", "contact_email": "",
+         "tax_rate": "0", "low_stock_threshold": "5", "is_active": "on", "owner": owner.pk},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Membership.objects.get(store__slug="gamma", user=owner).role == "owner"
+
+
+def test_admin_adds_member_by_email_and_cannot_make_owners(admin_client, store, member_factory, user_factory):
+    admin = member_factory(store, "admin")
+    bob = user_factory(email="bob@example.com")
+    client = admin_client(admin)
+    form = client.get("/admin/teams/membership/add/").context["adminform"].form
+    assert "user" not in form.fields  # never a list of every user of the platform
+    response = client.post("/admin/teams/membership/add/", {"email": "bob@example.com", "store": store.pk,
+                                                             "role": "owner"})
+    assert response.status_code == 200 and "role" in response.context["adminform"].form.errors
+    response = client.post("/admin/teams/membership/add/", {"email": "bob@example.com", "store": store.pk,
+                                                             "role": "staff"})
+    assert response.status_code == 302
+    assert Membership.objects.get(store=store, user=bob).role == "staff"
+
+
+def test_last_owner_cannot_be_deleted_in_admin(admin_client, store):
+    membership = Membership.objects.get(store=store, user=store.owner)
+    assert admin_client(store.owner).post(f"/admin/teams/membership/{membership.pk}/delete/",
+                                          {"post": "yes"}).status_code == 403
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_admin_cannot_demote_owner_in_admin(admin_client, store, member_factory):
+    admin = member_factory(store, "admin")
+    membership = Membership.objects.get(store=store, user=store.owner)
+    response = admin_client(admin).post(f"/admin/teams/membership/{membership.pk}/change/", {"role": "viewer"})
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    membership.refresh_from_db()
+    assert membership.role == "owner"
+
+
+def test_api_key_created_in_admin_is_shown_once(admin_client, store):
+    client = admin_client(store.owner)
+    response = client.post("/admin/teams/apikey/add/", {"name": "ERP", "store": store.pk,
+                                                         "scopes": ["catalog.write"]}, follow=True)
+    assert response.status_code == 200
+    api_key = ApiKey.objects.get()
+    message = next(str(m) for m in response.context["messages"] if api_key.prefix in str(m))
+    key = message.split(" is ")[1].split(" ")[0]
+    assert api_key.hashed_key == token_hash(key)
+    page = client.get(f"/admin/teams/apikey/{api_key.pk}/change/").content.decode()
+    assert api_key.hashed_key not in page and key not in page and api_key.prefix in page
+
+
+def test_autocomplete_goes_through_the_scoped_admin(admin_client, store, other_store):
+    response = admin_client(store.owner).get(
+        "/admin/autocomplete/", {"app_label": "teams", "model_name": "membership", "field_name": "store", "term": ""}
+    )
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [str(store.pk)]
+
+
+def test_search_and_actions_stay_in_scope(admin_client, store, other_store):
+    from teams.services import api_key_create
+
+    other_key, _ = api_key_create(store=other_store, name="beta key", scopes=[])
+    client = admin_client(store.owner)
+    response = client.get("/admin/teams/apikey/", {"q": "beta"})
+    assert list(response.context["cl"].result_list) == []
+    client.post("/admin/teams/apikey/", {"action": "revoke", "_selected_action": [other_key.pk]})
+    other_key.refresh_from_db()
+    assert other_key.revoked_at is None
+    assert Store.objects.get(pk=other_store.pk).is_active

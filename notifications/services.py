@@ -267,7 +267,7 @@ class EndpointInactive(DomainError):
     default_message = "The webhook endpoint is disabled; re-enable it first."
 
 
-def _url_validate(url: str) -> None:
+def webhook_url_validate(url: str) -> None:
     try:
         destination_resolve(url)
     except UnsafeDestination as exc:
@@ -276,7 +276,7 @@ def _url_validate(url: str) -> None:
         raise ValidationFailed(str(exc), url=[str(exc)]) from exc
 
 
-def _events_validate(event_types: list[str]) -> list[str]:
+def webhook_events_validate(event_types: list[str]) -> list[str]:
     unknown = [name for name in event_types if name not in events.WEBHOOK_EVENT_TYPES]
     if unknown or not event_types:
         message = f"Unknown event type: {', '.join(unknown)}." if unknown else "Choose at least one event."
@@ -290,9 +290,9 @@ def webhook_endpoint_create(
     actor=None, request=None,
 ) -> WebhookEndpoint:
     """Creates an endpoint with a new signing secret. Raises ValidationFailed for an unsafe URL or unknown event."""
-    _url_validate(url)
+    webhook_url_validate(url)
     endpoint = WebhookEndpoint.objects.create(
-        store=store, url=url, events=_events_validate(events), description=description, is_active=is_active,
+        store=store, url=url, events=webhook_events_validate(events), description=description, is_active=is_active,
         disabled_at=None if is_active else timezone.now(),
     )
     audit_record(
@@ -308,9 +308,9 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor=None, request=No
     before = {"url": endpoint.url, "events": endpoint.events, "description": endpoint.description,
               "is_active": endpoint.is_active}
     if "url" in fields and fields["url"] != endpoint.url:
-        _url_validate(fields["url"])
+        webhook_url_validate(fields["url"])
     if "events" in fields:
-        fields["events"] = _events_validate(fields["events"])
+        fields["events"] = webhook_events_validate(fields["events"])
     for name in ("url", "events", "description", "is_active"):
         if name in fields:
             setattr(endpoint, name, fields[name])

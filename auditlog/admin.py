@@ -1,0 +1,47 @@
+from django.contrib import admin
+
+from config.admin import StoreScopedAdmin
+from teams.models import Membership
+from teams.permissions import AUDIT_READ, role_permissions
+
+from .models import AuditLog
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(StoreScopedAdmin):
+    """Read-only: the log is append-only; members see the stores where they hold audit.read."""
+
+    list_display = ["created_at", "store", "actor_label", "action", "object_type", "object_id", "ip"]
+    list_filter = ["action", "object_type", "created_at"]
+    search_fields = ["action", "actor_label", "object_id", "request_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["store"]
+    readonly_fields = [
+        "store", "actor_user", "actor_label", "actor_id", "action", "object_type", "object_id", "changes", "ip",
+        "user_agent", "request_id", "created_at",
+    ]
+    fields = readonly_fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        readable = [
+            store_id
+            for store_id, role in Membership.objects.filter(user=request.user).values_list("store_id", "role")
+            if AUDIT_READ in role_permissions(role)
+        ]
+        return queryset.filter(store_id__in=readable)
+
+    def get_actions(self, request):
+        return {}
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,200 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from config.admin import StoreScopedAdmin
+from config.api.errors import DomainError, ValidationFailed
+from teams.permissions import WEBHOOKS_MANAGE
+
+from . import services
+from .models import Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    """The latest deliveries of an endpoint (read-only; the full log is under Webhook deliveries)."""
+
+    model = WebhookDelivery
+    fields = ["created_at", "event_type", "webhook_id", "status", "attempts", "last_status_code", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-created_at")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.action(description="Send a test event")
+def send_test(modeladmin, request, queryset):
+    for endpoint in queryset:
+        try:
+            services.webhook_endpoint_test(endpoint=endpoint, actor=request.user, request=request)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{endpoint.url}: {exc}", messages.ERROR)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["store", "url", "description", "events", "is_active"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if self.instance.pk is None or url != self.instance.url:
+            try:
+                services.webhook_url_validate(url)
+            except ValidationFailed as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return url
+
+    def clean_events(self):
+        try:
+            return services.webhook_events_validate(self.cleaned_data.get("events") or [])
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(StoreScopedAdmin):
+    form = WebhookEndpointForm
+    required_permission = WEBHOOKS_MANAGE
+    list_display = ["url", "store", "is_active", "failure_count", "disabled_at", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+    fields = ["store", "url", "description", "events", "is_active", "secret_masked", "failure_count", "disabled_at"]
+    readonly_fields = ["secret_masked", "failure_count", "disabled_at"]
+    inlines = [WebhookDeliveryInline]
+    actions = [send_test]
+
+    @admin.display(description="Signing secret")
+    def secret_masked(self, obj):
+        return obj.secret_masked if obj and obj.pk else "(generated on save, shown once)"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "store"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        # The same services as the API: URL safety, event names, audit entries.
+        data = {name: form.cleaned_data[name] for name in ("url", "events", "description", "is_active")
+                if name in form.cleaned_data}
+        if change:
+            saved = services.webhook_endpoint_update(
+                endpoint=WebhookEndpoint.objects.get(pk=obj.pk), actor=request.user, request=request, **data
+            )
+        else:
+            saved = services.webhook_endpoint_create(store=obj.store, actor=request.user, request=request, **data)
+            self.message_user(
+                request, format_html("Signing secret (shown only now): <code>{}</code>", saved.secret),
+                messages.WARNING,
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.webhook_endpoint_delete(endpoint=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for endpoint in queryset:
+            services.webhook_endpoint_delete(endpoint=endpoint, actor=request.user, request=request)
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["created_at", "status_code", "duration_ms", "succeeded", "error", "response_excerpt"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.action(description="Redeliver")
+def redeliver(modeladmin, request, queryset):
+    sent = 0
+    for delivery in queryset.select_related("endpoint__store"):
+        try:
+            services.webhook_delivery_redeliver(delivery=delivery, actor=request.user, request=request)
+            sent += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{delivery.webhook_id}: {exc}", messages.ERROR)
+    if sent:
+        modeladmin.message_user(request, f"{sent} deliveries queued again.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(StoreScopedAdmin):
+    store_field = "endpoint__store"
+    required_permission = WEBHOOKS_MANAGE
+    list_display = ["created_at", "event_type", "endpoint", "status", "attempts", "last_status_code"]
+    list_filter = ["status", "event_type"]
+    search_fields = ["webhook_id", "endpoint__url"]
+    list_select_related = ["endpoint"]
+    fields = [
+        "endpoint", "event_type", "webhook_id", "status", "attempts", "next_attempt_at", "last_status_code",
+        "last_error", "payload", "created_at", "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [WebhookAttemptInline]
+    actions = [redeliver]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # No field is editable; "change" here is the right to run the redeliver action.
+        return super().has_change_permission(request, obj)
+
+
+@admin.register(Notification)
+class NotificationAdmin(StoreScopedAdmin):
+    """Members see their own notifications; superusers see everyone's."""
+
+    list_display = ["created_at", "user", "store", "event_type", "title", "read_at"]
+    list_filter = ["event_type", "created_at"]
+    search_fields = ["title", "user__email"]
+    list_select_related = ["user", "store"]
+    fields = ["user", "store", "event_type", "title", "body", "data", "read_at", "created_at"]
+    readonly_fields = ["user", "store", "event_type", "title", "body", "data", "created_at"]
+    actions = ["mark_read"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Mark as read")
+    def mark_read(self, request, queryset):
+        for notification in queryset:
+            services.notification_mark_read(notification=notification)

@@ -1,0 +1,239 @@
+import json
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from notifications import events
+from notifications.models import Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from notifications.services import emit, retry_delay, webhook_deliveries_resume, webhook_delivery_attempt
+from notifications.webhooks import (
+    PinnedHostAdapter,
+    UnsafeDestination,
+    address_is_public,
+    destination_resolve,
+    webhook_sign,
+)
+
+pytestmark = pytest.mark.django_db
+
+ORDER = {"id": 9, "number": "A-1009", "status": "processing", "payment_status": "paid", "total": "42.00",
+         "currency": "USD", "email": "buyer@example.com"}
+
+
+def endpoint_for(store, url, event_types=("order.paid",)):
+    return WebhookEndpoint.objects.create(store=store, url=url, events=list(event_types))
+
+
+def emitted(store, django_capture_on_commit_callbacks, event=events.ORDER_PAID, payload=ORDER):
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(event, store, payload)
+
+
+def test_delivery_is_signed_per_standard_webhooks(store, receiver, allow_private, django_capture_on_commit_callbacks):
+    # given
+    endpoint = endpoint_for(store, receiver.url)
+    # when
+    emitted(store, django_capture_on_commit_callbacks)
+    # then
+    assert len(receiver.requests) == 1
+    received = receiver.requests[0]
+    verified = Webhook(endpoint.secret).verify(received.body, received.headers)
+    assert verified["type"] == "order.paid" and verified["data"]["number"] == "A-1009"
+    assert set(json.loads(received.body)) == {"type", "timestamp", "data"}
+    assert received.headers["webhook-id"].startswith("msg_")
+    assert received.headers["content-type"] == "application/json"
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "succeeded" and delivery.attempts == 1 and delivery.next_attempt_at is None
+    attempt = delivery.attempt_log.get()
+    assert attempt.succeeded and attempt.status_code == 200 and attempt.response_excerpt == "ok"
+
+
+def test_signature_matches_the_spec_example():
+    # The example of the Standard Webhooks specification.
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = '{"test": 2432232314}'
+    assert webhook_sign(secret=secret, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330, body=body) == (
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )
+
+
+def test_unsubscribed_and_inactive_endpoints_get_nothing(store, receiver, allow_private,
+                                                         django_capture_on_commit_callbacks):
+    endpoint_for(store, receiver.url, ["order.created"])
+    inactive = endpoint_for(store, receiver.url)
+    WebhookEndpoint.objects.filter(pk=inactive.pk).update(is_active=False)
+    emitted(store, django_capture_on_commit_callbacks)
+    assert receiver.requests == [] and not WebhookDelivery.objects.exists()
+
+
+def test_server_error_is_retried_later(store, receiver, allow_private, django_capture_on_commit_callbacks):
+    endpoint = endpoint_for(store, receiver.url)
+    receiver.answer((503, {}, b"x" * 5000))
+    emitted(store, django_capture_on_commit_callbacks)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert delivery.next_attempt_at > timezone.now() and delivery.last_status_code == 503
+    attempt = delivery.attempt_log.get()
+    assert attempt.status_code == 503 and not attempt.succeeded and len(attempt.response_excerpt) == 1024
+    # not due yet: a duplicate task does nothing
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
+    assert len(receiver.requests) == 1
+    # when due, the next attempt succeeds
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.attempts == 2 and delivery.attempt_log.count() == 2
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1  # the same id on every retry
+
+
+@pytest.mark.parametrize("status", [429, 500, 502])
+def test_retryable_statuses(status, store, receiver, allow_private, django_capture_on_commit_callbacks):
+    receiver.answer(status)
+    endpoint = endpoint_for(store, receiver.url)
+    emitted(store, django_capture_on_commit_callbacks)
+    assert WebhookDelivery.objects.get(endpoint=endpoint).status == "pending"
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 410, 301, 302])
+def test_other_4xx_and_redirects_are_final(status, store, receiver, allow_private,
+                                           django_capture_on_commit_callbacks):
+    receiver.answer((status, {"Location": "http://169.254.169.254/latest"}, b"no"))
+    endpoint = endpoint_for(store, receiver.url)
+    emitted(store, django_capture_on_commit_callbacks)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "failed" and delivery.next_attempt_at is None
+    assert len(receiver.requests) == 1  # a redirect is not followed
+    endpoint.refresh_from_db()
+    assert endpoint.failure_count == 1
+
+
+def test_network_error_is_retried(store, allow_private, django_capture_on_commit_callbacks):
+    endpoint = endpoint_for(store, "http://127.0.0.1:9/closed")  # nothing listens on the discard port
+    emitted(store, django_capture_on_commit_callbacks)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "pending"
+    attempt = delivery.attempt_log.get()
+    assert attempt.status_code is None and "ConnectionError" in attempt.error
+
+
+def test_gives_up_after_max_attempts(store, receiver, allow_private, settings, django_capture_on_commit_callbacks):
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    receiver.answer(500, 500, 500)
+    endpoint = endpoint_for(store, receiver.url)
+    emitted(store, django_capture_on_commit_callbacks)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    for _ in range(2):
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        webhook_delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.attempts == 3 and delivery.attempt_log.count() == 3
+
+
+def test_endpoint_disabled_after_consecutive_failures_and_owner_told(
+    store, receiver, allow_private, settings, member_factory, django_capture_on_commit_callbacks
+):
+    # given
+    settings.WEBHOOK_DISABLE_AFTER_FAILURES = 3
+    member_factory(store, "admin")
+    endpoint = endpoint_for(store, receiver.url)
+    receiver.answer(400, 200, 400, 400, 400)
+    # when: a success in between resets the streak
+    for _ in range(5):
+        emitted(store, django_capture_on_commit_callbacks)
+    # then
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and endpoint.disabled_at is not None and endpoint.failure_count == 3
+    disabled = Notification.objects.filter(event_type=events.WEBHOOK_ENDPOINT_DISABLED)
+    assert list(disabled.values_list("user_id", flat=True)) == [store.owner_id]
+    emails = [m for m in mail.outbox if "Webhook endpoint disabled" in m.subject]
+    assert [m.to for m in emails] == [[store.owner.email]]
+    assert endpoint.url in emails[0].body
+    # and nothing more is sent to it
+    emitted(store, django_capture_on_commit_callbacks)
+    assert len(receiver.requests) == 5
+
+
+def test_private_destinations_are_refused_without_a_connection(store, receiver, public_dns,
+                                                               django_capture_on_commit_callbacks):
+    # given: the host resolves to the loopback address where the receiver listens
+    public_dns["hooks.example.test"] = ["127.0.0.1"]
+    endpoint = endpoint_for(store, f"http://hooks.example.test:{receiver.port}/hooks")
+    # when
+    emitted(store, django_capture_on_commit_callbacks)
+    # then
+    assert receiver.requests == []
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "failed" and "non-public" in delivery.last_error
+    assert "non-public" in WebhookAttempt.objects.get(delivery=delivery).error
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "224.0.0.1",
+    "240.0.0.1", "100.64.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "ff02::1", "198.18.0.1",
+])
+def test_non_public_addresses(address):
+    assert not address_is_public(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+def test_public_addresses(address):
+    assert address_is_public(address)
+
+
+def test_one_private_answer_among_public_ones_is_refused(settings, public_dns):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    public_dns["mixed.example.test"] = ["93.184.216.34", "10.0.0.5"]
+    with pytest.raises(UnsafeDestination):
+        destination_resolve("https://mixed.example.test/x")
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "https://user:pw@example.com/",
+                                 "http:///nohost", "gopher://example.com"])
+def test_only_plain_http_urls(url, public_dns):
+    with pytest.raises(UnsafeDestination):
+        destination_resolve(url)
+
+
+def test_connects_to_the_vetted_address_with_the_original_host(store, receiver, allow_private, public_dns,
+                                                               django_capture_on_commit_callbacks):
+    # given: a name resolving (once) to the receiver's address
+    public_dns["hooks.example.test"] = ["127.0.0.1"]
+    endpoint = endpoint_for(store, f"http://hooks.example.test:{receiver.port}/in?x=1")
+    # when
+    emitted(store, django_capture_on_commit_callbacks)
+    # then
+    received = receiver.requests[0]
+    assert received.headers["host"] == f"hooks.example.test:{receiver.port}"
+    assert received.path == "/in?x=1"
+    assert WebhookDelivery.objects.get(endpoint=endpoint).status == "succeeded"
+
+
+def test_https_adapter_keeps_sni_and_certificate_host():
+    adapter = PinnedHostAdapter("hooks.example.com")
+    assert adapter.poolmanager.connection_pool_kw["server_hostname"] == "hooks.example.com"
+    assert adapter.poolmanager.connection_pool_kw["assert_hostname"] == "hooks.example.com"
+
+
+def test_retry_schedule_spans_about_a_day(settings):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 15
+    delays = [retry_delay(n) for n in range(1, settings.WEBHOOK_MAX_ATTEMPTS)]
+    assert delays[0] < 20 and all(d <= settings.WEBHOOK_RETRY_MAX_SECONDS * 1.25 for d in delays)
+    assert 14 * 3600 < sum(delays) < 30 * 3600
+
+
+def test_resume_re_enqueues_overdue_deliveries(store, receiver, allow_private):
+    endpoint = endpoint_for(store, receiver.url)
+    overdue = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="order.paid", webhook_id="msg_1",
+        payload={"type": "order.paid", "timestamp": "2026-01-01T00:00:00Z", "data": {}},
+        next_attempt_at=timezone.now() - timedelta(hours=1),
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="order.paid", webhook_id="msg_2", payload={}, next_attempt_at=timezone.now(),
+    )
+    assert webhook_deliveries_resume() == 1
+    overdue.refresh_from_db()
+    assert overdue.status == "succeeded" and len(receiver.requests) == 1

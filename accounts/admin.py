@@ -1,0 +1,67 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import ValidationError
+
+from .models import User
+from .services import totp_reset
+
+
+class UserCreationForm(BaseUserCreationForm):
+    """Email, name and the password twice (Django's password validators apply)."""
+
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data.get("email", ""))
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError("A user with this email already exists.")
+        return email
+
+
+class UserChangeForm(DjangoUserChangeForm):
+    class Meta:
+        model = User
+        fields = ("email", "name", "password", "is_active", "is_staff", "is_superuser", "groups",
+                  "user_permissions", "email_verified")
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data.get("email", ""))
+        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise ValidationError("A user with this email already exists.")
+        return email
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Platform users (email login, no username). The TOTP secret is never shown; 2FA is
+    turned off only through the "Turn off two-factor authentication" action."""
+
+    form = UserChangeForm
+    add_form = UserCreationForm
+    ordering = ["email"]
+    list_display = ["email", "name", "email_verified", "two_factor_enabled", "is_staff", "is_active", "date_joined"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "email_verified", "two_factor_enabled"]
+    search_fields = ["email", "name"]
+    readonly_fields = ["two_factor_enabled", "last_login", "date_joined"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("name",)}),
+        ("Security", {"fields": ("email_verified", "two_factor_enabled")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
+    )
+    actions = ["two_factor_turn_off"]
+
+    @admin.action(description="Turn off two-factor authentication")
+    def two_factor_turn_off(self, request, queryset):
+        users = list(queryset.filter(two_factor_enabled=True))
+        for user in users:
+            totp_reset(user=user)
+        self.message_user(request, f"Two-factor authentication turned off for {len(users)} user(s).", messages.SUCCESS)

@@ -1,0 +1,40 @@
+"""Throttles answer 429 RATE_LIMITED with Retry-After in the error envelope.
+
+DRF reads the rates into ``SimpleRateThrottle.THROTTLE_RATES`` at import, so overriding
+settings is not enough: the tests patch the class attribute.
+"""
+
+import pytest
+from rest_framework.throttling import SimpleRateThrottle
+
+
+@pytest.fixture
+def rates(monkeypatch):
+    def set_rates(**overrides: str) -> None:
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, **overrides})
+
+    return set_rates
+
+
+def test_anonymous_rate_limit(api, db, rates):
+    # given
+    rates(anon="3/min")
+    for _ in range(3):
+        assert api.get("/api/version").status_code == 200
+    # when
+    response = api.get("/api/version")
+    # then
+    assert response.status_code == 429
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"]["code"] == "RATE_LIMITED"
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_scoped_auth_rate_limit(api, db, rates):
+    rates(auth="1/hour")
+    api.post("/api/v1/auth/login", {"email": "a@example.com", "password": "x"}, format="json")
+    response = api.post("/api/v1/auth/login", {"email": "a@example.com", "password": "x"}, format="json")
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "RATE_LIMITED"
+    assert 60 < int(response["Retry-After"]) <= 3600

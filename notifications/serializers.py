@@ -33,16 +33,23 @@ class PreferenceOutput(serializers.Serializer):
     default = serializers.BooleanField(help_text="true while no choice was saved: the role's default applies")
 
 
-class PreferencesInput(serializers.Serializer):
-    """``{"order.created": {"in_app": true, "email": false}, ...}`` (any subset of event types)."""
-
-    def to_internal_value(self, data):
-        field = serializers.DictField(child=PreferenceInput(), allow_empty=False)
-        value = field.run_validation(data)
-        unknown = sorted(set(value) - set(events.NOTIFICATION_EVENT_TYPES))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown event type."] for name in unknown})
-        return value
+def preferences_validate(data) -> dict[str, dict[str, bool]]:
+    """``{"order.created": {"in_app": true, "email": false}, ...}`` (any non-empty subset of event types)."""
+    if not isinstance(data, dict) or not data:
+        raise serializers.ValidationError({"non_field_errors": ["Send an object keyed by event type."]})
+    unknown = sorted(set(data) - set(events.NOTIFICATION_EVENT_TYPES))
+    if unknown:
+        raise serializers.ValidationError({name: ["Unknown event type."] for name in unknown})
+    result, errors = {}, {}
+    for event_type, choice in data.items():
+        item = PreferenceInput(data=choice)
+        if item.is_valid():
+            result[event_type] = dict(item.validated_data)
+        else:
+            errors[event_type] = item.errors
+    if errors:
+        raise serializers.ValidationError(errors)
+    return result
 
 
 PREFERENCES_SCHEMA = inline_serializer(

@@ -13,13 +13,13 @@ from .serializers import (
     PREFERENCES_INPUT_SCHEMA,
     PREFERENCES_SCHEMA,
     NotificationOutput,
-    PreferencesInput,
     ReadAllOutput,
     WebhookDeliveryOutput,
     WebhookEndpointCreatedOutput,
     WebhookEndpointInput,
     WebhookEndpointOutput,
     WebhookEndpointUpdateInput,
+    preferences_validate,
 )
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -70,9 +70,8 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, views
     @action(detail=False, methods=["get", "put"], pagination_class=None)
     def preferences(self, request):
         if request.method == "PUT":
-            data = PreferencesInput(data=request.data)
-            data.is_valid(raise_exception=True)
-            result = services.notification_preferences_set(user=request.user, preferences=data.validated_data)
+            preferences = preferences_validate(request.data)
+            result = services.notification_preferences_set(user=request.user, preferences=preferences)
         else:
             result = services.notification_preferences_get(user=request.user)
         return Response(result)

@@ -1,0 +1,70 @@
+import pytest
+from django.core import mail
+
+from notifications.emails import email_render, email_send
+from notifications.services import event_describe
+
+ORDER = {
+    "id": 7, "number": "A-1007", "status": "processing", "previous_status": "pending", "payment_status": "paid",
+    "email": "buyer@example.com", "customer_name": "Sam <Buyer>", "subtotal": "35.00", "shipping": "5.00",
+    "total": "40.00", "currency": "USD", "note": "Shipped with DHL",
+    "lines": [{"sku": "TS-M", "name": "T-shirt & co", "quantity": 2, "unit_price": "17.50", "total": "35.00"}],
+}
+STORE = {"store_name": "Alpha", "store_slug": "alpha"}
+
+CASES = {
+    "order_confirmation": (
+        {**STORE, "event_type": "order.created", "data": ORDER},
+        ["A-1007", "40.00 USD", "T-shirt", "/orders/A-1007"],
+    ),
+    "order_status_changed": (
+        {**STORE, "event_type": "order.status_changed", "data": ORDER},
+        ["A-1007", "processing", "pending", "Shipped with DHL"],
+    ),
+    "order_new": (
+        {**STORE, "event_type": "order.created", "data": ORDER},
+        ["A-1007", "buyer@example.com", "40.00 USD", "TS-M"],
+    ),
+    "low_stock": (
+        {**STORE, "event_type": "inventory.low_stock",
+         "data": {"variant_id": 3, "sku": "TS-M", "name": "T-shirt M", "available": 2, "threshold": 5}},
+        ["T-shirt M", "TS-M", "2", "5"],
+    ),
+    "webhook_disabled": (
+        {**STORE, "event_type": "webhook.endpoint_disabled",
+         "data": {"endpoint_id": 1, "url": "https://hooks.example.com/in", "failure_count": 5}},
+        ["https://hooks.example.com/in", "5", "re-enable"],
+    ),
+    "store_event": (
+        {**STORE, "event_type": "order.paid", "data": ORDER,
+         "title": event_describe("order.paid", ORDER)[0], "body": event_describe("order.paid", ORDER)[1]},
+        ["Order #A-1007 paid", "40.00 USD"],
+    ),
+}
+
+
+@pytest.mark.parametrize("template", sorted(CASES))
+def test_templates_render_both_parts(template):
+    context, expected = CASES[template]
+    subject, text, html = email_render(template=template, context=context)
+    assert "\n" not in subject and subject.strip()
+    assert "A-1007" in subject or template in {"low_stock", "webhook_disabled"}
+    for snippet in expected:
+        assert snippet in text, (snippet, text)
+        assert snippet in html.replace("&amp;", "&"), (snippet, html)
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert "{{" not in text and "{%" not in html
+
+
+def test_text_is_not_html_escaped_but_html_is():
+    _, text, html = email_render(template="order_confirmation", context=CASES["order_confirmation"][0])
+    assert "Sam <Buyer>" in text and "T-shirt & co" in text
+    assert "Sam &lt;Buyer&gt;" in html and "<Buyer>" not in html
+
+
+def test_sends_multipart(settings):
+    context, _ = CASES["order_new"]
+    email_send(template="order_new", to=["owner@example.com"], context=context)
+    message = mail.outbox[0]
+    assert message.to == ["owner@example.com"] and "A-1007" in message.subject
+    assert message.alternatives[0][1] == "text/html"

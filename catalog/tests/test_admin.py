@@ -1,0 +1,121 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from catalog.models import Product, Review
+
+from .factories import image_upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_for_owner(store):
+    client = Client()
+    client.force_login(store.owner)
+    return client
+
+
+def test_product_changelist_and_change_page(admin_client_for_owner, store, other_store, product_factory,
+                                            category_factory):
+    category = category_factory(store=store, name="Shirts")
+    product = product_factory(store=store, name="Mine", category=category)
+    product_factory(store=other_store, name="Theirs")
+    response = admin_client_for_owner.get("/admin/catalog/product/?status__exact=published&in_stock=yes")
+    assert response.status_code == 200
+    assert b"Mine" in response.content and b"Theirs" not in response.content
+    assert b"Import CSV" in response.content
+    assert admin_client_for_owner.get(f"/admin/catalog/product/{product.pk}/change/").status_code == 200
+    assert admin_client_for_owner.get("/admin/catalog/product/?q=SKU").status_code == 200
+
+
+def test_publish_action_calls_the_service(admin_client_for_owner, store, product_factory):
+    draft = product_factory(store=store, status="draft")
+    archived = product_factory(store=store, status="published")
+    Product.objects.filter(pk=archived.pk).update(status="archived")
+    response = admin_client_for_owner.post("/admin/catalog/product/", {
+        "action": "publish_selected", "_selected_action": [draft.pk, archived.pk]}, follow=True)
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    archived.refresh_from_db()
+    assert draft.status == "published"
+    assert archived.status == "archived"
+    text = response.content.decode()
+    assert "1 product(s) published" in text
+    assert "Cannot publish a archived product" in text
+
+
+def test_add_product_with_variant_and_image(admin_client_for_owner, store):
+    data = {
+        "store": store.pk, "name": "Admin Made", "slug": "admin-made", "brand": "Acme", "description": "",
+        "attributes": "{}",
+        "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "variants-0-sku": "AM-1", "variants-0-name": "One", "variants-0-price": "4.50",
+        "variants-0-options": "{}", "variants-0-stock_quantity": "3", "variants-0-track_inventory": "on",
+        "variants-0-position": "0",
+        "images-TOTAL_FORMS": "1", "images-INITIAL_FORMS": "0", "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000", "images-0-image": image_upload(), "images-0-alt": "Front",
+        "images-0-position": "0",
+    }
+    response = admin_client_for_owner.post("/admin/catalog/product/add/", data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    product = Product.objects.get(slug="admin-made")
+    assert product.variants.get().sku == "AM-1"
+    assert product.price is not None and product.in_stock
+    assert product.images.count() == 1 and product.images.get().alt == "Front"
+
+
+def test_admin_refuses_a_fake_image(admin_client_for_owner, store, product_factory):
+    fake = SimpleUploadedFile("x.png", b"not an image at all", content_type="image/png")
+    data = {
+        "store": store.pk, "name": "Fake", "slug": "fake", "attributes": "{}",
+        "variants-TOTAL_FORMS": "0", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "images-TOTAL_FORMS": "1", "images-INITIAL_FORMS": "0", "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000", "images-0-image": fake, "images-0-alt": "", "images-0-position": "0",
+    }
+    response = admin_client_for_owner.post("/admin/catalog/product/add/", data)
+    assert response.status_code == 200  # the form again, with the error
+    assert not Product.objects.filter(slug="fake").exists()
+
+
+def test_category_changelist_indents_by_depth(admin_client_for_owner, store, category_factory):
+    root = category_factory(store=store, name="Root")
+    category_factory(store=store, name="Leaf", parent=root)
+    response = admin_client_for_owner.get("/admin/catalog/category/")
+    assert response.status_code == 200
+    assert b"padding-left:1.5em" in response.content
+
+
+def test_review_hide_action(admin_client_for_owner, store, product_factory, user):
+    product = product_factory(store=store)
+    review = Review.objects.create(store=store, product=product, user=user, rating=4)
+    response = admin_client_for_owner.post("/admin/catalog/review/", {
+        "action": "hide_selected", "_selected_action": [review.pk]}, follow=True)
+    assert response.status_code == 200
+    review.refresh_from_db()
+    assert review.is_hidden
+
+
+def test_admin_import_view(admin_client_for_owner, store):
+    page = admin_client_for_owner.get("/admin/catalog/product/import/")
+    assert page.status_code == 200
+    bad = SimpleUploadedFile("p.csv", b"sku,product_name,price\nA,Thing,1.999\n", content_type="text/csv")
+    response = admin_client_for_owner.post("/admin/catalog/product/import/", {"store": store.pk, "file": bad})
+    assert response.status_code == 200
+    assert b"import-errors" in response.content and b"price" in response.content
+    assert not Product.objects.exists()
+    good = SimpleUploadedFile("p.csv", b"sku,product_name,price\nA,Thing,1.99\n", content_type="text/csv")
+    response = admin_client_for_owner.post("/admin/catalog/product/import/", {"store": store.pk, "file": good})
+    assert response.status_code == 302
+    assert Product.objects.get().variants.get().sku == "A"
+
+
+def test_staff_of_another_store_sees_nothing(store, other_store, product_factory, member_factory):
+    product = product_factory(store=store)
+    outsider = member_factory(other_store, "staff")
+    client = Client()
+    client.force_login(outsider)
+    assert product.name.encode() not in client.get("/admin/catalog/product/").content
+    assert client.get(f"/admin/catalog/product/{product.pk}/change/").status_code in (302, 404)

@@ -1,0 +1,77 @@
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.importer import ImportFailed, products_import
+from catalog.models import Product, Variant
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ("sku,product_slug,product_name,name,price,compare_at_price,stock_quantity,brand,category,status,"
+          "description,options")
+GOOD = HEADER + """
+TEE-S,basic-tee,Basic Tee,Small,12.50,15.00,10,Acme,shirts,published,Soft cotton,size=S;color=white
+TEE-M,basic-tee,Basic Tee,Medium,12.50,,4,Acme,shirts,published,,size=M;color=white
+MUG-1,,Coffee Mug,Default,8,,0,Potter,,draft,,
+"""
+
+
+def test_good_file_imports(store, category_factory):
+    category_factory(store=store, name="Shirts")
+    result = products_import(store=store, source=GOOD.encode())
+    assert (result.products_created, result.variants_created) == (2, 3)
+    tee = Product.objects.get(store=store, slug="basic-tee")
+    assert tee.status == "published" and tee.brand == "Acme" and tee.category.slug == "shirts"
+    assert tee.price == Decimal("12.50") and tee.in_stock
+    assert tee.description == "Soft cotton"
+    small = Variant.objects.get(store=store, sku="TEE-S")
+    assert small.options == {"size": "S", "color": "white"} and small.compare_at_price == Decimal("15.00")
+    mug = Product.objects.get(store=store, name="Coffee Mug")
+    assert mug.slug == "coffee-mug" and mug.status == "draft" and not mug.in_stock
+
+
+def test_reimport_updates_by_sku(store, category_factory):
+    category_factory(store=store, name="Shirts")
+    products_import(store=store, source=GOOD.encode())
+    update = "sku,price,stock_quantity\nTEE-S,11.00,99\n"
+    result = products_import(store=store, source=update.encode())
+    assert (result.variants_created, result.variants_updated) == (0, 1)
+    small = Variant.objects.get(store=store, sku="TEE-S")
+    assert small.price == Decimal("11.00") and small.stock_quantity == 99
+    assert Product.objects.get(slug="basic-tee").price == Decimal("11.00")
+    assert Product.objects.filter(store=store).count() == 2
+
+
+def test_one_bad_row_imports_nothing_and_reports_it(store, category_factory):
+    category_factory(store=store, name="Shirts")
+    bad = GOOD + "BAD-1,,Broken,,12.345,,-1,,nope,sold,,size\n"
+    with pytest.raises(ImportFailed) as caught:
+        products_import(store=store, source=bad.encode())
+    reported = {(error.row, error.field) for error in caught.value.errors}
+    assert {(5, "price"), (5, "stock_quantity"), (5, "category"), (5, "status"), (5, "options")} <= reported
+    assert not Product.objects.exists()
+    assert not Variant.objects.exists()
+
+
+def test_duplicate_sku_and_missing_columns(store):
+    with pytest.raises(ImportFailed) as caught:
+        products_import(store=store, source=b"sku,product_name,price\nA,Thing,1\nA,Thing,2\n")
+    assert [(e.row, e.field) for e in caught.value.errors] == [(3, "sku")]
+    with pytest.raises(ImportFailed) as caught:
+        products_import(store=store, source=b"product_name,price,colour\nThing,1,red\n")
+    assert {e.field for e in caught.value.errors} == {"header"}
+
+
+def test_management_command(store, tmp_path, category_factory, capsys):
+    category_factory(store=store, name="Shirts")
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    call_command("import_products", store.slug, str(good))
+    assert "2 products created" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,product_name,price\nX,Thing,abc\n")
+    with pytest.raises(CommandError):
+        call_command("import_products", store.slug, str(bad))
+    assert "row 2, price" in capsys.readouterr().err
+    assert not Variant.objects.filter(sku="X").exists()

@@ -35,16 +35,14 @@ class JSONView(APIView):
 
 
 class PublicView(JSONView):
-    """Endpoints that take their credential in the body. A stale Authorization header is
-    ignored, so an expired access token never blocks a refresh, a login or a logout."""
-
+    # These endpoints take their credential in the body. A stale Authorization header is
+    # ignored, so an expired access token never blocks a refresh, a login or a logout.
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
 
 class PublicAuthView(PublicView):
-    """Throttled by the `auth` scope on top of the general limits."""
-
+    # Throttled by the `auth` scope on top of the general limits.
     throttle_scope = "auth"
     throttle_classes = SCOPED_THROTTLES
 
@@ -54,6 +52,8 @@ class UserView(JSONView):
 
 
 class RegisterView(PublicAuthView):
+    """Django's password validators apply. A verification link is emailed. Rate-limited (`auth` scope)."""
+
     @extend_schema(
         tags=TAGS, summary="Create an account", request=io.RegisterInput,
         responses={201: io.AuthOutput, **_errors(**{"400": INVALID_INPUT + " (weak password: details.password)",
@@ -65,6 +65,10 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
+    """Wrong passwords and wrong codes are counted per email: after LOGIN_MAX_FAILURES of them the
+    email is locked for LOGIN_LOCKOUT_SECONDS (429 ACCOUNT_LOCKED with Retry-After), even for the
+    right password; a success resets the count. Rate-limited (`auth` scope)."""
+
     @extend_schema(
         tags=TAGS, summary="Log in with email and password (and a TOTP code when 2FA is on)",
         request=io.LoginInput,
@@ -78,6 +82,8 @@ class LoginView(PublicAuthView):
 
 
 class RefreshView(PublicAuthView):
+    """The refresh token is single use: it is blacklisted as the new pair is issued. Rate-limited (`auth` scope)."""
+
     @extend_schema(
         tags=TAGS, summary="Exchange a refresh token for a new pair (the old one stops working)",
         request=io.RefreshInput,
@@ -89,6 +95,8 @@ class RefreshView(PublicAuthView):
 
 
 class LogoutView(PublicView):
+    """Blacklists the refresh token. Access tokens already issued live until they expire (minutes)."""
+
     @extend_schema(
         tags=TAGS, summary="Revoke a refresh token", request=io.RefreshInput,
         responses={204: None, **_errors(**{"401": "INVALID_TOKEN"})},
@@ -120,6 +128,8 @@ class PermissionsView(UserView):
 
 
 class EmailVerifyView(PublicAuthView):
+    """The link from the verification email; it works once. Rate-limited (`auth` scope)."""
+
     @extend_schema(
         tags=TAGS, summary="Verify the email address with the link's uid and token", request=io.EmailVerifyInput,
         responses={200: io.UserOutput, **_errors(**{"400": INVALID_INPUT + " (bad or used link: details.token)",
@@ -144,6 +154,8 @@ class EmailVerifyResendView(UserView):
 
 
 class PasswordResetView(PublicAuthView):
+    """Always 202 with the same body; the lookup and the email happen in a worker. Rate-limited (`auth` scope)."""
+
     @extend_schema(
         tags=TAGS, summary="Email a password reset link (202 whether or not the account exists)",
         request=io.PasswordResetInput,
@@ -155,6 +167,9 @@ class PasswordResetView(PublicAuthView):
 
 
 class PasswordResetConfirmView(PublicAuthView):
+    """The link works once. Django's password validators apply. Every refresh token of the user is
+    revoked, the email counts as verified and any login lock is lifted. Rate-limited (`auth` scope)."""
+
     @extend_schema(
         tags=TAGS, summary="Set a new password with the link's uid and token (single use)",
         request=io.PasswordResetConfirmInput,

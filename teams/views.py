@@ -55,9 +55,10 @@ class MembershipViewSet(
                    description="Changes the role. The last owner cannot be demoted (409); only owners "
                    "make, demote or remove owners (403).")
     def partial_update(self, request, store, user_id):
+        membership = self.get_object()  # first: another store's member is 404 whatever the body
         data = MemberUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = member_role_change(membership=self.get_object(), access=self.access, **data.validated_data)
+        membership = member_role_change(membership=membership, access=self.access, **data.validated_data)
         return Response(MemberOutput(membership).data)
 
     @extend_schema(request=None, responses={204: None},

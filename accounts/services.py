@@ -53,7 +53,6 @@ class TotpSetup:
 # --- Registration, login, tokens -------------------------------------------------------------
 
 
-@transaction.atomic
 def user_register(*, email: str, password: str, name: str) -> AuthResult:
     """Creates the account, queues its verification email (after commit) and logs it in.
 
@@ -64,17 +63,17 @@ def user_register(*, email: str, password: str, name: str) -> AuthResult:
     _password_validate(password=password, user=user)
     if User.objects.filter(email=user.email).exists():
         raise _email_taken()
-    user.set_password(password)
+    user.set_password(password)  # the slow hash runs before the transaction takes any lock
     try:
         with transaction.atomic():
             user.save()
+            email_verification_send(user=user)
+            pair = _token_pair(user=user)
     except IntegrityError as exc:  # registered concurrently
         raise _email_taken() from exc
-    email_verification_send(user=user)
-    return AuthResult(user=user, **_token_pair(user=user).__dict__)
+    return AuthResult(user=user, access=pair.access, refresh=pair.refresh)
 
 
-@transaction.atomic
 def user_login(*, email: str, password: str, otp: str | None = None) -> AuthResult:
     """Checks the password (and the TOTP when 2FA is on) and issues a token pair.
 
@@ -85,6 +84,7 @@ def user_login(*, email: str, password: str, otp: str | None = None) -> AuthResu
     email = User.objects.normalize_email(email)
     lockout_check(email=email)
     # authenticate() runs the hasher for unknown emails too: no timing hint that an account exists.
+    # It runs outside any transaction, so a slow hash never holds a database lock.
     user = authenticate(email=email, password=password)
     if user is None:
         lockout_failure_record(email=email)
@@ -92,13 +92,15 @@ def user_login(*, email: str, password: str, otp: str | None = None) -> AuthResu
     if user.two_factor_enabled:
         if not otp:
             raise OtpRequired()
-        if not _totp_accept(user=user, otp=otp):
+        if not _totp_accept(user=user, otp=otp):  # one conditional UPDATE: replays lose
             lockout_failure_record(email=email)
             raise InvalidOtp()
     lockout_clear(email=email)
-    if jwt_settings.UPDATE_LAST_LOGIN:
-        update_last_login(None, user)
-    return AuthResult(user=user, **_token_pair(user=user).__dict__)
+    with transaction.atomic():
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, user)
+        pair = _token_pair(user=user)
+    return AuthResult(user=user, access=pair.access, refresh=pair.refresh)
 
 
 @transaction.atomic
@@ -184,7 +186,6 @@ def password_reset_email_send(*, email: str) -> bool:
     return True
 
 
-@transaction.atomic
 def password_reset_confirm(*, uid: str, token: str, password: str) -> User:
     """Sets the new password, once per link; every refresh token of the user is revoked.
 
@@ -194,18 +195,23 @@ def password_reset_confirm(*, uid: str, token: str, password: str) -> User:
     login lock on the account is lifted.
     """
     user_id = uid_decode(uid)
-    # The row lock makes two concurrent uses of one link run one after the other: the second
-    # sees the new password hash, which invalidates the token.
-    user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first() if user_id else None
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
     if user is None or not default_token_generator.check_token(user, token):
         raise ValidationFailed(INVALID_LINK, token=[INVALID_LINK])
     _password_validate(password=password, user=user)
-    user.set_password(password)
-    user.email_verified = True
-    user.save(update_fields=["password", "email_verified"])
-    _refresh_tokens_revoke_all(user=user)
-    lockout_clear(email=user.email)
-    return user
+    user.set_password(password)  # the slow hash runs before the row lock
+    with transaction.atomic():
+        # Under the row lock the token is checked again: of two concurrent uses of one link the
+        # second sees the new password hash, which invalidates the token.
+        locked = User.objects.select_for_update().filter(pk=user.pk, is_active=True).first()
+        if locked is None or not default_token_generator.check_token(locked, token):
+            raise ValidationFailed(INVALID_LINK, token=[INVALID_LINK])
+        locked.password = user.password
+        locked.email_verified = True
+        locked.save(update_fields=["password", "email_verified"])
+        _refresh_tokens_revoke_all(user=locked)
+    lockout_clear(email=locked.email)
+    return locked
 
 
 # --- Two-factor authentication (TOTP, RFC 6238) -----------------------------------------------

@@ -104,6 +104,7 @@ def test_me_with_a_bad_token_is_invalid_token(api, tokens, user, kind):
     }[kind]
     response = api.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert_error(response, 401, "INVALID_TOKEN")
+    assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_a_deactivated_users_access_token_is_refused(api, tokens, user):

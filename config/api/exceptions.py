@@ -49,7 +49,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):
         return error_response("PAYLOAD_TOO_LARGE", "The request body is too large.", 413)
     elif isinstance(exc, (InvalidToken, TokenError)):
-        return error_response("INVALID_TOKEN", "The token is invalid or expired.", 401)
+        auth_header = getattr(exc, "auth_header", None)  # a 401 names its scheme (RFC 7235)
+        headers = {"WWW-Authenticate": auth_header} if auth_header else None
+        return error_response("INVALID_TOKEN", "The token is invalid or expired.", 401, headers=headers)
 
     if isinstance(exc, drf.APIException):
         return _drf_response(exc)

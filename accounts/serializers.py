@@ -80,7 +80,7 @@ class RefreshInput(serializers.Serializer):
 
 
 class MeUpdateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=150, allow_blank=True)
+    name = serializers.CharField(max_length=150, allow_blank=True, required=False)
 
 
 class EmailVerifyInput(serializers.Serializer):

@@ -124,10 +124,11 @@ def token_revoke(*, refresh: str) -> None:
     _refresh_token_kill(_refresh_token_parse(refresh))
 
 
-def user_update(*, user: User, name: str) -> User:
-    """Changes what a user may change about themselves (their name)."""
-    user.name = name.strip()
-    user.save(update_fields=["name"])
+def user_update(*, user: User, name: str | None = None) -> User:
+    """Changes what a user may change about themselves: their name (the email is not offered)."""
+    if name is not None:
+        user.name = name.strip()
+        user.save(update_fields=["name"])
     return user
 
 
@@ -227,7 +228,7 @@ def totp_setup(*, user: User) -> TotpSetup:
     user.totp_secret = secret
     user.totp_last_counter = None
     user.save(update_fields=["totp_secret", "totp_last_counter"])
-    issuer = getattr(settings, "TOTP_ISSUER", settings.SPECTACULAR_SETTINGS.get("TITLE", "Store"))
+    issuer = getattr(settings, "TOTP_ISSUER", "Store")
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
     return TotpSetup(secret=secret, otpauth_uri=uri)
 

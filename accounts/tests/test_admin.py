@@ -48,6 +48,22 @@ def test_add_user_refuses_mismatched_passwords_and_taken_emails(admin_client, us
     assert User.objects.count() == 2  # alice and the superuser
 
 
+def test_change_form_saves_and_keeps_emails_unique(admin_client, user, user_factory):
+    # given
+    user_factory(email="taken@example.com")
+    form = {"email": "alice@example.com", "name": "Alice L.", "is_active": "on", "email_verified": "on"}
+    # when
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", form)
+    # then
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.refresh_from_db()
+    assert (user.name, user.email_verified) == ("Alice L.", True)
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", {**form, "email": "Taken@example.com"})
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.email == "alice@example.com"
+
+
 def test_change_page_never_shows_the_totp_secret(admin_client, two_factor_user):
     response = admin_client.get(f"/admin/accounts/user/{two_factor_user.pk}/change/")
     assert response.status_code == 200

@@ -106,3 +106,8 @@ def test_an_empty_json_body_names_the_required_fields(api, path):
 @pytest.mark.django_db
 def test_an_unknown_auth_path_is_a_json_404(api):
     assert_error(api.post("/api/v1/auth/nope", {}, format="json"), 404, "NOT_FOUND")
+
+
+def test_unknown_fields_in_a_login_are_ignored(user, login):
+    response = login("alice@example.com", remember_me=True, username="alice", extra={"nested": [1, 2]})
+    assert response.status_code == 200

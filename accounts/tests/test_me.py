@@ -51,6 +51,12 @@ def test_patch_me_validates_the_name(user, client_for):
     assert "name" in error["details"]
 
 
+def test_patch_me_with_nothing_to_change_changes_nothing(user, client_for):
+    assert assert_success(client_for(user).patch("/api/v1/auth/me", {}, format="json"))["name"] == "Alice"
+    user.refresh_from_db()
+    assert user.name == "Alice"
+
+
 def test_put_and_delete_me_are_not_offered(user, client_for):
     client = client_for(user)
     assert_error(client.put("/api/v1/auth/me", {"name": "A"}, format="json"), 405, "METHOD_NOT_ALLOWED")

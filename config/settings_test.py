@@ -16,5 +16,5 @@ from config.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 
-# Tasks run inline in tests; the integration tests start a real worker and switch this off.
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run inline in tests; the integration tests start a real worker with CELERY_EAGER=0.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_EAGER", "1") == "1"

@@ -26,15 +26,22 @@ def event_fanout_task(
                  actor_user_id=actor_user_id)
 
 
-@shared_task(ignore_result=True)
-def webhook_delivery_send_task(delivery_id: int) -> None:
-    """One attempt; a retryable failure schedules the next attempt as a new task after the backoff."""
+@shared_task(bind=True, ignore_result=True)
+def webhook_delivery_send_task(self, delivery_id: int) -> None:
+    """One attempt; a retryable failure schedules the next attempt as a new task after the backoff.
+
+    The service decides when (exponential backoff with jitter) and refuses duplicates, so a
+    task delivered twice by the broker sends once.
+    """
     from .services import webhook_delivery_attempt
 
     delay = webhook_delivery_attempt(delivery_id=delivery_id)
-    # Eager mode (no broker) would run the "later" attempt at once, inside the request.
-    if delay is not None and not webhook_delivery_send_task.app.conf.task_always_eager:
-        webhook_delivery_send_task.apply_async((delivery_id,), countdown=delay)
+    # Eager mode (no broker) would run the "later" attempt at once, inside the request:
+    # the periodic resume task picks it up instead.
+    if delay is None or self.app.conf.task_always_eager:
+        return
+    queue = (self.request.delivery_info or {}).get("routing_key")  # retries stay on the same queue
+    self.apply_async((delivery_id,), countdown=delay, **({"queue": queue} if queue else {}))
 
 
 @shared_task(ignore_result=True)

@@ -1,0 +1,52 @@
+"""End to end: emit → Redis → a real Celery worker → HTTP receiver, with a retry after a 500."""
+
+import json
+import time
+
+import pytest
+from django.db import transaction
+from standardwebhooks.webhooks import Webhook
+
+from notifications import events
+from notifications.models import WebhookDelivery, WebhookEndpoint
+from notifications.services import emit
+
+pytestmark = [
+    pytest.mark.integration, pytest.mark.postgres,
+]
+
+
+def test_worker_retries_a_failed_delivery_and_logs_every_attempt(celery_worker, receiver, store_factory):
+    # given: an endpoint whose receiver answers 500 first, then 200
+    store = store_factory(name="Integration", slug="integration")
+    endpoint = WebhookEndpoint.objects.create(store=store, url=receiver.url, events=[events.ORDER_PAID])
+    receiver.answer((500, {}, b"try later"), (200, {}, b"thanks"))
+    # when: a service emits inside its transaction
+    with transaction.atomic():
+        emit(events.ORDER_PAID, store, {"id": 1, "number": "INT-1", "total": "10.00", "currency": "USD"})
+    # then: the worker delivered twice and the second attempt succeeded
+    delivery = wait_for(
+        lambda: WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.SUCCEEDED).first(),
+        timeout=40,
+    )
+    assert delivery is not None, "".join(celery_worker[-40:])
+    assert delivery.attempts == 2
+    attempts = list(delivery.attempt_log.order_by("id"))
+    assert [(a.status_code, a.succeeded) for a in attempts] == [(500, False), (200, True)]
+    assert attempts[0].response_excerpt == "try later" and attempts[1].response_excerpt == "thanks"
+    assert len(receiver.requests) == 2
+    first, second = receiver.requests
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == delivery.webhook_id
+    payload = Webhook(endpoint.secret).verify(second.body, second.headers)
+    assert payload["type"] == "order.paid" and payload["data"]["number"] == "INT-1"
+    assert json.loads(first.body) == json.loads(second.body)
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()

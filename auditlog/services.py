@@ -107,6 +107,8 @@ def _describe_actor(actor) -> tuple[Any, str, str]:
 
     if actor is None:
         return None, "system", ""
+    if getattr(actor, "is_anonymous", False) is True:
+        return None, "anonymous", ""
     if isinstance(actor, get_user_model()):
         return actor, actor.email, str(actor.pk)
     kind = "apikey" if "key" in type(actor).__name__.lower() else type(actor).__name__.lower()

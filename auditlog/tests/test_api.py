@@ -119,3 +119,12 @@ def test_the_log_is_read_only_over_the_api(store, entries, client_for):
     assert client.post(url(store), {"action": "x"}, format="json").status_code == 405
     assert client.delete(url(store, f"/{entry.pk}")).status_code == 405
     assert AuditLog.objects.filter(store=store).count() == 3
+
+
+def test_csv_export_of_a_long_log_reads_in_chunks(store, client_for):
+    AuditLog.objects.bulk_create(AuditLog(store=store, action=f"bulk.{n}") for n in range(4500))
+    response = client_for(store.owner).get(url(store, "?format=csv"))
+    chunks = iter(response.streaming_content)
+    header = next(chunks)
+    assert header.startswith(b"id,created_at")
+    assert sum(1 for _ in chunks) == 4500

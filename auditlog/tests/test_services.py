@@ -100,3 +100,20 @@ def test_database_trigger_refuses_raw_update_and_delete(store):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [entry.pk])
     assert AuditLog.objects.get(pk=entry.pk).action == "x.y"
+
+
+def test_anonymous_actor(store):
+    from django.contrib.auth.models import AnonymousUser
+
+    entry = audit_record(store=store, actor=AnonymousUser(), action="cart.created")
+    assert entry.actor_user is None and entry.actor_label == "anonymous"
+
+
+def test_actor_from_an_api_key_request(store):
+    from django.contrib.auth.models import AnonymousUser
+
+    request = RequestFactory().get("/x")
+    request.user = AnonymousUser()
+    request.api_key = FakeApiKey()
+    entry = audit_record(store=store, action="product.created", request=request)
+    assert entry.actor_label == "apikey:7"

@@ -11,6 +11,7 @@ from config.money import money_str
 from notifications.services import emit
 from stores.models import Store
 
+from .cache import catalog_cache_invalidate
 from .models import Product
 
 
@@ -25,6 +26,8 @@ def actor_or_none(user) -> Any:
 
 def audit(*, store: Store, actor, action: str, target=None, changes: dict | None = None) -> None:
     audit_record(store=store, actor=actor_or_none(actor), action=action, target=target, changes=changes)
+    # every audited catalog write can change what the public sees
+    catalog_cache_invalidate(store.pk)
 
 
 def emit_event(event_type: str, *, store: Store, payload: dict, actor=None) -> None:

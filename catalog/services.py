@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from config.api.errors import AlreadyExists, InvalidTransition, ValidationFailed
 from stores.models import Store
 
+from .cache import catalog_cache_invalidate
 from .errors import CategoryInUse, NotPublished, ProductInUse
 from .events import audit, emit_event, product_payload
 from .images import image_clean
@@ -106,6 +107,7 @@ def category_create(*, store: Store, name: str, slug: str = "", parent: Category
         raise AlreadyExists(f"The slug {slug!r} is already used in this store.", slug=slug) from None
     category.path = (parent.path if parent else "") + path_segment(category.pk)
     Category.objects.filter(pk=category.pk).update(path=category.path)
+    catalog_cache_invalidate(store.pk)
     return category
 
 
@@ -144,6 +146,7 @@ def category_update(*, category: Category, **values: Any) -> Category:
             depth=F("depth") + (new_depth - old_depth),
         )
         category.path, category.depth = new_path, new_depth
+    catalog_cache_invalidate(category.store_id)
     return category
 
 
@@ -157,6 +160,7 @@ def category_delete(*, category: Category) -> None:
         category.delete()
     except ProtectedError:
         raise CategoryInUse() from None
+    catalog_cache_invalidate(category.store_id)
 
 
 def category_descendants(*, category: Category):
@@ -316,6 +320,9 @@ def product_summary_refresh(*, product_ids: Iterable[int]) -> None:
         price=Subquery(variants.order_by().values("product").annotate(low=Min("price")).values("low")[:1]),
         in_stock=Exists(purchasable),
     )
+    # stock and price changes from orders come through here too
+    for store_id in Product.objects.filter(pk__in=ids).values_list("store_id", flat=True).distinct():
+        catalog_cache_invalidate(store_id)
 
 
 # --- variants ------------------------------------------------------------------
@@ -448,10 +455,12 @@ def review_create(*, product: Product, user, rating: int, title: str = "", body:
         raise AlreadyExists("You have already reviewed this product.")
     try:
         with transaction.atomic():
-            return Review.objects.create(store_id=product.store_id, product=product, user=user, rating=rating,
-                                         title=title, body=body)
+            review = Review.objects.create(store_id=product.store_id, product=product, user=user, rating=rating,
+                                           title=title, body=body)
     except IntegrityError:
         raise AlreadyExists("You have already reviewed this product.") from None
+    catalog_cache_invalidate(product.store_id)
+    return review
 
 
 @transaction.atomic

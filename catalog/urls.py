@@ -3,6 +3,7 @@ from django.urls import re_path
 from config.api.routers import Router
 
 from . import views
+from .cache import catalog_cached_read
 
 STORE = r"stores/(?P<store>[-\w]+)"
 PRODUCT = rf"{STORE}/products/(?P<product_id>\d+)"
@@ -15,8 +16,15 @@ router.register(rf"{PRODUCT}/images", views.ProductImageViewSet, basename="catal
 router.register(rf"{PRODUCT}/reviews", views.ReviewViewSet, basename="catalog-review")
 
 urlpatterns = [
-    re_path(rf"^{STORE}/search/?$", views.SearchView.as_view(), name="catalog-search"),
-    re_path(rf"^{STORE}/search/suggestions/?$", views.SuggestionsView.as_view(), name="catalog-suggestions"),
-    re_path(rf"^{STORE}/brands/?$", views.BrandListView.as_view(), name="catalog-brands"),
+    re_path(rf"^{STORE}/search/?$", catalog_cached_read(views.SearchView.as_view()), name="catalog-search"),
+    re_path(rf"^{STORE}/search/suggestions/?$", catalog_cached_read(views.SuggestionsView.as_view()),
+            name="catalog-suggestions"),
+    re_path(rf"^{STORE}/brands/?$", catalog_cached_read(views.BrandListView.as_view()), name="catalog-brands"),
     *router.urls,
 ]
+
+# Public reads answered from the cache for anonymous callers (catalog.cache).
+CACHED_ROUTES = {"catalog-product-list", "catalog-product-detail", "catalog-category-list", "catalog-category-detail"}
+for pattern in urlpatterns:
+    if getattr(pattern, "name", None) in CACHED_ROUTES:
+        pattern.callback = catalog_cached_read(pattern.callback)

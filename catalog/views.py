@@ -14,6 +14,7 @@ from config.api.throttles import SCOPED_THROTTLES
 from teams.permissions import CATALOG_WRITE
 
 from . import selectors, services
+from .cache import CatalogPagination
 from .models import Category, Product, ProductImage, Review, Variant
 from .serializers import (
     BrandOutput,
@@ -115,6 +116,7 @@ class CategoryViewSet(CatalogViewSet):
 class ProductViewSet(CatalogViewSet):
     queryset = Product.objects.all()
     serializer_class = ProductOutput
+    pagination_class = CatalogPagination
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -324,6 +326,7 @@ class ReviewViewSet(ProductChildViewSet):
 class SearchView(StoreScopedGenericView):
     serializer_class = ProductOutput
     queryset = Product.objects.all()
+    pagination_class = CatalogPagination
 
     @extend_schema(parameters=[STORE_PARAM, SearchInput], responses=ProductOutput(many=True),
                    description="Full-text search over published products, best match first.")

@@ -27,6 +27,9 @@ urlpatterns = [
     re_path(r"^api/", system.api_not_found),
 ]
 
+if settings.BENCH_FLOORS:  # the benchmark's reference views (bench/run.sh); never on in production
+    urlpatterns.insert(0, path("api/bench/", include("bench.urls")))
+
 if not settings.AWS_STORAGE_BUCKET_NAME:
     # The embedded default serves its own uploads, so `make run` needs no web server.
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]

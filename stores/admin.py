@@ -5,6 +5,7 @@ from teams.models import Membership
 from teams.permissions import OWNER, STORE_MANAGE
 
 from .models import Store
+from .services import store_public_pages_invalidate
 
 
 @admin.register(Store)
@@ -23,7 +24,7 @@ class StoreAdmin(StoreScopedAdmin):
         if request.user.is_superuser:
             return ["created_at", "updated_at"]
         # The slug is in every URL and the owner field records the creator: neither moves here.
-        return ["slug", "owner", "is_active", "created_at", "updated_at"]
+        return ["slug", "owner", "created_at", "updated_at"]
 
     def has_add_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser
@@ -33,5 +34,6 @@ class StoreAdmin(StoreScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        store_public_pages_invalidate(store=obj)
         if not change:
             Membership.objects.get_or_create(store=obj, user=obj.owner, defaults={"role": OWNER})

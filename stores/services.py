@@ -48,6 +48,13 @@ def store_create(*, owner, name: str, currency: str, slug: str | None = None, **
     return store
 
 
+def store_public_pages_invalidate(*, store: Store) -> None:
+    """Cached public catalog answers show the store's name, currency and existence: drop them."""
+    from catalog.cache import catalog_cache_invalidate
+
+    catalog_cache_invalidate(store.pk)
+
+
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "currency", "contact_email", "tax_rate", "low_stock_threshold", "logo"}
 )
@@ -61,6 +68,7 @@ def store_update(*, store: Store, **changes) -> Store:
         setattr(store, name, changes[name])
     if fields:
         store.save(update_fields=[*fields, "updated_at"])
+        store_public_pages_invalidate(store=store)
     return store
 
 
@@ -72,3 +80,4 @@ def store_deactivate(*, store: Store) -> None:
     """
     Store.objects.filter(pk=store.pk, is_active=True).update(is_active=False)
     store.is_active = False
+    store_public_pages_invalidate(store=store)

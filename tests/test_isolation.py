@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from config.admin import StoreScopedAdmin, object_store_id
 from config.api.scoping import StoreScopedMixin
 from stores.models import Store
+from stores.services import store_deactivate
 
 from .isolation import CannotBuild, build, kwarg_values, make_view, route_model, store_routes
 
@@ -115,7 +116,7 @@ def test_api_isolation(route, stores):
             expect(method, url_b, "anonymous", _call(anonymous, method, url_b), {401, 404})
 
     # a deactivated store is gone for everyone but its members
-    Store.objects.filter(pk=store_b.pk).update(is_active=False)
+    store_deactivate(store=store_b)
     for method in route.methods:
         for who, client in [("A's owner", member_a), ("anonymous", anonymous)]:
             expect(method, url_b + " (B inactive)", who, _call(client, method, url_b), {404})

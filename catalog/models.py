@@ -93,9 +93,10 @@ class Product(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["store", "slug"], name="product_unique_store_slug")]
         indexes = [
-            models.Index(fields=["store", "status", "-created_at"], name="product_store_status_created"),
-            models.Index(fields=["store", "status", "price"], name="product_store_status_price"),
-            models.Index(fields=["store", "status", "name"], name="product_store_status_name"),
+            # list sorts: each ends with id, the tie-breaker, so one index scan (forward or backward) serves it
+            models.Index(fields=["store", "status", "created_at", "id"], name="product_status_created"),
+            models.Index(fields=["store", "status", "price", "id"], name="product_status_price"),
+            models.Index(fields=["store", "status", "name", "id"], name="product_status_name"),
             models.Index(fields=["store", "brand"], name="product_store_brand"),
             models.Index(fields=["store", "category"], name="product_store_category"),
             models.Index(fields=["store", "featured"], name="product_store_featured"),

@@ -12,12 +12,17 @@ from stores.models import Store
 from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
 
 SORTS = {
-    "price": ("price", "-id"),
+    "price": ("price", "id"),
     "-price": ("-price", "-id"),
     "created": ("created_at", "id"),
     "-created": ("-created_at", "-id"),
     "name": ("name", "id"),
     "-name": ("-name", "-id"),
+}
+# products without variants (no price) sort last either way
+PRICE_ORDER = {
+    "price": (F("price").asc(nulls_last=True), "id"),
+    "-price": (F("price").desc(nulls_last=True), "-id"),
 }
 
 
@@ -111,10 +116,8 @@ def product_list(*, store: Store, is_member: bool, filters: ProductFilters) -> Q
         ordering = ("-rank", "-created_at", "-id") if filters.q else SORTS["-created"]
     else:
         ordering = SORTS.get(sort, SORTS["-created"])
-    if sort in ("price", "-price"):
-        # products without variants (no price) sort last either way
-        first = F("price").asc(nulls_last=True) if sort == "price" else F("price").desc(nulls_last=True)
-        return product_with_relations(queryset.order_by(first, ordering[1]))
+    if sort in PRICE_ORDER:
+        return product_with_relations(queryset.order_by(*PRICE_ORDER[sort]))
     return product_with_relations(queryset.order_by(*ordering))
 
 

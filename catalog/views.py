@@ -13,7 +13,7 @@ from config.api.scoping import StoreScopedGenericView, StoreScopedViewSet
 from config.api.throttles import SCOPED_THROTTLES
 from teams.permissions import CATALOG_WRITE
 
-from . import selectors, services
+from . import search, selectors, services
 from .cache import CatalogPagination
 from .models import Category, Product, ProductImage, Review, Variant
 from .serializers import (
@@ -333,8 +333,8 @@ class SearchView(StoreScopedGenericView):
     def get(self, request, *args, **kwargs):
         data = SearchInput(data=request.query_params)
         data.is_valid(raise_exception=True)
-        queryset = selectors.product_search(store=self.store, is_member=self.access.is_member,
-                                            q=data.validated_data["q"])
+        queryset = selectors.product_with_relations(search.product_search(store=self.store,
+                                                                          q=data.validated_data["q"]))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -355,7 +355,7 @@ class SuggestionsView(StoreScopedGenericView):
             limit = max(1, min(20, int(request.query_params.get("limit", 10))))
         except ValueError:
             limit = 10
-        return ok(selectors.product_suggestions(store=self.store, q=data.validated_data["q"], limit=limit))
+        return ok(search.product_suggestions(store=self.store, q=data.validated_data["q"], limit=limit))
 
 
 class BrandListView(StoreScopedGenericView):

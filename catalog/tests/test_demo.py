@@ -1,0 +1,40 @@
+import pytest
+
+from catalog.demo import seed_bulk, seed_catalog
+from catalog.models import Category, Product, ProductImage, Variant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_catalog_is_idempotent(store, api):
+    created = seed_catalog(store, products=12)
+    assert created == 12
+    assert seed_catalog(store, products=12) == 0
+    assert Product.objects.filter(store=store).count() == 12
+    assert Category.objects.filter(store=store, parent__isnull=False).exists()
+    assert ProductImage.objects.filter(store=store).count() == 12
+    assert all(1 <= p.variants.count() <= 3 for p in Product.objects.filter(store=store))
+    assert set(Product.objects.values_list("status", flat=True)) == {"published", "draft", "archived"}
+    listed = api.get(f"/api/v1/stores/{store.slug}/products?category=clothing").json()
+    assert listed["pagination"]["total"] > 0
+
+
+def test_seed_bulk_rows_are_complete(store, api):
+    seed_bulk(store, 250, batch_size=100)
+    seed_bulk(store, 10)
+    products = Product.objects.filter(store=store, slug__startswith="bulk-")
+    assert products.count() == 260
+    assert Variant.objects.filter(store=store, sku__startswith="BULK-").count() == 260
+    sample = products.order_by("?").first()
+    variant = sample.variants.get()
+    assert sample.price == variant.price
+    assert sample.in_stock == (variant.stock_quantity > 0)
+    body = api.get(f"/api/v1/stores/{store.slug}/products?sort=price&limit=5").json()
+    assert body["pagination"]["total"] == 260
+    prices = [float(p["price"]) for p in body["data"]]
+    assert prices == sorted(prices)
+    # new rows after bulk ones get fresh ids (sequences / autoincrement kept in step)
+    later = Product.objects.create(store=store, name="After", slug="after")
+    assert later.pk > products.order_by("-pk").first().pk
+    found = api.get(f"/api/v1/stores/{store.slug}/search?q={sample.name.split()[-1]}").json()["data"]
+    assert sample.pk in [p["id"] for p in found]

@@ -169,6 +169,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "webhook-deliveries-resume": {
         "task": "notifications.tasks.webhook_deliveries_resume_task", "schedule": 60.0,
     },
+    "webhook-deliveries-purge": {
+        "task": "notifications.tasks.webhook_deliveries_purge_task", "schedule": 24 * 3600.0,
+    },
 }
 
 # --- Auth -------------------------------------------------------------------

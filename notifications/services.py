@@ -510,3 +510,15 @@ def webhook_deliveries_resume(*, limit: int = 500) -> int:
     for delivery_id in ids:
         webhook_delivery_send_task.delay(delivery_id)
     return len(ids)
+
+
+DELIVERY_RETENTION = timedelta(days=30)
+
+
+def webhook_deliveries_purge() -> int:
+    """Deletes finished deliveries (and their attempts) older than 30 days; returns how many."""
+    deleted, _ = WebhookDelivery.objects.filter(
+        status__in=[WebhookDelivery.SUCCEEDED, WebhookDelivery.FAILED],
+        created_at__lt=timezone.now() - DELIVERY_RETENTION,
+    ).delete()
+    return deleted

@@ -237,3 +237,18 @@ def test_resume_re_enqueues_overdue_deliveries(store, receiver, allow_private):
     assert webhook_deliveries_resume() == 1
     overdue.refresh_from_db()
     assert overdue.status == "succeeded" and len(receiver.requests) == 1
+
+
+def test_purge_keeps_pending_and_recent_deliveries(store):
+    from notifications.services import webhook_deliveries_purge
+
+    endpoint = endpoint_for(store, "https://hooks.example.com")
+    old = timezone.now() - timedelta(days=31)
+    for status in ("succeeded", "failed", "pending"):
+        delivery = WebhookDelivery.objects.create(endpoint=endpoint, event_type="order.paid", webhook_id="m",
+                                                  payload={}, status=status)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=old)
+    WebhookDelivery.objects.create(endpoint=endpoint, event_type="order.paid", webhook_id="m", payload={},
+                                   status="succeeded")
+    assert webhook_deliveries_purge() == 2
+    assert sorted(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending", "succeeded"]

@@ -156,3 +156,39 @@ def test_search_and_actions_stay_in_scope(admin_client, store, other_store):
     other_key.refresh_from_db()
     assert other_key.revoked_at is None
     assert Store.objects.get(pk=other_store.pk).is_active
+
+
+def test_user_choices_are_members_of_the_admins_stores_only(rf, store, other_store, member_factory, user_factory):
+    from django.contrib import admin as django_admin
+
+    from config.admin import StoreScopedAdmin
+    from teams.models import Invitation
+
+    # given: a generic store-scoped admin of a model with a foreign key to the User model
+    colleague = member_factory(store, "viewer")
+    outsider_member = member_factory(other_store, "staff")
+    stranger = user_factory()
+    request = rf.get("/admin/")
+    request.user = store.owner
+    model_admin = StoreScopedAdmin(Invitation, django_admin.site)
+    # when
+    field = model_admin.formfield_for_foreignkey(Invitation._meta.get_field("invited_by"), request)
+    # then
+    choices = set(field.queryset)
+    assert {store.owner, colleague} <= choices
+    assert outsider_member not in choices and stranger not in choices and other_store.owner not in choices
+
+
+def test_store_choices_follow_the_required_permission(admin_client, store, other_store, member_factory):
+    # given: owner of one store, staff of another
+    Membership.objects.create(store=other_store, user=store.owner, role="staff")
+    client = admin_client(store.owner)
+    # when
+    form = client.get("/admin/teams/apikey/add/").context["adminform"].form
+    # then: keys (team.manage) only for the store they own; both stores are listed for reading
+    assert list(form.fields["store"].queryset) == [store]
+    shown = {row.store_id for row in client.get("/admin/teams/membership/").context["cl"].result_list}
+    assert shown == {store.pk, other_store.pk}
+    their_membership = Membership.objects.get(store=other_store, user=other_store.owner)
+    assert client.post(f"/admin/teams/membership/{their_membership.pk}/change/",
+                       {"role": "viewer"}).status_code == 403

@@ -10,7 +10,7 @@ ORDER = {
     "total": "40.00", "currency": "USD", "note": "Shipped with DHL",
     "lines": [{"sku": "TS-M", "name": "T-shirt & co", "quantity": 2, "unit_price": "17.50", "total": "35.00"}],
 }
-STORE = {"store_name": "Alpha", "store_slug": "alpha"}
+STORE = {"store_name": "Alpha & Omega", "store_slug": "alpha"}
 
 CASES = {
     "order_confirmation": (
@@ -48,6 +48,7 @@ def test_templates_render_both_parts(template):
     context, expected = CASES[template]
     subject, text, html = email_render(template=template, context=context)
     assert "\n" not in subject and subject.strip()
+    assert "Alpha & Omega" in subject  # subjects are plain text: not HTML-escaped
     assert "A-1007" in subject or template in {"low_stock", "webhook_disabled"}
     for snippet in expected:
         assert snippet in text, (snippet, text)

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from config.money import currency_places
 from stores.models import Store
 
 from . import services
@@ -76,8 +77,7 @@ def seed_catalog(store: Store, *, products: int = 60, images: bool = True) -> in
     leaves = [name for name, children in CATEGORY_TREE.items() if not children] + [
         child for children in CATEGORY_TREE.values() for child in children]
     code = "".join(ch for ch in store.slug.upper() if ch.isalnum())[:6] or "DEMO"
-    places = Decimal(1).scaleb(-2 if store.currency not in ("LYD", "KWD", "BHD", "OMR", "JOD", "TND", "IQD")
-                               else -3)
+    places = Decimal(1).scaleb(-currency_places(store.currency))
     existing = set(Product.objects.filter(store=store, slug__startswith="demo-").values_list("slug", flat=True))
     created = 0
     for index in range(products):
@@ -142,7 +142,7 @@ def seed_bulk(store: Store, n: int, *, batch_size: int = 10_000) -> int:
     rng = random.Random(f"bulk:{store.slug}:{n}")
     start = Product.objects.filter(store=store, slug__startswith="bulk-").count()
     words = [noun for nouns in NOUNS.values() for noun in nouns]
-    quantum = Decimal(1).scaleb(-(3 if store.currency in ("LYD", "KWD", "BHD", "OMR", "JOD", "TND", "IQD") else 2))
+    quantum = Decimal(1).scaleb(-currency_places(store.currency))
     postgres = connection.vendor == "postgresql"
     now = timezone.now()
     stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)

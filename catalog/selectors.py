@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Lower
+from django.db.models import Avg, Count, F, Prefetch, QuerySet
 
 from stores.models import Store
 
+from . import search
 from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
 
 SORTS = {
@@ -122,68 +122,18 @@ def product_list(*, store: Store, is_member: bool, filters: ProductFilters) -> Q
 
 
 def product_text_match(queryset: QuerySet[Product], q: str, *, rank: bool) -> QuerySet[Product]:
-    """Full-text match (PostgreSQL: the weighted search_vector, ranked; SQLite: LIKE with a simple rank).
-
-    Each word must appear in the name, brand or description.
-    """
-    words = [word for word in q.split() if word][:10]
-    if not words:
-        return queryset.annotate(rank=Value(0.0)) if rank else queryset
-    if on_postgres():
-        from django.contrib.postgres.search import SearchQuery, SearchRank
-
-        query = SearchQuery(q, search_type="websearch", config="english")
-        prefixes = [f"{_ts_word(word)}:*" for word in words if _ts_word(word)]
-        if prefixes:  # the last word typed may be unfinished: match it as a prefix too
-            query |= SearchQuery(" & ".join(prefixes), search_type="raw", config="simple")
-        queryset = queryset.filter(search_vector=query)
-        if rank:
-            queryset = queryset.annotate(rank=SearchRank(F("search_vector"), query))
-        return queryset
-    condition = Q()
-    for word in words:
-        condition &= Q(name__icontains=word) | Q(brand__icontains=word) | Q(description__icontains=word)
-    queryset = queryset.filter(condition)
-    if rank:
-        from django.db.models import Case, FloatField, When
-
-        queryset = queryset.annotate(rank=Case(
-            When(name__iexact=q, then=Value(3.0)),
-            When(name__istartswith=words[0], then=Value(2.0)),
-            When(name__icontains=words[0], then=Value(1.0)),
-            default=Value(0.0), output_field=FloatField(),
-        ))
-    return queryset
-
-
-def _ts_word(word: str) -> str:
-    """A word safe inside a raw tsquery (letters and digits only)."""
-    return "".join(ch for ch in word.lower() if ch.isalnum())
+    """Full-text match, the same as /search (catalog.search: PostgreSQL ranked, SQLite LIKE)."""
+    return search.text_match(queryset, q, rank=rank)
 
 
 def product_search(*, store: Store, is_member: bool, q: str) -> QuerySet[Product]:
-    """Ranked full-text search over published products."""
-    queryset = product_visible(store=store, is_member=False)
-    if not q.strip():
-        return product_with_relations(queryset.none())
-    queryset = product_text_match(queryset, q, rank=True)
-    return product_with_relations(queryset.order_by("-rank", "-created_at", "-id"))
+    """Ranked full-text search over published products (members too: search is the public view)."""
+    return product_with_relations(search.product_search(store=store, q=q))
 
 
 def product_suggestions(*, store: Store, q: str, limit: int = 10) -> list[dict]:
-    """Published products whose name (or a word of it) starts with ``q``; names first, one query."""
-    q = q.strip()
-    if not q:
-        return []
-    queryset = product_visible(store=store, is_member=False).annotate(lower_name=Lower("name"))
-    prefix = q.lower()
-    starts = list(queryset.filter(lower_name__startswith=prefix).order_by("name", "id")
-                  .values("id", "name", "slug")[:limit])
-    if len(starts) < limit:
-        seen = [row["id"] for row in starts]
-        starts += list(queryset.filter(name__icontains=f" {q}").exclude(pk__in=seen).order_by("name", "id")
-                       .values("id", "name", "slug")[: limit - len(starts)])
-    return starts
+    """Published products for a search box; see catalog.search.product_suggestions."""
+    return search.product_suggestions(store=store, q=q, limit=limit)
 
 
 def brand_list(*, store: Store, is_member: bool) -> list[dict]:

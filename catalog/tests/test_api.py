@@ -553,3 +553,12 @@ def test_refused_transition_leaves_no_trace(staff_api, store, product_factory, m
     assert staff_api.post(url(store, f"products/{product.pk}/archive")).status_code == 409
     assert AuditLog.objects.count() == before
     assert sent == []
+
+
+def test_search_ranks_name_matches_first(api, store, product_factory):
+    product_factory(store=store, name="Plain Shirt", description="Made of cotton and care.")
+    product_factory(store=store, name="Cotton Shirt", description="A shirt.")
+    names = [p["name"] for p in api.get(url(store, "search?q=cotton")).json()["data"]]
+    assert names == ["Cotton Shirt", "Plain Shirt"]
+    # the last word may be unfinished
+    assert [p["name"] for p in api.get(url(store, "search?q=cott")).json()["data"]][0] == "Cotton Shirt"

@@ -38,3 +38,10 @@ def test_seed_bulk_rows_are_complete(store, api):
     assert later.pk > products.order_by("-pk").first().pk
     found = api.get(f"/api/v1/stores/{store.slug}/search?q={sample.name.split()[-1]}").json()["data"]
     assert sample.pk in [p["id"] for p in found]
+
+
+def test_seed_catalog_uses_the_store_currency(store_factory, api):
+    lyd = store_factory(name="Tripoli", slug="tripoli", currency="LYD")
+    seed_catalog(lyd, products=3, images=False)
+    product = api.get("/api/v1/stores/tripoli/products?limit=1").json()["data"][0]
+    assert product["currency"] == "LYD" and len(product["price"].split(".")[1]) == 3

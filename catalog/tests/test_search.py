@@ -139,7 +139,7 @@ def test_rank_prefers_name_over_brand_and_category_over_description(api, store, 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("typo, expected", [("cofee", "Coffee Mug"), ("sweter", "Red Wool Sweater"),
-                                            ("shurt", "Blue Cotton Shirt")])
+                                            ("cotten", "Blue Cotton Shirt")])
 def test_suggestions_tolerate_typos(api, store, shop, typo, expected):
     assert expected in names(api.get(url(store, f"search/suggestions?q={typo}")))
 

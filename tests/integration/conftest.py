@@ -62,6 +62,7 @@ def celery_worker(transactional_db, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: the worker process must see the test database")
 
+    import notifications.tasks  # noqa: F401 - registers the tasks in this process
     from config.celery import app
 
     eager = app.conf.task_always_eager

@@ -8,7 +8,7 @@ from django.db import transaction
 from standardwebhooks.webhooks import Webhook
 
 from notifications import events
-from notifications.models import WebhookDelivery, WebhookEndpoint
+from notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from notifications.services import emit
 
 pytestmark = [
@@ -40,6 +40,11 @@ def test_worker_retries_a_failed_delivery_and_logs_every_attempt(celery_worker, 
     payload = Webhook(endpoint.secret).verify(second.body, second.headers)
     assert payload["type"] == "order.paid" and payload["data"]["number"] == "INT-1"
     assert json.loads(first.body) == json.loads(second.body)
+    # and the same event reached the owner in-app, through the worker's fan-out task
+    assert wait_for(
+        lambda: Notification.objects.filter(user=store.owner, event_type=events.ORDER_PAID, store=store).exists(),
+        timeout=10,
+    )
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2):

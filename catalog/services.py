@@ -117,12 +117,17 @@ def category_update(*, category: Category, **values: Any) -> Category:
 
     Raises AlreadyExists (slug taken) and ValidationFailed (moving under itself or a descendant).
     """
+    moving = "parent" in values and (values["parent"].pk if values["parent"] else None) != category.parent_id
+    if moving:
+        # Moves rewrite paths of whole subtrees: one at a time per store, with paths read after the lock.
+        list(Category.objects.select_for_update().filter(store_id=category.store_id).values_list("pk", flat=True))
+        if values["parent"] is not None:
+            values["parent"] = Category.objects.get(pk=values["parent"].pk)
     category = Category.objects.select_for_update().get(pk=category.pk)
     if values.get("slug") and values["slug"] != category.slug:
         _check_slug_free(model=Category, store=category.store, slug=values["slug"], exclude_pk=category.pk)
     elif "slug" in values and not values["slug"]:
         values.pop("slug")
-    moving = "parent" in values and values["parent"] != category.parent
     if moving:
         parent = values["parent"]
         _check_parent(store=category.store, parent=parent)

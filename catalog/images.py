@@ -66,6 +66,7 @@ def image_clean(*, upload) -> CleanImage:
         raise _not_an_image() from None
 
     output_format, suffix = OUTPUT_FORMATS[image.format]
+    icc_profile = image.info.get("icc_profile")  # colour data, not personal: kept so colours stay right
     image = ImageOps.exif_transpose(image)  # keep the intended orientation, then drop the tag
     if output_format == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
@@ -73,5 +74,7 @@ def image_clean(*, upload) -> CleanImage:
         image = image.convert("RGBA")
     buffer = io.BytesIO()
     save_options = {"quality": 88, "optimize": True} if output_format in ("JPEG", "WEBP") else {"optimize": True}
+    if icc_profile:
+        save_options["icc_profile"] = icc_profile
     image.save(buffer, format=output_format, **save_options)  # no exif= / pnginfo=: metadata is not written
     return CleanImage(ContentFile(buffer.getvalue()), suffix, image.width, image.height)

@@ -342,17 +342,24 @@ def test_stock_cannot_drop_below_reserved(staff_api, store, product_factory):
 
 # --- images --------------------------------------------------------------------
 def test_image_upload_stores_a_reencoded_copy(staff_api, store, product_factory):
+    import io
+
+    from PIL import Image
+
     product = product_factory(store=store)
-    response = staff_api.post(url(store, f"products/{product.pk}/images"),
-                              {"file": image_upload("holiday.jpg", "JPEG", exif=True), "alt": "Front"},
+    source = image_bytes("JPEG", exif=True)
+    with Image.open(io.BytesIO(source)) as original:
+        assert original.getexif()[0x010F] == "SpyCam Inc."
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("holiday.jpg", source, content_type="image/jpeg")
+    response = staff_api.post(url(store, f"products/{product.pk}/images"), {"file": upload, "alt": "Front"},
                               format="multipart")
     assert response.status_code == 201, response.json()
     data = response.json()["data"]
     assert data["url"].startswith("http://testserver/media/catalog/")
     image = ProductImage.objects.get()
     assert "holiday" not in image.image.name
-    from PIL import Image
-
     with image.image.open("rb") as handle, Image.open(handle) as stored:
         assert stored.format == "JPEG"
         assert not stored.getexif()  # EXIF (camera, GPS) stripped

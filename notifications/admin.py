@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
+from django.urls import reverse
 from django.utils.html import format_html
 
 from config.admin import StoreScopedAdmin
@@ -7,6 +9,7 @@ from config.api.errors import DomainError, ValidationFailed
 from teams.permissions import WEBHOOKS_MANAGE
 
 from . import services
+from .events import WEBHOOK_EVENT_TYPES
 from .models import Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -23,7 +26,13 @@ class WebhookDeliveryInline(admin.TabularInline):
     ordering = ["-created_at"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).order_by("-created_at")
+        # The latest 20 of the endpoint on the page; the full log is one click away.
+        queryset = super().get_queryset(request).order_by("-created_at")
+        endpoint = getattr(request, "_webhook_endpoint", None)
+        if endpoint is None:
+            return queryset.none()
+        latest = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-created_at").values("pk")[:20]
+        return queryset.filter(pk__in=models.Subquery(latest))
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.admin_site.has_permission(request)
@@ -49,6 +58,9 @@ def send_test(modeladmin, request, queryset):
 
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=2000, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=[(name, name) for name in WEBHOOK_EVENT_TYPES], widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -77,10 +89,24 @@ class WebhookEndpointAdmin(StoreScopedAdmin):
     list_display = ["url", "store", "is_active", "failure_count", "disabled_at", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
-    fields = ["store", "url", "description", "events", "is_active", "secret_masked", "failure_count", "disabled_at"]
-    readonly_fields = ["secret_masked", "failure_count", "disabled_at"]
+    fields = [
+        "store", "url", "description", "events", "is_active", "secret_masked", "failure_count", "disabled_at",
+        "delivery_log",
+    ]
+    readonly_fields = ["secret_masked", "failure_count", "disabled_at", "delivery_log"]
     inlines = [WebhookDeliveryInline]
     actions = [send_test]
+
+    @admin.display(description="Deliveries")
+    def delivery_log(self, obj):
+        if not obj or not obj.pk:
+            return "-"
+        url = reverse(f"{self.admin_site.name}:notifications_webhookdelivery_changelist")
+        return format_html('<a href="{}?endpoint__id__exact={}">All deliveries and attempts</a>', url, obj.pk)
+
+    def get_inline_instances(self, request, obj=None):
+        request._webhook_endpoint = obj
+        return super().get_inline_instances(request, obj)
 
     @admin.display(description="Signing secret")
     def secret_masked(self, obj):
@@ -152,8 +178,8 @@ def redeliver(modeladmin, request, queryset):
 class WebhookDeliveryAdmin(StoreScopedAdmin):
     store_field = "endpoint__store"
     required_permission = WEBHOOKS_MANAGE
-    list_display = ["created_at", "event_type", "endpoint", "status", "attempts", "last_status_code"]
-    list_filter = ["status", "event_type"]
+    list_display = ["created_at", "event_type", "endpoint", "status", "attempts", "last_status_code", "webhook_id"]
+    list_filter = ["status", "event_type", "endpoint"]
     search_fields = ["webhook_id", "endpoint__url"]
     list_select_related = ["endpoint"]
     fields = [

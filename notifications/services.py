@@ -493,7 +493,8 @@ def webhook_endpoint_disabled_notify(*, endpoint: WebhookEndpoint) -> None:
     members_notify(
         store=store, event_type=events.WEBHOOK_ENDPOINT_DISABLED, payload=jsonable(payload),
         event_id=f"endpoint-disabled-{endpoint.pk}-{int(timezone.now().timestamp())}",
-        only_user_ids=[store.owner_id],
+        only_user_ids=[store.owner_id, *Membership.objects.filter(store=store, role="owner").values_list(
+            "user_id", flat=True)],
     )
 
 

@@ -10,11 +10,12 @@ def test_add_endpoint_in_admin_shows_the_secret_once_and_audits(client, store, p
     client.force_login(store.owner)
     response = client.post("/admin/notifications/webhookendpoint/add/", {
         "store": store.pk, "url": "https://hooks.example.com/in", "description": "ERP",
-        "events": '["order.paid"]', "is_active": "on",
+        "events": ["order.paid", "order.created"], "is_active": "on",
         "deliveries-TOTAL_FORMS": "0", "deliveries-INITIAL_FORMS": "0",
     }, follow=True)
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.events == ["order.paid", "order.created"]
     assert endpoint.secret in response.content.decode()
     assert AuditLog.objects.filter(action="webhook.created", object_id=str(endpoint.pk)).exists()
     change = client.get(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/").content.decode()
@@ -25,11 +26,11 @@ def test_admin_refuses_unsafe_urls_and_unknown_events(client, store, public_dns,
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
     client.force_login(store.owner)
     response = client.post("/admin/notifications/webhookendpoint/add/", {
-        "store": store.pk, "url": "http://127.0.0.1/x", "events": '["order.nope"]', "is_active": "on",
+        "store": store.pk, "url": "http://127.0.0.1/x", "events": ["order.nope"], "is_active": "on",
         "deliveries-TOTAL_FORMS": "0", "deliveries-INITIAL_FORMS": "0",
     })
     assert response.status_code == 200  # the form again, with errors
-    assert "non-public" in response.content.decode() and "Unknown event type" in response.content.decode()
+    assert "non-public" in response.content.decode() and "order.nope is not one of" in response.content.decode()
     assert not WebhookEndpoint.objects.exists()
 
 
@@ -66,3 +67,19 @@ def test_notification_admin_shows_members_their_own(client, store, member_factor
     client.force_login(store.owner)
     page = client.get("/admin/notifications/notification/").content.decode()
     assert "mine" in page and "colleague&#x27;s" not in page
+
+
+def test_endpoint_page_shows_its_latest_deliveries_and_links_to_all(client, store):
+    endpoint = WebhookEndpoint.objects.create(store=store, url="https://a.example.com", events=["order.paid"])
+    other = WebhookEndpoint.objects.create(store=store, url="https://b.example.com", events=["order.paid"])
+    for n in range(25):
+        WebhookDelivery.objects.create(endpoint=endpoint, event_type="order.paid", webhook_id=f"msg_a{n:02}",
+                                       payload={})
+    WebhookDelivery.objects.create(endpoint=other, event_type="order.paid", webhook_id="msg_other", payload={})
+    client.force_login(store.owner)
+    page = client.get(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    assert "msg_a24" in page and "msg_a04" not in page and "msg_other" not in page
+    assert f"endpoint__id__exact={endpoint.pk}" in page
+    listed = client.get(f"/admin/notifications/webhookdelivery/?endpoint__id__exact={endpoint.pk}")
+    assert listed.status_code == 200 and "msg_a04" in listed.content.decode()
+    assert "msg_other" not in listed.content.decode()

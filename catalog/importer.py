@@ -307,34 +307,38 @@ def _free_slug(*, store: Store, source: str, taken: set[str]) -> str:
 
 @transaction.atomic
 def _apply(*, store: Store, products: dict[str, _ProductPlan], variants: list[_VariantPlan], actor) -> ImportResult:
+    """One audit entry and at most one event per product, not one per row."""
     result = ImportResult()
-    saved: dict[str, Product] = {}
+    by_product: dict[str, list[_VariantPlan]] = {}
+    for plan in variants:
+        by_product.setdefault(plan.product_key, []).append(plan)
     for key, plan in products.items():
+        rows = by_product.get(key, [])
         values = dict(plan.values)
         status = values.pop("status", None)
         if plan.existing is None:
-            saved[key] = services.product_create(store=store, actor=actor, name=plan.name, slug=plan.slug,
-                                                 status=status or ProductStatus.DRAFT, **values)
+            services.product_create(
+                store=store, actor=actor, name=plan.name, slug=plan.slug, status=status or ProductStatus.DRAFT,
+                variants=[{"sku": row.sku, **row.values} for row in rows], **values,
+            )
             result.products_created += 1
+            result.variants_created += len(rows)
             continue
         product = plan.existing
         changed = bool(services._changes(product, values))
-        if values:
+        if changed:
             product = services.product_update(product=product, actor=actor, **values)
         if status and status != product.status:
             _status_set(product=product, status=status, actor=actor)
             changed = True
-        saved[key] = product
-        result.products_updated += changed
-    for plan in variants:
-        product = saved[plan.product_key]
-        if plan.existing is None:
-            plan.values.setdefault("position", product.variants.count())
-            services.variant_create(product=product, actor=actor, sku=plan.sku, **plan.values)
-            result.variants_created += 1
-        elif plan.values:
-            services.variant_update(variant=plan.existing, actor=actor, **plan.values)
-            result.variants_updated += 1
+        created, updated = services.product_variants_apply(
+            product=product, actor=actor,
+            new=[{"sku": row.sku, **row.values} for row in rows if row.existing is None],
+            changed=[(row.existing, row.values) for row in rows if row.existing is not None and row.values],
+        )
+        result.variants_created += created
+        result.variants_updated += updated
+        result.products_updated += changed or bool(created or updated)
     return result
 
 

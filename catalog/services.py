@@ -364,16 +364,12 @@ def variant_create(*, product: Product, actor=None, **values: Any) -> Variant:
     return variant
 
 
-@transaction.atomic
-def variant_update(*, variant: Variant, actor=None, **values: Any) -> Variant:
-    """Changes a variant (never ``reserved``, which belongs to orders).
-
-    Raises AlreadyExists for a taken sku and ValidationFailed when on-hand stock would drop below what is reserved.
-    """
+def _variant_change(*, variant: Variant, values: dict[str, Any]) -> tuple[Variant, dict]:
+    """Saves ``values`` on the variant under a row lock; returns it with {field: [old, new]}."""
     unknown = set(values) - set(VARIANT_FIELDS)
     if unknown:
         raise ValueError(f"variant_update does not change {sorted(unknown)}")
-    variant = Variant.objects.select_for_update().get(pk=variant.pk)
+    variant = Variant.objects.select_for_update().select_related("product__store").get(pk=variant.pk)
     if "sku" in values:
         values["sku"] = values["sku"].strip()
         if Variant.objects.filter(store_id=variant.store_id, sku=values["sku"]).exclude(pk=variant.pk).exists():
@@ -382,6 +378,8 @@ def variant_update(*, variant: Variant, actor=None, **values: Any) -> Variant:
         raise ValidationFailed("Stock cannot go below what open orders hold.",
                                stock_quantity=[f"At least {variant.reserved} units are reserved by open orders."])
     changes = _changes(variant, values)
+    if not changes:
+        return variant, {}
     for field, value in values.items():
         setattr(variant, field, value)
     try:
@@ -389,10 +387,45 @@ def variant_update(*, variant: Variant, actor=None, **values: Any) -> Variant:
             variant.save()
     except IntegrityError:
         raise AlreadyExists("The sku is already used in this store.", sku=variant.sku) from None
+    return variant, changes
+
+
+@transaction.atomic
+def variant_update(*, variant: Variant, actor=None, **values: Any) -> Variant:
+    """Changes a variant (never ``reserved``, which belongs to orders).
+
+    Raises AlreadyExists for a taken sku and ValidationFailed when on-hand stock would drop below what is reserved.
+    """
+    variant, changes = _variant_change(variant=variant, values=values)
     if changes:
         product_summary_refresh(product_ids=[variant.product_id])
         _product_changed(product=variant.product, actor=actor, changes={"variant": {variant.sku: changes}})
     return variant
+
+
+@transaction.atomic
+def product_variants_apply(*, product: Product, new: list[dict], changed: list[tuple[Variant, dict]],
+                           actor=None) -> tuple[int, int]:
+    """Adds and changes many variants of one product: one summary refresh, one audit entry, one event.
+
+    Returns (created, updated). Raises AlreadyExists and ValidationFailed as variant_create/variant_update do.
+    """
+    added, updated = [], {}
+    position = product.variants.count()
+    for values in new:
+        values = {**values}
+        values.setdefault("position", position)
+        position += 1
+        added.append(_variant_insert(product=product, values=values).sku)
+    for variant, values in changed:
+        variant, changes = _variant_change(variant=variant, values=dict(values))
+        if changes:
+            updated[variant.sku] = changes
+    if added or updated:
+        product_summary_refresh(product_ids=[product.pk])
+        summary = {key: value for key, value in (("added", added), ("changed", updated)) if value}
+        _product_changed(product=product, actor=actor, changes={"variants": summary})
+    return len(added), len(updated)
 
 
 @transaction.atomic

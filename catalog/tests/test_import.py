@@ -75,3 +75,18 @@ def test_management_command(store, tmp_path, category_factory, capsys):
         call_command("import_products", store.slug, str(bad))
     assert "row 2, price" in capsys.readouterr().err
     assert not Variant.objects.filter(sku="X").exists()
+
+
+def test_import_audits_once_per_product(store, category_factory):
+    from auditlog.models import AuditLog
+
+    category_factory(store=store, name="Shirts")
+    products_import(store=store, source=GOOD.encode())
+    assert sorted(AuditLog.objects.filter(store=store).values_list("action", flat=True)) == [
+        "product.created", "product.created"]
+    before = AuditLog.objects.order_by("-id").values_list("id", flat=True).first()
+    result = products_import(store=store, source=b"sku,price,stock_quantity\nTEE-S,11.00,1\nTEE-M,11.00,2\n")
+    assert (result.products_updated, result.variants_updated) == (1, 2)
+    entry = AuditLog.objects.get(store=store, id__gt=before)
+    assert entry.action == "product.updated"
+    assert set(entry.changes["variants"]["changed"]) == {"TEE-S", "TEE-M"}

@@ -478,6 +478,21 @@ def product_image_delete(*, image: ProductImage, actor=None) -> None:
     _product_changed(product=product, actor=actor, changes={"images": {"removed": name}})
 
 
+@transaction.atomic
+def product_image_update(*, image: ProductImage, actor=None, **values: Any) -> ProductImage:
+    """Changes an image's alt text or position."""
+    unknown = set(values) - {"alt", "position"}
+    if unknown:
+        raise ValueError(f"product_image_update does not change {sorted(unknown)}")
+    changes = _changes(image, values)
+    if changes:
+        for field, value in values.items():
+            setattr(image, field, value)
+        image.save(update_fields=list(values))
+        _product_changed(product=image.product, actor=actor, changes={"images": {image.image.name: changes}})
+    return image
+
+
 # --- reviews -------------------------------------------------------------------
 @transaction.atomic
 def review_create(*, product: Product, user, rating: int, title: str = "", body: str = "") -> Review:
@@ -510,3 +525,11 @@ def review_set_hidden(*, review: Review, hidden: bool, actor=None) -> Review:
         audit(store=review.product.store, actor=actor, action="review.hidden" if hidden else "review.shown",
               target=review, changes={"is_hidden": [not hidden, hidden]})
     return review
+
+
+@transaction.atomic
+def review_delete(*, review: Review, actor=None) -> None:
+    """Removes a review for good (moderation); hiding keeps it."""
+    audit(store=review.product.store, actor=actor, action="review.deleted", target=review,
+          changes={"rating": [review.rating, None], "user": [review.user_id, None]})
+    review.delete()

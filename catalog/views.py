@@ -267,10 +267,7 @@ class ProductImageViewSet(ProductChildViewSet):
     def partial_update(self, request, *args, **kwargs):
         data = ProductImageUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        image = self.get_object()
-        for field, value in data.validated_data.items():
-            setattr(image, field, value)
-        image.save(update_fields=list(data.validated_data) or None)
+        image = services.product_image_update(image=self.get_object(), actor=self.actor(), **data.validated_data)
         return ok(ProductImageOutput(image, context=self.get_serializer_context()).data)
 
     def destroy(self, request, *args, **kwargs):
@@ -318,7 +315,7 @@ class ReviewViewSet(ProductChildViewSet):
         return ok(ReviewOutput(review).data)
 
     def destroy(self, request, *args, **kwargs):
-        self.get_object().delete()
+        services.review_delete(review=self.get_object(), actor=self.actor())
         return Response(status=204)
 
 

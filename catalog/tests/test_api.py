@@ -569,3 +569,49 @@ def test_search_ranks_name_matches_first(api, store, product_factory):
     assert names == ["Cotton Shirt", "Plain Shirt"]
     # the last word may be unfinished
     assert [p["name"] for p in api.get(url(store, "search?q=cott")).json()["data"]][0] == "Cotton Shirt"
+
+
+def test_api_keys_write_with_catalog_write_only(api, store, other_store):
+    from auditlog.models import AuditLog
+    from teams.services import api_key_create
+
+    writer, writer_key = api_key_create(store=store, name="sync", scopes=["catalog.write"])
+    _, reader_key = api_key_create(store=store, name="read", scopes=[])
+    _, foreign_key = api_key_create(store=other_store, name="other", scopes=["catalog.write"])
+    created = api.post(url(store, "products"), {"name": "Keyed"}, format="json", HTTP_X_API_KEY=writer_key)
+    assert created.status_code == 201, created.json()
+    assert AuditLog.objects.get(action="product.created").actor_id == str(writer.pk)
+    assert api.post(url(store, "products"), {"name": "No"}, format="json",
+                    HTTP_X_API_KEY=reader_key).status_code == 403
+    assert api.post(url(store, "products"), {"name": "No"}, format="json",
+                    HTTP_X_API_KEY=foreign_key).status_code == 404
+    # a key of the store sees drafts too (it acts for the store)
+    draft_id = created.json()["data"]["id"]
+    assert api.get(url(store, f"products/{draft_id}"), HTTP_X_API_KEY=reader_key).status_code == 200
+
+
+def test_image_patch_and_delete(staff_api, store, product_factory, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    product = product_factory(store=store)
+    created = staff_api.post(url(store, f"products/{product.pk}/images"), {"file": image_upload()},
+                             format="multipart").json()["data"]
+    patched = staff_api.patch(url(store, f"products/{product.pk}/images/{created['id']}"),
+                              {"alt": "Side", "position": 3}, format="json")
+    assert patched.status_code == 200, patched.json()
+    assert patched.json()["data"]["alt"] == "Side" and patched.json()["data"]["position"] == 3
+    name = ProductImage.objects.get().image.name
+    assert default_storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_api.delete(url(store, f"products/{product.pk}/images/{created['id']}")).status_code == 204
+    assert not ProductImage.objects.exists()
+    assert not default_storage.exists(name)
+
+
+def test_review_delete_needs_catalog_write(store, product_factory, user, client_for, staff_api, member_factory):
+    product = product_factory(store=store)
+    review = Review.objects.create(store=store, product=product, user=user, rating=3)
+    viewer = client_for(member_factory(store, "viewer"))
+    assert viewer.delete(url(store, f"products/{product.pk}/reviews/{review.pk}")).status_code == 403
+    assert staff_api.delete(url(store, f"products/{product.pk}/reviews/{review.pk}")).status_code == 204
+    assert not Review.objects.exists()

@@ -440,12 +440,12 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
 
     status_code = response.status_code
     succeeded = status_code is not None and 200 <= status_code < 300
-    error = response.error or ("" if succeeded else f"HTTP {status_code}")
-    if status_code is not None and 300 <= status_code < 400:
-        error = f"HTTP {status_code}: redirects are not followed"
+    redirected = status_code is not None and 300 <= status_code < 400
+    attempt_error = response.error or (f"HTTP {status_code}: redirects are not followed" if redirected else "")
+    error = attempt_error or ("" if succeeded else f"HTTP {status_code}")
     WebhookAttempt.objects.create(
         delivery=delivery, status_code=status_code, duration_ms=response.duration_ms,
-        response_excerpt=response.excerpt, error=response.error[:500], succeeded=succeeded,
+        response_excerpt=response.excerpt, error=attempt_error[:500], succeeded=succeeded,
     )
     if succeeded:
         _delivery_finish(delivery, WebhookDelivery.SUCCEEDED, status_code, "")

@@ -26,7 +26,8 @@ def event_fanout_task(
                  actor_user_id=actor_user_id)
 
 
-@shared_task(bind=True, ignore_result=True)
+# The hard limit stays under the service's 60 s lease, so a killed attempt is resumed later.
+@shared_task(bind=True, ignore_result=True, soft_time_limit=40, time_limit=50)
 def webhook_delivery_send_task(self, delivery_id: int) -> None:
     """One attempt; a retryable failure schedules the next attempt as a new task after the backoff.
 

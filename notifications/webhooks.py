@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
@@ -151,13 +152,26 @@ def webhook_post(*, url: str, headers: dict[str, str], body: str) -> WebhookResp
             )
         except requests.RequestException as exc:
             return WebhookResponse(None, _elapsed(started), "", f"{type(exc).__name__}: {exc}"[:500])
+        except SoftTimeLimitExceeded:
+            return WebhookResponse(None, _elapsed(started), "", "Timed out: the attempt hit its total time limit.")
         try:
-            raw = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+            raw = _read_excerpt(response, deadline=started + 2 * timeout)
         except Exception as exc:  # a response that breaks off still has its status code
             raw = f"(unreadable body: {type(exc).__name__})".encode()
         finally:
             response.close()
     return WebhookResponse(response.status_code, _elapsed(started), raw[:EXCERPT_BYTES].decode(errors="replace"), "")
+
+
+def _read_excerpt(response, *, deadline: float) -> bytes:
+    """Up to EXCERPT_BYTES of the body, giving up at ``deadline`` (a server dripping bytes cannot hold us)."""
+    raw = b""
+    while len(raw) < EXCERPT_BYTES and time.monotonic() < deadline:
+        chunk = response.raw.read1(EXCERPT_BYTES - len(raw), decode_content=True)
+        if not chunk:
+            break
+        raw += chunk
+    return raw
 
 
 def _elapsed(started: float) -> int:

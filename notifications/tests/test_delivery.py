@@ -252,3 +252,46 @@ def test_purge_keeps_pending_and_recent_deliveries(store):
                                    status="succeeded")
     assert webhook_deliveries_purge() == 2
     assert sorted(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending", "succeeded"]
+
+
+def test_a_server_dripping_its_body_cannot_hold_the_worker(settings):
+    import socket
+    import threading
+    import time
+
+    from notifications.webhooks import webhook_post
+
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")
+        while not stop.is_set():
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                break
+            time.sleep(0.1)  # each byte well inside the read timeout
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    started = time.monotonic()
+    response = webhook_post(url=f"http://127.0.0.1:{listener.getsockname()[1]}/", headers={}, body="{}")
+    stop.set()
+    listener.close()
+    assert time.monotonic() - started < 3
+    assert response.status_code == 200 and 0 < len(response.excerpt) < 1024
+
+
+def test_a_redirect_is_logged_as_such(store, receiver, allow_private, django_capture_on_commit_callbacks):
+    receiver.answer((307, {"Location": "http://10.0.0.1/"}, b""))
+    endpoint = endpoint_for(store, receiver.url)
+    emitted(store, django_capture_on_commit_callbacks)
+    attempt = WebhookAttempt.objects.get(delivery__endpoint=endpoint)
+    assert attempt.status_code == 307 and "redirects are not followed" in attempt.error

@@ -119,3 +119,32 @@ def test_staff_of_another_store_sees_nothing(store, other_store, product_factory
     client.force_login(outsider)
     assert product.name.encode() not in client.get("/admin/catalog/product/").content
     assert client.get(f"/admin/catalog/product/{product.pk}/change/").status_code in (302, 404)
+
+
+def test_category_add_and_move_in_the_admin(admin_client_for_owner, store, category_factory):
+    assert admin_client_for_owner.get("/admin/catalog/category/add/").status_code == 200
+    parent = category_factory(store=store, name="Parent")
+    response = admin_client_for_owner.post("/admin/catalog/category/add/", {
+        "store": store.pk, "name": "Child", "slug": "child", "parent": parent.pk, "position": 0, "description": ""})
+    assert response.status_code == 302
+    from catalog.models import Category
+
+    child = Category.objects.get(slug="child")
+    assert child.path.startswith(parent.path) and child.depth == 1
+    duplicate = admin_client_for_owner.post("/admin/catalog/category/add/", {
+        "store": store.pk, "name": "Again", "slug": "child", "position": 0, "description": ""})
+    assert duplicate.status_code == 200  # the form with the slug error
+    moved = admin_client_for_owner.post(f"/admin/catalog/category/{child.pk}/change/", {
+        "name": "Child", "slug": "child", "parent": "", "position": 0, "description": ""})
+    assert moved.status_code == 302
+    child.refresh_from_db()
+    assert child.depth == 0 and child.parent is None
+
+
+def test_other_admin_pages_render(admin_client_for_owner, store, product_factory, user):
+    product = product_factory(store=store)
+    review = Review.objects.create(store=store, product=product, user=user, rating=4)
+    for path in ["/admin/catalog/product/add/", f"/admin/catalog/review/{review.pk}/change/",
+                 "/admin/catalog/review/", "/admin/catalog/category/?q=x",
+                 "/admin/autocomplete/?app_label=catalog&model_name=product&field_name=category"]:
+        assert admin_client_for_owner.get(path).status_code == 200, path

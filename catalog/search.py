@@ -45,20 +45,30 @@ def _ts_word(word: str) -> str:
 
 
 def search_query(q: str):
-    """The PostgreSQL tsquery for ``q``: websearch syntax OR all words as prefixes."""
+    """The PostgreSQL tsquery for ``q``: websearch syntax OR every word as a prefix.
+
+    A prefix is tried both as typed ('simple': names, brands) and stemmed ('english':
+    descriptions hold stems only), so "useful thi" finds "a useful thing".
+    """
     from django.contrib.postgres.search import SearchQuery
 
     query = SearchQuery(q, search_type="websearch", config="english")
-    terms = []
+    prefixes = None
     for word in words_of(q):
         if word.lower() == "or":
             return query  # an OR search: websearch syntax alone says what the user meant
         clean = _ts_word(word)
-        if clean:
+        if not clean:
+            continue
+        if word.startswith("-"):
             # "-word" excludes in websearch syntax: exclude it here too, or the OR would let it back in
-            terms.append(f"!{clean}" if word.startswith("-") else f"{clean}:*")
-    if any(not term.startswith("!") for term in terms):
-        query |= SearchQuery(" & ".join(terms), search_type="raw", config="simple")
+            term = SearchQuery(f"!{clean}", search_type="raw", config="english")
+        else:
+            term = (SearchQuery(f"{clean}:*", search_type="raw", config="simple")
+                    | SearchQuery(f"{clean}:*", search_type="raw", config="english"))
+        prefixes = term if prefixes is None else prefixes & term
+    if prefixes is not None and any(not word.startswith("-") and _ts_word(word) for word in words_of(q)):
+        query |= prefixes
     return query
 
 

@@ -6,6 +6,11 @@ from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, User
 class AnonThrottle(AnonRateThrottle):
     scope = "anon"
 
+    def get_cache_key(self, request, view):
+        if getattr(request, "api_key", None) is not None:
+            return None  # a store's key is counted by UserThrottle, per key, not by client IP
+        return super().get_cache_key(request, view)
+
 
 class UserThrottle(UserRateThrottle):
     scope = "user"

@@ -38,3 +38,18 @@ def test_scoped_auth_rate_limit(api, db, rates):
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "RATE_LIMITED"
     assert 60 < int(response["Retry-After"]) <= 3600
+
+
+def test_api_key_callers_are_limited_per_key_not_by_the_anonymous_rate(db, store, rates):
+    from rest_framework.test import APIClient
+
+    from teams.services import api_key_create
+
+    # given a key, and an anonymous rate far below the per-key (user) rate
+    _, raw_key = api_key_create(store=store, name="sync", scopes=["catalog.write"], access=None)
+    rates(anon="2/min", user="4/min")
+    client = APIClient(HTTP_X_API_KEY=raw_key)
+    # when the key makes more requests than the anonymous rate allows
+    answers = [client.get(f"/api/v1/stores/{store.slug}").status_code for _ in range(5)]
+    # then only the per-key rate applies
+    assert answers == [200, 200, 200, 200, 429]

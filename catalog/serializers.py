@@ -1,12 +1,11 @@
 """Input serializers validate and output serializers shape; the rules live in catalog.services."""
 
-from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.money import MoneyField, currency_places
+from config.money import MoneyField
 
 from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
 from .output import product_dict
@@ -20,22 +19,6 @@ class StorePrimaryKeyField(serializers.PrimaryKeyRelatedField):
         store = self.context.get("store")
         queryset = super().get_queryset()
         return queryset.none() if store is None else queryset.filter(store=store)
-
-
-class Money(MoneyField):
-    """MoneyField checking the places the client actually sent.
-
-    DRF's DecimalField quantizes to the column's 3 places before MoneyField
-    looks, so "9.50" would count as 3 places; the raw input is what matters.
-    """
-
-    def to_internal_value(self, data):
-        value = serializers.DecimalField.to_internal_value(self, data)
-        sent = Decimal(str(data).strip())
-        places = currency_places(self._currency())
-        if sent.is_finite() and -sent.as_tuple().exponent > places:
-            raise serializers.ValidationError(f"At most {places} decimal places for {self._currency()}.")
-        return value
 
 
 # --- categories ----------------------------------------------------------------
@@ -74,8 +57,8 @@ class CategorySummary(serializers.ModelSerializer):
 class VariantInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    price = Money()
-    compare_at_price = Money(required=False, allow_null=True)
+    price = MoneyField()
+    compare_at_price = MoneyField(required=False, allow_null=True)
     options = serializers.DictField(child=serializers.CharField(max_length=100, allow_blank=True), required=False)
     stock_quantity = serializers.IntegerField(min_value=0, required=False)
     track_inventory = serializers.BooleanField(required=False)
@@ -84,8 +67,8 @@ class VariantInput(serializers.Serializer):
 
 
 class VariantOutput(serializers.ModelSerializer):
-    price = Money(read_only=True)
-    compare_at_price = Money(read_only=True, allow_null=True)
+    price = MoneyField(read_only=True)
+    compare_at_price = MoneyField(read_only=True, allow_null=True)
     currency = serializers.SerializerMethodField()
     available = serializers.IntegerField(read_only=True)
     in_stock = serializers.BooleanField(source="purchasable", read_only=True)
@@ -151,7 +134,7 @@ class ProductCreateInput(ProductInput):
 
 class ProductOutput(serializers.ModelSerializer):
     category = CategorySummary(read_only=True, allow_null=True)
-    price = Money(read_only=True, allow_null=True, help_text="The lowest variant price.")
+    price = MoneyField(read_only=True, allow_null=True, help_text="The lowest variant price.")
     currency = serializers.SerializerMethodField()
     variants = VariantOutput(many=True, read_only=True)
     images = ProductImageOutput(many=True, read_only=True)

@@ -54,8 +54,10 @@ class MoneyField(serializers.DecimalField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
+        # DRF has already rounded ``value`` to the column's places: count the places the client sent.
+        sent = Decimal(str(data).strip())
         places = currency_places(self._currency())
-        if -value.as_tuple().exponent > places:
+        if -sent.as_tuple().exponent > places:
             raise serializers.ValidationError(f"At most {places} decimal places for {self._currency()}.")
         return value
 

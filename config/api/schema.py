@@ -32,8 +32,17 @@ def _wrap(schema: dict) -> dict:
     }
 
 
+def _is_envelope(schema: dict, components: dict) -> bool:
+    """Paginated lists are whole envelopes already, often behind a $ref."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = components.get(ref.rsplit("/", 1)[1], {})
+    return "success" in schema.get("properties", {})
+
+
 def envelope_postprocessing_hook(result, generator, request, public):
-    result.setdefault("components", {}).setdefault("schemas", {})["ErrorEnvelope"] = ERROR_ENVELOPE
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorEnvelope"] = ERROR_ENVELOPE
     error_ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
     # Routes accept an optional trailing slash; the contract writes paths without one.
     result["paths"] = {
@@ -51,7 +60,7 @@ def envelope_postprocessing_hook(result, generator, request, public):
                 if not content or not str(status).startswith("2"):
                     continue
                 schema = content.get("schema", {})
-                if "success" not in schema.get("properties", {}):
+                if not _is_envelope(schema, components):
                     content["schema"] = _wrap(schema)
             operation["responses"].setdefault(
                 "default", {"description": "Error envelope", "content": {"application/json": {"schema": error_ref}}}

@@ -90,3 +90,26 @@ def test_sqlite_is_set_up_for_concurrent_writers():
     assert options["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in options["init_command"]
     assert "busy_timeout" in options["init_command"]
+
+
+def test_schema_wraps_every_success_answer_in_one_envelope(api, db):
+    document = json.loads(api.get("/api/schema/", HTTP_ACCEPT="application/json").content)
+    components = document["components"]["schemas"]
+
+    def resolve(schema):
+        ref = schema.get("$ref")
+        return components[ref.rsplit("/", 1)[1]] if ref else schema
+
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation.get("responses", {}).items():
+                schema = answer.get("content", {}).get("application/json", {}).get("schema")
+                if not schema or not status.startswith("2"):
+                    continue
+                envelope = resolve(schema)
+                assert "success" in envelope["properties"], (method, path)
+                data = resolve(envelope["properties"]["data"])
+                assert "success" not in data.get("properties", {}), f"double envelope: {method} {path}"
+                checked += 1
+    assert checked > 20

@@ -1,3 +1,5 @@
+import time
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -24,8 +26,14 @@ DEMO_STORES = [
 class Command(BaseCommand):
     help = "Creates demo data; safe to run again (it only adds what is missing)."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--products", type=int, default=0, metavar="N",
+                            help="Also add N generated products (bulk insert, for benchmarks) to the first store.")
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, products: int = 0, **options):
+        from catalog.demo import seed_bulk, seed_catalog
+
         users = {}
         for email, name, superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(
@@ -43,6 +51,12 @@ class Command(BaseCommand):
             )
             for email, role in [(owner, "owner"), *members]:
                 Membership.objects.get_or_create(store=store, user=users[email], defaults={"role": role})
+            seed_catalog(store)  # idempotent: only adds what is missing
+        if products:
+            started = time.monotonic()
+            seed_bulk(Store.objects.get(slug=DEMO_STORES[0][0]), products)
+            self.stdout.write(f"Added {products} generated products to {DEMO_STORES[0][0]} "
+                              f"in {time.monotonic() - started:.1f} s.")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}), admin at /admin/:")
         for email, _, superuser in DEMO_USERS:
             roles = ", ".join(

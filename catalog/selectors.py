@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Prefetch, QuerySet
+from django.db.models import Avg, Count, F, QuerySet
 
 from stores.models import Store
 
 from . import search
-from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
+from .models import Category, Product, ProductStatus, Review
 
 SORTS = {
     "price": ("price", "id"),
@@ -82,11 +82,14 @@ def product_visible(*, store: Store, is_member: bool) -> QuerySet[Product]:
 
 
 def product_with_relations(queryset: QuerySet[Product]) -> QuerySet[Product]:
-    """What the product serializers read, in a fixed number of queries: 1 + variants + images."""
-    return queryset.select_related("category", "store").prefetch_related(
-        Prefetch("variants", queryset=Variant.objects.order_by("position", "id")),
-        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
-    )
+    """What the product serializers read, in a fixed number of queries: 1 + variants + images.
+
+    Variants and images are not prefetched here: ProductOutput loads them, for a whole page
+    in one query each (catalog.output.products_dicts), for one product lazily.
+    """
+    # the vector is for WHERE clauses only (a few KB per row to fetch and decode otherwise);
+    # the store is the view's own, so joining it again per row is waste
+    return queryset.defer("search_vector").select_related("category")
 
 
 def product_list(*, store: Store, is_member: bool, filters: ProductFilters) -> QuerySet[Product]:

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from config.money import MoneyField
 
 from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
-from .output import product_dict
+from .output import product_dict, products_dicts
 from .selectors import SORTS
 
 
@@ -132,6 +132,12 @@ class ProductCreateInput(ProductInput):
         return value
 
 
+class ProductListOutput(serializers.ListSerializer):
+    def to_representation(self, data):
+        return products_dicts(data.all() if hasattr(data, "all") else data,
+                              currency=self.context["store"].currency, request=self.context.get("request"))
+
+
 class ProductOutput(serializers.ModelSerializer):
     category = CategorySummary(read_only=True, allow_null=True)
     price = MoneyField(read_only=True, allow_null=True, help_text="The lowest variant price.")
@@ -144,6 +150,7 @@ class ProductOutput(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "description", "brand", "category", "status", "featured", "attributes",
                   "price", "currency", "in_stock", "variants", "images", "published_at", "created_at",
                   "updated_at"]
+        list_serializer_class = ProductListOutput
 
     def get_currency(self, obj) -> str:
         return self.context["store"].currency

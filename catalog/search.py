@@ -10,9 +10,9 @@ admin and raw SQL, which a save()-based refresh would miss. The vector is
 GIN-indexed; product names also have a trigram GIN index (pg_trgm) for
 suggestions and a (store, lower(name)) pattern index for prefixes.
 
-The query is the user's words as ``websearch_to_tsquery('english')`` OR every
-word as a prefix (``'cot':* & 'shi':*`` in the 'simple' configuration), so a
-half-typed last word still matches; results are ordered by ``ts_rank``.
+The query is the user's words as ``websearch_to_tsquery('english')`` OR the same
+with the last word as a prefix (``'blue' & 'cot':*``), so a half-typed last word
+still matches; results are ordered by ``ts_rank``.
 
 SQLite: every word must appear (icontains) in the name, brand, category name or
 description; the rank prefers exact, then starting, then containing names.
@@ -45,31 +45,28 @@ def _ts_word(word: str) -> str:
 
 
 def search_query(q: str):
-    """The PostgreSQL tsquery for ``q``: websearch syntax OR every word as a prefix.
+    """The PostgreSQL tsquery for ``q``: websearch syntax OR (the other words AND the last one as a prefix).
 
-    A prefix is tried both as typed ('simple': names, brands) and stemmed ('english':
-    descriptions hold stems only), so "useful thi" finds "a useful thing".
+    Only the last word is a prefix: it is the one still being typed, and prefix terms are the
+    expensive part of a GIN lookup. The prefix is tried as typed ('simple': names, brands) and
+    stemmed ('english': descriptions hold stems only), so "useful thi" finds "a useful thing".
     """
     from django.contrib.postgres.search import SearchQuery
 
     query = SearchQuery(q, search_type="websearch", config="english")
-    prefixes = None
-    for word in words_of(q):
-        if word.lower() == "or":
-            return query  # an OR search: websearch syntax alone says what the user meant
-        clean = _ts_word(word)
-        if not clean:
-            continue
-        if word.startswith("-"):
-            # "-word" excludes in websearch syntax: exclude it here too, or the OR would let it back in
-            term = SearchQuery(f"!{clean}", search_type="raw", config="english")
-        else:
-            term = (SearchQuery(f"{clean}:*", search_type="raw", config="simple")
-                    | SearchQuery(f"{clean}:*", search_type="raw", config="english"))
-        prefixes = term if prefixes is None else prefixes & term
-    if prefixes is not None and any(not word.startswith("-") and _ts_word(word) for word in words_of(q)):
-        query |= prefixes
-    return query
+    words = words_of(q)
+    if any(word.lower() == "or" or word.startswith('"') for word in words):
+        return query  # OR and phrase searches: websearch syntax alone says what the user meant
+    last = _ts_word(words[-1]) if words else ""
+    if not last or words[-1].startswith("-"):
+        return query
+    prefix = (SearchQuery(f"{last}:*", search_type="raw", config="simple")
+              | SearchQuery(f"{last}:*", search_type="raw", config="english"))
+    others = [word for word in words[:-1] if _ts_word(word)]
+    if others:
+        # the rest as websearch too, so "-word" still excludes
+        prefix = SearchQuery(" ".join(others), search_type="websearch", config="english") & prefix
+    return query | prefix
 
 
 def text_match(queryset: QuerySet[Product], q: str, *, rank: bool) -> QuerySet[Product]:

@@ -7,6 +7,8 @@ TARGETS = {
     # (mode, endpoint): (floor, fraction)
     ("warm", "list"): ("static", 0.70),
     ("warm", "detail"): ("static", 0.70),
+    ("local", "list"): ("static", 0.70),
+    ("local", "detail"): ("static", 0.70),
     ("cold", "list"): ("query", 0.35),
     ("cold", "detail"): ("query", 0.45),
 }

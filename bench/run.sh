@@ -7,6 +7,7 @@
 # process: each endpoint for BENCH_SECONDS at BENCH_CONNECTIONS connections, in three
 # set-ups:
 #   warm    REDIS_URL set, page cache on (CATALOG_CACHE_SECONDS=300), entries warmed first
+#   local   as warm, plus the opt-in per-worker micro-cache (CATALOG_CACHE_LOCAL_MS=250)
 #   cold    REDIS_URL set, page cache off (CATALOG_CACHE_SECONDS=0); public totals still cached
 #   nocache no Redis, no page cache, no cached totals: every request does all its SQL
 # plus the two floors (bench/floors.py, mounted by BENCH_FLOORS=1) in each. Prints req/s,
@@ -18,7 +19,7 @@ PY="$ROOT/.venv/bin/python"
 PRODUCTS=${BENCH_PRODUCTS:-100000}
 SECONDS_EACH=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
-MODES=${BENCH_MODES:-"warm cold nocache"}
+MODES=${BENCH_MODES:-"warm local cold nocache"}
 PORT=${BENCH_PORT:-8077}
 DB="bench_catalog_$$"
 REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/7}
@@ -98,6 +99,7 @@ for mode in $MODES; do
     echo "== $mode"
     case $mode in
         warm) serve REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=300 ;;
+        local) serve REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=300 CATALOG_CACHE_LOCAL_MS=250 ;;
         cold) serve REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=0 ;;
         nocache) serve REDIS_URL= CATALOG_CACHE_SECONDS=0 CATALOG_COUNT_CACHE_SECONDS=0 ;;
     esac

@@ -51,6 +51,13 @@ TIMESTAMP_MARK = b',"timestamp":"'
 KEPT_HEADERS = ("Content-Type", "Allow", "Vary")
 
 
+def local_seconds() -> float:
+    """CATALOG_CACHE_LOCAL_MS (default 0: off): how long a worker may trust the generation it last
+    read and answer hot pages from its own memory without asking the cache. Opt-in: other
+    workers then show a write up to that long after it (the writing worker at once)."""
+    return int(getattr(settings, "CATALOG_CACHE_LOCAL_MS", 0)) / 1000
+
+
 def page_seconds() -> int:
     return int(getattr(settings, "CATALOG_CACHE_SECONDS", 300))
 
@@ -81,6 +88,13 @@ def _bump(store_id: int) -> None:
         logger.warning("catalog cache: could not bump the generation of store %s", store_id, exc_info=True)
 
 
+# Per process, only with CATALOG_CACHE_LOCAL_MS: store id -> (generation, trusted until) and
+# page key -> cached entry; bounded, dropped wholesale when full.
+_local_generations: dict[int, tuple[int, float]] = {}
+_local_pages: dict[str, tuple] = {}
+LOCAL_PAGES_MAX = 2000
+
+
 def catalog_cache_invalidate(store_id: int) -> None:
     """Makes every cached public catalog answer of the store stale, now and again after COMMIT.
 
@@ -90,6 +104,7 @@ def catalog_cache_invalidate(store_id: int) -> None:
     """
     if store_id is None:
         return
+    _local_generations.pop(store_id, None)
     _bump(store_id)
     transaction.on_commit(functools.partial(_bump, store_id))
 
@@ -184,6 +199,12 @@ def _serve(entry: tuple, request) -> HttpResponse:
     return response
 
 
+def _remember_page(key: str, entry: tuple) -> None:
+    if len(_local_pages) >= LOCAL_PAGES_MAX:
+        _local_pages.clear()
+    _local_pages[key] = entry
+
+
 def _store(response, key: str, store_id: int, current: int) -> None:
     if response.status_code != 200 or getattr(response, "streaming", False):
         return
@@ -194,8 +215,11 @@ def _store(response, key: str, store_id: int, current: int) -> None:
     if cut < 0 or not body.endswith(b'"}'):
         return
     headers = tuple((name, response[name]) for name in KEPT_HEADERS if response.has_header(name))
+    entry = (current, body[:cut], headers)
+    if local_seconds() > 0:
+        _remember_page(key, entry)
     try:
-        cache.set(key, (current, body[:cut], headers), timeout=page_seconds())
+        cache.set(key, entry, timeout=page_seconds())
     except Exception:
         logger.warning("catalog cache: could not store a page", exc_info=True)
     response["X-Cache"] = "miss"
@@ -213,6 +237,13 @@ def catalog_cached_read(view, *, store_kwarg: str = "store"):
         key = _page_key(store_id, request) if store_id is not None else None
         if key is None:
             return view(request, *args, **kwargs)
+        trust = local_seconds()
+        if trust > 0:
+            known = _local_generations.get(store_id)
+            if known is not None and known[1] > time.monotonic():
+                entry = _local_pages.get(key)
+                if entry is not None and entry[0] == known[0] and not _throttled(request):
+                    return _serve(entry, request)
         try:
             found = cache.get_many([_generation_key(store_id), key])
         except Exception:
@@ -220,8 +251,12 @@ def catalog_cached_read(view, *, store_kwarg: str = "store"):
         # The generation is read before the view reads the database, so what gets stored
         # is never older than the generation it is stored under.
         current = _current_generation(store_id, found.get(_generation_key(store_id)))
+        if trust > 0:
+            _local_generations[store_id] = (current, time.monotonic() + trust)
         entry = found.get(key)
         if entry is not None and entry[0] == current and not _throttled(request):
+            if trust > 0:
+                _remember_page(key, entry)
             return _serve(entry, request)
         response = view(request, *args, **kwargs)
         store = getattr((getattr(response, "renderer_context", None) or {}).get("view"), "store", None)

@@ -197,3 +197,24 @@ def test_public_total_is_cached_until_a_write(api, staff_api, store, product_fac
     new = Product.objects.get(name="P3")
     staff_api.post(url(store, f"products/{new.pk}/publish"))
     assert api.get(url(store, "products?limit=2")).json()["pagination"]["total"] == 4
+
+
+def test_local_micro_cache_is_opt_in_and_bounded_in_time(api, staff_api, store, product_factory, settings,
+                                                         monkeypatch):
+    settings.CATALOG_CACHE_LOCAL_MS = 200
+    catalog_cache._local_generations.clear()
+    catalog_cache._local_pages.clear()
+    product = product_factory(store=store, name="Before")
+    api.get(url(store, "products"))
+    # a hit from process memory asks neither the database nor the cache
+    monkeypatch.setattr(catalog_cache.cache, "get_many", lambda *a, **k: pytest.fail("asked the cache"))
+    assert api.get(url(store, "products")).json()["data"][0]["name"] == "Before"
+    monkeypatch.undo()
+    # a write in this process is seen at once
+    staff_api.patch(url(store, f"products/{product.pk}"), {"name": "After"}, format="json")
+    assert api.get(url(store, "products")).json()["data"][0]["name"] == "After"
+    # a write elsewhere (another worker) is seen once the trusted generation expires
+    Product.objects.filter(pk=product.pk).update(name="Elsewhere")
+    catalog_cache._bump(store.pk)  # what the other worker's catalog_cache_invalidate does to the shared cache
+    catalog_cache._local_generations[store.pk] = (catalog_cache._local_generations[store.pk][0], 0.0)
+    assert api.get(url(store, "products")).json()["data"][0]["name"] == "Elsewhere"

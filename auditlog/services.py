@@ -30,8 +30,8 @@ def audit_record(
     ``actor`` is a User, an API key (any object with a pk) or None (the system, or the
     request's user/key when ``request`` is given).
     """
-    if actor is None and request is not None:
-        actor = getattr(request, "api_key", None) or _authenticated_user(request)
+    if actor is None:
+        actor = request_actor(request)
     actor_user, actor_label, actor_id = _describe_actor(actor)
     if target is not None:
         object_type = object_type or target._meta.label_lower
@@ -49,6 +49,13 @@ def audit_record(
         user_agent=(request.META.get("HTTP_USER_AGENT", "") if request is not None else "")[:512],
         request_id=((getattr(request, "request_id", "") if request is not None else "") or request_id_var.get())[:128],
     )
+
+
+def request_actor(request):
+    """Who a request acts as: its API key, its logged-in user, or None (anonymous)."""
+    if request is None:
+        return None
+    return getattr(request, "api_key", None) or _authenticated_user(request)
 
 
 def audit_diff(before: dict, after: dict) -> dict:

@@ -1,8 +1,9 @@
-"""Store writes. Each service owns its transaction."""
+"""Store writes. Each service owns its transaction and writes its audit entry in it."""
 
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from auditlog.services import audit_diff, audit_record
 from config.api.errors import AlreadyExists
 from teams.models import Membership
 from teams.permissions import OWNER
@@ -28,11 +29,13 @@ def _slug_from_name(name: str) -> str:
 
 
 @transaction.atomic
-def store_create(*, owner, name: str, currency: str, slug: str | None = None, **fields) -> Store:
-    """Creates a store and makes ``owner`` its owner member, both or neither.
+def store_create(
+    *, owner, name: str, currency: str, slug: str | None = None, actor=None, request=None, **fields
+) -> Store:
+    """Creates a store, makes ``owner`` its owner member and records ``store.created``: all or nothing.
 
     Without ``slug`` one is made from the name (made unique); a given slug that is
-    taken raises AlreadyExists (409).
+    taken raises AlreadyExists (409). ``actor`` is who created it (None: the system).
     """
     if slug:
         if slug in RESERVED_SLUGS or Store.objects.filter(slug=slug).exists():
@@ -45,6 +48,8 @@ def store_create(*, owner, name: str, currency: str, slug: str | None = None, **
     except IntegrityError:  # a concurrent create took the slug between the check and the insert
         raise AlreadyExists("This store slug is taken.", slug=["This store slug is taken."]) from None
     Membership.objects.create(store=store, user=owner, role=OWNER)
+    audit_record(store=store, actor=actor, request=request, action="store.created", target=store,
+                 changes={name: getattr(store, name) for name in ("name", "slug", "currency", "owner")})
     return store
 
 
@@ -58,26 +63,43 @@ def store_public_pages_invalidate(*, store: Store) -> None:
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "currency", "contact_email", "tax_rate", "low_stock_threshold", "logo"}
 )
+# Only platform superusers change these, in the admin (``platform=True``).
+PLATFORM_FIELDS = frozenset({"slug", "owner", "is_active"})
 
 
 @transaction.atomic
-def store_update(*, store: Store, **changes) -> Store:
-    """Changes a store's settings (never its slug or owner)."""
-    fields = [name for name in changes if name in UPDATABLE_FIELDS]
-    for name in fields:
-        setattr(store, name, changes[name])
-    if fields:
-        store.save(update_fields=[*fields, "updated_at"])
-        store_public_pages_invalidate(store=store)
+def store_update(*, store: Store, actor=None, request=None, platform: bool = False, **changes) -> Store:
+    """Changes a store's settings and records ``store.updated`` with each changed field's old and new value.
+
+    Never its slug, owner or is_active unless ``platform`` (a superuser in the admin); other
+    names are ignored. Changing nothing writes nothing.
+    """
+    allowed = UPDATABLE_FIELDS | PLATFORM_FIELDS if platform else UPDATABLE_FIELDS
+    values = {name: value for name, value in changes.items() if name in allowed}
+    before = {name: getattr(store, name) for name in values}
+    changed = list(audit_diff(before, values))
+    if not changed:
+        return store
+    for name in changed:
+        setattr(store, name, values[name])
+    store.save(update_fields=[*changed, "updated_at"])
+    # read back after the save: an uploaded logo is recorded by its stored name
+    audit_record(store=store, actor=actor, request=request, action="store.updated", target=store,
+                 changes={name: [before[name], getattr(store, name)] for name in changed})
+    store_public_pages_invalidate(store=store)
     return store
 
 
 @transaction.atomic
-def store_deactivate(*, store: Store) -> None:
-    """Hides a store from the public: its storefront answers 404 to everyone but members.
+def store_deactivate(*, store: Store, actor=None, request=None) -> None:
+    """Hides a store from the public (its storefront answers 404 to everyone but members) and records
+    ``store.deactivated``; an inactive store stays as it is and records nothing.
 
     Nothing is deleted; a platform superuser can switch it back on in the admin.
     """
-    Store.objects.filter(pk=store.pk, is_active=True).update(is_active=False)
+    deactivated = Store.objects.filter(pk=store.pk, is_active=True).update(is_active=False)
     store.is_active = False
+    if deactivated:
+        audit_record(store=store, actor=actor, request=request, action="store.deactivated", target=store,
+                     changes={"is_active": [True, False]})
     store_public_pages_invalidate(store=store)

@@ -1,4 +1,5 @@
-"""Team writes: members, invitations and API keys. Each service owns its transaction."""
+"""Team writes: members, invitations and API keys. Each service owns its transaction and writes its
+audit entry in it (``actor``: the user or API key acting, None for the system)."""
 
 import hashlib
 import hmac
@@ -10,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from auditlog.services import audit_record
 from config.api.errors import AlreadyExists, PermissionDenied, ValidationFailed
 from notifications.emails import email_enqueue
 from stores.models import Store
@@ -50,8 +52,8 @@ def _lock_owners(*, store: Store) -> list[int]:
 
 
 @transaction.atomic
-def member_add(*, store: Store, email: str, role: str, access: StoreAccess) -> Membership:
-    """Adds an existing user to ``store`` with ``role``.
+def member_add(*, store: Store, email: str, role: str, access: StoreAccess, actor=None, request=None) -> Membership:
+    """Adds an existing user to ``store`` with ``role`` and records ``member.added``.
 
     Raises ValidationFailed (400) for an unknown email, PermissionDenied (403) when a
     non-owner makes an owner, AlreadyExists (409) when the user is already a member.
@@ -65,9 +67,12 @@ def member_add(*, store: Store, email: str, role: str, access: StoreAccess) -> M
         )
     try:
         with transaction.atomic():
-            return Membership.objects.create(store=store, user=user, role=role)
+            membership = Membership.objects.create(store=store, user=user, role=role)
     except IntegrityError:
         raise AlreadyExists("This user is already a member of the store.", email=[email]) from None
+    audit_record(store=store, actor=actor, request=request, action="member.added", target=membership,
+                 changes={"user": user.pk, "email": user.email, "role": [None, role]})
+    return membership
 
 
 def member_change_check(*, membership: Membership, role: str, access: StoreAccess) -> None:
@@ -81,16 +86,25 @@ def member_change_check(*, membership: Membership, role: str, access: StoreAcces
 
 
 @transaction.atomic
-def member_role_change(*, membership: Membership, role: str, access: StoreAccess) -> Membership:
-    """Changes a member's role. Raises PermissionDenied (403) or LastOwner (409); changes nothing then."""
+def member_role_change(
+    *, membership: Membership, role: str, access: StoreAccess, actor=None, request=None
+) -> Membership:
+    """Changes a member's role and records ``member.role_changed`` (nothing when the role is the same).
+
+    Raises PermissionDenied (403) or LastOwner (409); changes nothing then.
+    """
     _check_may_touch(access=access, membership=membership)
     _check_may_grant(access=access, role=role)
     if membership.role == OWNER and role != OWNER:
         owners = _lock_owners(store=membership.store)
         if len(owners) <= 1:
             raise LastOwner("The last owner cannot be demoted.")
+    previous = membership.role
     Membership.objects.filter(pk=membership.pk).update(role=role)
     membership.role = role
+    if role != previous:
+        audit_record(store=membership.store, actor=actor, request=request, action="member.role_changed",
+                     target=membership, changes={"user": membership.user_id, "role": [previous, role]})
     return membership
 
 
@@ -103,19 +117,28 @@ def member_remove_check(*, membership: Membership, access: StoreAccess) -> None:
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership, access: StoreAccess) -> None:
-    """Removes a member. Raises PermissionDenied (403) or LastOwner (409); removes nothing then."""
+def member_remove(*, membership: Membership, access: StoreAccess, actor=None, request=None) -> None:
+    """Removes a member and records ``member.removed``.
+
+    Raises PermissionDenied (403) or LastOwner (409); removes nothing then.
+    """
     _check_may_touch(access=access, membership=membership)
     if membership.role == OWNER:
         owners = _lock_owners(store=membership.store)
         if len(owners) <= 1:
             raise LastOwner("The last owner cannot be removed.")
-    Membership.objects.filter(pk=membership.pk).delete()
+    removed, _ = Membership.objects.filter(pk=membership.pk).delete()
+    if removed:
+        audit_record(store=membership.store, actor=actor, request=request, action="member.removed",
+                     target=membership, changes={"user": membership.user_id, "role": [membership.role, None]})
 
 
 @transaction.atomic
-def invitation_create(*, store: Store, email: str, role: str, access: StoreAccess, invited_by=None) -> Invitation:
-    """Stores a pending invitation (its token's hash only) and emails the token after commit.
+def invitation_create(
+    *, store: Store, email: str, role: str, access: StoreAccess, invited_by=None, actor=None, request=None
+) -> Invitation:
+    """Stores a pending invitation (its token's hash only), records ``invitation.created`` and emails the
+    token after commit.
 
     Raises PermissionDenied (403) when a non-owner invites an owner, AlreadyExists (409)
     when the email already belongs to a member.
@@ -130,6 +153,8 @@ def invitation_create(*, store: Store, email: str, role: str, access: StoreAcces
         invited_by=invited_by if invited_by is not None and invited_by.is_authenticated else None,
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
+    audit_record(store=store, actor=actor, request=request, action="invitation.created", target=invitation,
+                 changes={"email": email, "role": role})
     email_enqueue(
         template="invitation",
         to=[email],
@@ -143,8 +168,9 @@ def invitation_create(*, store: Store, email: str, role: str, access: StoreAcces
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user) -> Membership:
-    """Makes ``user`` a member with the invited role and uses the invitation up.
+def invitation_accept(*, token: str, user, request=None) -> Membership:
+    """Makes ``user`` a member with the invited role, uses the invitation up and records
+    ``invitation.accepted`` (the actor is ``user``).
 
     Raises InvitationInvalid (400) for an unknown, expired, revoked or used token and
     AlreadyExists (409) when the user is already a member (the invitation stays unused).
@@ -163,17 +189,24 @@ def invitation_accept(*, token: str, user) -> Membership:
         raise InvitationInvalid()
     try:
         with transaction.atomic():
-            return Membership.objects.create(store_id=invitation.store_id, user=user, role=invitation.role)
+            membership = Membership.objects.create(store_id=invitation.store_id, user=user, role=invitation.role)
     except IntegrityError:
         raise AlreadyExists("You are already a member of this store.") from None
+    audit_record(store=invitation.store, actor=user, request=request, action="invitation.accepted",
+                 target=invitation, changes={"user": user.pk, "email": invitation.email, "role": invitation.role})
+    return membership
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation) -> None:
-    """Makes a pending invitation unusable; a used or revoked one is left as it is."""
-    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+def invitation_revoke(*, invitation: Invitation, actor=None, request=None) -> None:
+    """Makes a pending invitation unusable and records ``invitation.revoked``; a used or revoked one is
+    left as it is (and nothing is recorded)."""
+    revoked = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if revoked:
+        audit_record(store=invitation.store, actor=actor, request=request, action="invitation.revoked",
+                     target=invitation, changes={"email": invitation.email, "revoked": [False, True]})
 
 
 def _check_scopes(*, scopes: list[str], access: StoreAccess | None) -> list[str]:
@@ -189,9 +222,11 @@ def _check_scopes(*, scopes: list[str], access: StoreAccess | None) -> list[str]
 
 @transaction.atomic
 def api_key_create(
-    *, store: Store, name: str, scopes: list[str], created_by=None, access: StoreAccess | None = None
+    *, store: Store, name: str, scopes: list[str], created_by=None, access: StoreAccess | None = None,
+    actor=None, request=None,
 ) -> tuple[ApiKey, str]:
-    """Creates a key and returns it with the clear key, which is never stored nor shown again.
+    """Creates a key, records ``api_key.created`` (name, prefix and scopes; never the key nor its hash)
+    and returns it with the clear key, which is never stored nor shown again.
 
     Raises ValidationFailed (400) for an unknown scope and PermissionDenied (403) for a
     scope the creator (``access``; None for platform commands) does not hold.
@@ -203,13 +238,18 @@ def api_key_create(
         store=store, name=name, prefix=prefix, hashed_key=token_hash(key), scopes=scopes,
         created_by=created_by if created_by is not None and created_by.is_authenticated else None,
     )
+    audit_record(store=store, actor=actor, request=request, action="api_key.created", target=api_key,
+                 changes={"name": name, "prefix": prefix, "scopes": scopes})
     return api_key, key
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey) -> None:
-    """Revokes a key at once; revoking twice keeps the first time."""
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def api_key_revoke(*, api_key: ApiKey, actor=None, request=None) -> None:
+    """Revokes a key at once and records ``api_key.revoked``; revoking twice keeps (and records) the first time."""
+    revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if revoked:
+        audit_record(store=api_key.store, actor=actor, request=request, action="api_key.revoked", target=api_key,
+                     changes={"name": api_key.name, "prefix": api_key.prefix, "revoked": [False, True]})
 
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:

@@ -3,6 +3,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from auditlog.services import request_actor
 from config.api.scoping import StoreScopedMixin
 from stores.serializers import StoreOutput
 
@@ -48,7 +49,8 @@ class MembershipViewSet(
     def create(self, request, store):
         data = MemberAddInput(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = member_add(store=self.store, access=self.access, **data.validated_data)
+        membership = member_add(store=self.store, access=self.access, actor=request_actor(request), request=request,
+                                **data.validated_data)
         return Response(MemberOutput(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MemberUpdateInput, responses=MemberOutput,
@@ -58,13 +60,14 @@ class MembershipViewSet(
         membership = self.get_object()  # first: another store's member is 404 whatever the body
         data = MemberUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = member_role_change(membership=membership, access=self.access, **data.validated_data)
+        membership = member_role_change(membership=membership, access=self.access, actor=request_actor(request),
+                                        request=request, **data.validated_data)
         return Response(MemberOutput(membership).data)
 
     @extend_schema(request=None, responses={204: None},
                    description="Removes the member. The last owner cannot be removed (409).")
     def destroy(self, request, store, user_id):
-        member_remove(membership=self.get_object(), access=self.access)
+        member_remove(membership=self.get_object(), access=self.access, actor=request_actor(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -83,13 +86,15 @@ class InvitationViewSet(StoreScopedMixin, mixins.ListModelMixin, viewsets.Generi
         data = InvitationInput(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = invitation_create(
-            store=self.store, access=self.access, invited_by=request.user, **data.validated_data
+            store=self.store, access=self.access, invited_by=request.user, actor=request_actor(request),
+            request=request,
+            **data.validated_data,
         )
         return Response(InvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None}, description="Revokes a pending invitation.")
     def destroy(self, request, store, pk):
-        invitation_revoke(invitation=self.get_object())
+        invitation_revoke(invitation=self.get_object(), actor=request_actor(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -107,7 +112,7 @@ class InvitationAcceptViewSet(viewsets.GenericViewSet):
     def accept(self, request, token):
         if not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
-        membership = invitation_accept(token=token, user=request.user)
+        membership = invitation_accept(token=token, user=request.user, request=request)
         body = MemberOutput(membership).data
         body["store"] = StoreOutput(membership.store, context={"request": request}).data
         return Response(body)
@@ -129,12 +134,14 @@ class ApiKeyViewSet(StoreScopedMixin, mixins.ListModelMixin, viewsets.GenericVie
         data = ApiKeyInput(data=request.data)
         data.is_valid(raise_exception=True)
         api_key, key = api_key_create(
-            store=self.store, access=self.access, created_by=request.user, **data.validated_data
+            store=self.store, access=self.access, created_by=request.user, actor=request_actor(request),
+            request=request,
+            **data.validated_data,
         )
         api_key.key = key
         return Response(ApiKeyCreatedOutput(api_key).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None}, description="Revokes the key at once.")
     def destroy(self, request, store, pk):
-        api_key_revoke(api_key=self.get_object())
+        api_key_revoke(api_key=self.get_object(), actor=request_actor(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -28,6 +28,7 @@ def _domain_message(exc: DomainError) -> str:
 # --- categories ----------------------------------------------------------------
 @admin.register(Category)
 class CategoryAdmin(StoreScopedAdmin):
+    audited_by_services = True
     required_permission = CATALOG_WRITE
     list_display = ["tree_name", "slug", "store", "position", "product_count"]
     list_filter = ["store"]
@@ -61,11 +62,24 @@ class CategoryAdmin(StoreScopedAdmin):
         values = {"name": data["name"], "slug": data["slug"], "parent": data.get("parent"),
                   "position": data.get("position") or 0, "description": data.get("description", "")}
         if change:
-            category = services.category_update(category=Category.objects.get(pk=obj.pk), **values)
+            category = services.category_update(category=Category.objects.get(pk=obj.pk), actor=request.user,
+                                                **values)
         else:
-            category = services.category_create(store=data["store"], **values)
+            category = services.category_create(store=data["store"], actor=request.user, **values)
         obj.pk = category.pk
         obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.category_delete(category=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        writable = admin_store_ids_with(request, CATALOG_WRITE)
+        for category in queryset.order_by("-depth"):  # children before their parents
+            if writable is None or category.store_id in writable:
+                try:
+                    services.category_delete(category=category, actor=request.user)
+                except DomainError as exc:
+                    self.message_user(request, f"{category.name}: {exc.message}", messages.ERROR)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -229,6 +243,7 @@ class ProductImportForm(forms.Form):
 
 @admin.register(Product)
 class ProductAdmin(StoreScopedAdmin):
+    audited_by_services = True  # the product, its variants and images are saved through catalog.services
     required_permission = CATALOG_WRITE
     form = ProductAdminForm
     list_display = ["name", "store", "status", "price_display", "in_stock", "brand", "category", "featured",
@@ -301,8 +316,9 @@ class ProductAdmin(StoreScopedAdmin):
                     continue
                 data = image_form.cleaned_data
                 if image_form.instance.pk and "image" not in image_form.changed_data:
-                    image_form.instance.alt, image_form.instance.position = data["alt"], data["position"]
-                    image_form.instance.save(update_fields=["alt", "position"])
+                    # a fresh row: the form has already set the new values on its instance
+                    services.product_image_update(image=ProductImage.objects.get(pk=image_form.instance.pk),
+                                                  actor=request.user, alt=data["alt"], position=data["position"])
                     formset.changed_objects.append((image_form.instance, image_form.changed_data))
                     continue
                 if image_form.instance.pk:
@@ -399,6 +415,7 @@ def _deleted(formset) -> list:
 # --- reviews -------------------------------------------------------------------
 @admin.register(Review)
 class ReviewAdmin(StoreScopedAdmin):
+    audited_by_services = True
     required_permission = CATALOG_WRITE
     list_display = ["product", "user", "rating", "title", "is_hidden", "created_at"]
     list_filter = ["is_hidden", "rating", "store"]
@@ -432,3 +449,12 @@ class ReviewAdmin(StoreScopedAdmin):
         if "is_hidden" in form.changed_data:
             services.review_set_hidden(review=Review.objects.get(pk=obj.pk), hidden=obj.is_hidden,
                                        actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.review_delete(review=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        writable = admin_store_ids_with(request, CATALOG_WRITE)
+        for review in queryset.select_related("product__store"):
+            if writable is None or review.store_id in writable:
+                services.review_delete(review=review, actor=request.user)

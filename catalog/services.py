@@ -89,8 +89,8 @@ def _check_parent(*, store: Store, parent: Category | None) -> None:
 
 @transaction.atomic
 def category_create(*, store: Store, name: str, slug: str = "", parent: Category | None = None,
-                    position: int = 0, description: str = "") -> Category:
-    """Creates a category under ``parent`` with its materialized path.
+                    position: int = 0, description: str = "", actor=None) -> Category:
+    """Creates a category under ``parent`` with its materialized path and records ``category.created``.
 
     Raises AlreadyExists for a slug taken in the store, ValidationFailed for a foreign parent.
     """
@@ -107,13 +107,15 @@ def category_create(*, store: Store, name: str, slug: str = "", parent: Category
         raise AlreadyExists(f"The slug {slug!r} is already used in this store.", slug=slug) from None
     category.path = (parent.path if parent else "") + path_segment(category.pk)
     Category.objects.filter(pk=category.pk).update(path=category.path)
-    catalog_cache_invalidate(store.pk)
+    audit(store=store, actor=actor, action="category.created", target=category,
+          changes={"name": [None, name], "slug": [None, slug], "parent": [None, _plain(parent)]})
     return category
 
 
 @transaction.atomic
-def category_update(*, category: Category, **values: Any) -> Category:
-    """Changes name, slug, description, position or parent; a move rewrites the subtree's paths in one UPDATE.
+def category_update(*, category: Category, actor=None, **values: Any) -> Category:
+    """Changes name, slug, description, position or parent and records ``category.updated`` (when something
+    changed); a move rewrites the subtree's paths in one UPDATE.
 
     Raises AlreadyExists (slug taken) and ValidationFailed (moving under itself or a descendant).
     """
@@ -141,6 +143,7 @@ def category_update(*, category: Category, **values: Any) -> Category:
         deepest = category_descendants(category=category).aggregate(deepest=Max("depth"))["deepest"]
         if new_depth + (deepest - old_depth) >= MAX_CATEGORY_DEPTH:
             raise ValidationFailed("The category tree is too deep.", parent=["The category tree is too deep."])
+    changes = _changes(category, values)
     for field, value in values.items():
         setattr(category, field, value)
     category.save()
@@ -151,21 +154,24 @@ def category_update(*, category: Category, **values: Any) -> Category:
             depth=F("depth") + (new_depth - old_depth),
         )
         category.path, category.depth = new_path, new_depth
-    catalog_cache_invalidate(category.store_id)
+    if changes:
+        audit(store=category.store, actor=actor, action="category.updated", target=category, changes=changes)
     return category
 
 
 @transaction.atomic
-def category_delete(*, category: Category) -> None:
-    """Deletes a leaf category; its products keep existing without a category.
+def category_delete(*, category: Category, actor=None) -> None:
+    """Deletes a leaf category (its products keep existing without a category) and records ``category.deleted``.
 
     Raises CategoryInUse (409) while it has sub-categories.
     """
+    audit(store=category.store, actor=actor, action="category.deleted", target=category,
+          changes={"name": [category.name, None], "slug": [category.slug, None]})
     try:
-        category.delete()
+        with transaction.atomic():
+            category.delete()
     except ProtectedError:
         raise CategoryInUse() from None
-    catalog_cache_invalidate(category.store_id)
 
 
 def category_descendants(*, category: Category):

@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from auditlog.admin_mixins import AuditedAdminMixin
 from teams.permissions import ADMIN_SITE_ROLES, role_permissions
 
 
@@ -92,7 +93,7 @@ def object_store_id(obj, store_field: str) -> int | None:
     return getattr(obj, f"{last}_id", None)
 
 
-class StoreScopedAdmin(admin.ModelAdmin):
+class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Base for every admin of merchant-owned rows: limits what a member sees and may change to their stores.
 
     ``store_field`` is the lookup from the model to its store ("store", or
@@ -104,6 +105,9 @@ class StoreScopedAdmin(admin.ModelAdmin):
     ``required_permission`` (a name from ``teams.permissions``) is what adding,
     changing and deleting need, checked in the object's own store; viewing needs an
     admin-site role (owner, admin, staff) only. None lets every admin-site role write.
+
+    Every save and delete is audited (``AuditedAdminMixin``: ``admin.<model>.<verb>``); an admin
+    that writes through services auditing themselves sets ``audited_by_services = True``.
     """
 
     store_field = "store"

@@ -84,6 +84,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(StoreScopedAdmin):
+    audited_by_services = True  # webhook_endpoint_create/update/delete write the entries
     form = WebhookEndpointForm
     required_permission = WEBHOOKS_MANAGE
     list_display = ["url", "store", "is_active", "failure_count", "disabled_at", "created_at"]
@@ -136,6 +137,9 @@ class WebhookEndpointAdmin(StoreScopedAdmin):
         services.webhook_endpoint_delete(endpoint=obj, actor=request.user, request=request)
 
     def delete_queryset(self, request, queryset):
+        store_ids = self.writable_store_ids(request)  # the changelist shows stores the user may only read
+        if store_ids is not None:
+            queryset = queryset.filter(store_id__in=store_ids)
         for endpoint in queryset:
             services.webhook_endpoint_delete(endpoint=endpoint, actor=request.user, request=request)
 
@@ -176,6 +180,7 @@ def redeliver(modeladmin, request, queryset):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(StoreScopedAdmin):
+    audited_by_services = True  # read-only but for the redeliver action, which the service audits
     store_field = "endpoint__store"
     required_permission = WEBHOOKS_MANAGE
     list_display = ["created_at", "event_type", "endpoint", "status", "attempts", "last_status_code", "webhook_id"]

@@ -1,39 +1,69 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from config.admin import StoreScopedAdmin
-from teams.models import Membership
-from teams.permissions import OWNER, STORE_MANAGE
+from teams.permissions import STORE_MANAGE
 
 from .models import Store
-from .services import store_public_pages_invalidate
+from .services import store_create, store_deactivate, store_update
+
+CREATE_ARGUMENTS = ("owner", "name", "currency", "slug")
 
 
 @admin.register(Store)
 class StoreAdmin(StoreScopedAdmin):
-    """Members see their stores; store.manage edits the settings. Only platform superusers add or
-    delete stores here (merchants create theirs through POST /api/v1/stores and deactivate them)."""
+    """Members see their stores; store.manage edits the settings and deactivates. Only platform
+    superusers add stores here (merchants create theirs through POST /api/v1/stores), move a slug or
+    an owner, or switch a store back on. Stores are never deleted: their audit log stays.
 
+    Every save goes through stores.services, which audits it (``store.created``, ``store.updated``,
+    ``store.deactivated``)."""
+
+    audited_by_services = True
     store_field = "pk"
     required_permission = STORE_MANAGE
     list_display = ["name", "slug", "currency", "is_active", "created_at"]
     list_filter = ["is_active", "currency"]
     search_fields = ["name", "slug", "contact_email"]
     raw_id_fields = ["owner"]
+    actions = ["deactivate_selected"]
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return ["created_at", "updated_at"]
-        # The slug is in every URL and the owner field records the creator: neither moves here.
-        return ["slug", "owner", "created_at", "updated_at"]
+        # The slug is in every URL, the owner field records the creator, and a deactivated store
+        # is switched back on by the platform: none of them moves here.
+        return ["slug", "owner", "is_active", "created_at", "updated_at"]
 
     def has_add_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
+        return False  # deactivated instead (the action, or is_active for superusers)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        store_public_pages_invalidate(store=obj)
-        if not change:
-            Membership.objects.get_or_create(store=obj, user=obj.owner, defaults={"role": OWNER})
+        data = {name: ("" if value is False else value)  # a cleared logo
+                for name, value in form.cleaned_data.items()}
+        if change:
+            saved = store_update(
+                store=Store.objects.get(pk=obj.pk), actor=request.user, request=request,
+                platform=request.user.is_superuser,
+                **{name: data[name] for name in form.changed_data if name in data},
+            )
+        else:
+            saved = store_create(
+                **{name: data.get(name) for name in CREATE_ARGUMENTS}, actor=request.user, request=request,
+                **{name: value for name, value in data.items() if name not in CREATE_ARGUMENTS},
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    @admin.action(description="Deactivate selected stores", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        store_ids = self.writable_store_ids(request)
+        if store_ids is not None:
+            queryset = queryset.filter(pk__in=store_ids)
+        done = 0
+        for store in queryset.filter(is_active=True):
+            store_deactivate(store=store, actor=request.user, request=request)
+            done += 1
+        self.message_user(request, f"{done} store(s) deactivated.", messages.SUCCESS)

@@ -68,8 +68,10 @@ class MembershipChangeForm(forms.ModelForm):
 
 @admin.register(Membership)
 class MembershipAdmin(StoreScopedAdmin):
-    """Team members: everyone in the admin sees them; team.manage adds, changes and removes."""
+    """Team members: everyone in the admin sees them; team.manage adds, changes and removes (through
+    teams.services, which audit each change)."""
 
+    audited_by_services = True
     required_permission = TEAM_MANAGE
     list_display = ["user", "store", "role", "created_at"]
     list_filter = ["role", "store"]
@@ -92,11 +94,14 @@ class MembershipAdmin(StoreScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            member_role_change(membership=obj, role=form.cleaned_data["role"], access=_access(request, obj.store))
+            # the row as stored: the form has already put the new role on ``obj``
+            membership = Membership.objects.select_related("store").get(pk=obj.pk)
+            member_role_change(membership=membership, role=form.cleaned_data["role"],
+                               access=_access(request, membership.store), actor=request.user, request=request)
             return
         store = form.cleaned_data["store"]
         membership = member_add(store=store, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-                                access=_access(request, store))
+                                access=_access(request, store), actor=request.user, request=request)
         obj.pk, obj.user = membership.pk, membership.user
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -111,14 +116,15 @@ class MembershipAdmin(StoreScopedAdmin):
         return True
 
     def delete_model(self, request, obj):
-        member_remove(membership=obj, access=_access(request, obj.store))
+        member_remove(membership=obj, access=_access(request, obj.store), actor=request.user, request=request)
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("store", "user"):
             if not super().has_delete_permission(request, membership):
                 continue
             try:
-                member_remove(membership=membership, access=_access(request, membership.store))
+                member_remove(membership=membership, access=_access(request, membership.store), actor=request.user,
+                              request=request)
             except DomainError as exc:
                 self.message_user(request, f"{membership.user}: {exc.message}", messages.ERROR)
 
@@ -141,8 +147,10 @@ class InvitationForm(forms.ModelForm):
 
 @admin.register(Invitation)
 class InvitationAdmin(StoreScopedAdmin):
-    """Invitations: sent from here or the API; the token is in the email only (its hash is never shown)."""
+    """Invitations: sent from here or the API, revoked by the action, never deleted (the row is the record);
+    the token is in the email only (its hash is never shown). teams.services audit each change."""
 
+    audited_by_services = True
     required_permission = TEAM_MANAGE
     list_display = ["email", "store", "role", "status", "created_at", "expires_at", "accepted_at"]
     list_filter = ["role", "store"]
@@ -167,11 +175,14 @@ class InvitationAdmin(StoreScopedAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # an invitation is sent or revoked, never edited
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoked, not deleted
+
     def save_model(self, request, obj, form, change):
         store = form.cleaned_data["store"]
         invitation = invitation_create(
             store=store, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-            access=_access(request, store), invited_by=request.user,
+            access=_access(request, store), invited_by=request.user, actor=request.user, request=request,
         )
         for field in Invitation._meta.concrete_fields:
             setattr(obj, field.attname, getattr(invitation, field.attname))
@@ -182,7 +193,7 @@ class InvitationAdmin(StoreScopedAdmin):
         if store_ids is not None:
             queryset = queryset.filter(store_id__in=store_ids)
         for invitation in queryset:
-            invitation_revoke(invitation=invitation)
+            invitation_revoke(invitation=invitation, actor=request.user, request=request)
         self.message_user(request, "Revoked.", messages.SUCCESS)
 
 
@@ -207,8 +218,10 @@ class ApiKeyForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(StoreScopedAdmin):
-    """API keys: created here or by the API, shown once (in a message), revoked by the action."""
+    """API keys: created here or by the API, shown once (in a message), revoked by the action (through
+    teams.services, which audit each change)."""
 
+    audited_by_services = True
     required_permission = TEAM_MANAGE
     form = ApiKeyForm
     list_display = ["name", "prefix", "store", "scopes", "created_by", "created_at", "last_used_at", "revoked_at"]
@@ -236,7 +249,7 @@ class ApiKeyAdmin(StoreScopedAdmin):
         store = form.cleaned_data["store"]
         api_key, key = api_key_create(
             store=store, name=form.cleaned_data["name"], scopes=form.cleaned_data.get("scopes") or [],
-            created_by=request.user, access=_access(request, store),
+            created_by=request.user, access=_access(request, store), actor=request.user, request=request,
         )
         for field in ApiKey._meta.concrete_fields:
             setattr(obj, field.attname, getattr(api_key, field.attname))
@@ -254,5 +267,5 @@ class ApiKeyAdmin(StoreScopedAdmin):
         if store_ids is not None:
             queryset = queryset.filter(store_id__in=store_ids)
         for api_key in queryset:
-            api_key_revoke(api_key=api_key)
+            api_key_revoke(api_key=api_key, actor=request.user, request=request)
         self.message_user(request, "Revoked.", messages.SUCCESS)

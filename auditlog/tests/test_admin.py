@@ -3,11 +3,11 @@ from django import forms
 from django.contrib import admin
 from django.test import RequestFactory
 
-from auditlog.admin_mixins import AuditedAdminMixin
 from auditlog.models import AuditLog
 from auditlog.services import audit_record
 from config.admin import StoreScopedAdmin
 from notifications.models import WebhookEndpoint
+from teams.models import Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,8 @@ class EndpointForm(forms.ModelForm):
         fields = ["store", "url", "description", "events", "is_active"]
 
 
-class AuditedEndpointAdmin(AuditedAdminMixin, StoreScopedAdmin):
-    pass
+class AuditedEndpointAdmin(StoreScopedAdmin):
+    """Saves with the model admin's own save (the real WebhookEndpointAdmin goes through services)."""
 
 
 def admin_request(user):
@@ -86,3 +86,82 @@ def test_staff_without_audit_read_sees_no_entries(client, store, member_factory)
     client.force_login(staff)
     response = client.get("/admin/auditlog/auditlog/")
     assert response.status_code == 200 and b"mine.done" not in response.content
+
+
+# --- admin writes through services: one entry each, never a second from the mixin --------------
+def store_settings(store, **changes) -> dict:
+    return {"name": store.name, "description": store.description, "currency": store.currency,
+            "contact_email": store.contact_email, "tax_rate": str(store.tax_rate),
+            "low_stock_threshold": store.low_stock_threshold, **changes}
+
+
+def test_store_admin_change_writes_one_entry(client, store):
+    client.force_login(store.owner)
+    response = client.post(f"/admin/stores/store/{store.pk}/change/",
+                           store_settings(store, name="Alpha Two", tax_rate="2.50"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry = AuditLog.objects.get()
+    assert entry.action == "store.updated" and entry.store == store and entry.actor_user == store.owner
+    assert entry.changes == {"name": ["Alpha", "Alpha Two"], "tax_rate": ["0.00", "2.50"]}
+    assert entry.ip == "127.0.0.1"
+
+
+def test_store_admin_superuser_add_and_deactivate_are_audited(client, store, user_factory):
+    from stores.models import Store
+
+    root = user_factory(is_superuser=True, is_staff=True)
+    client.force_login(root)
+    response = client.post("/admin/stores/store/add/", {
+        **store_settings(store, name="Gamma"), "slug": "gamma", "owner": store.owner.pk, "is_active": "on"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    gamma = Store.objects.get(slug="gamma")
+    response = client.post("/admin/stores/store/", {"action": "deactivate_selected", "_selected_action": [gamma.pk]})
+    assert response.status_code == 302
+    gamma.refresh_from_db()
+    assert gamma.is_active is False
+    assert list(AuditLog.objects.filter(store=gamma).order_by("id").values_list("action", "actor_user")) == [
+        ("store.created", root.pk), ("store.deactivated", root.pk)]
+    # stores are deactivated, never deleted: their log stays
+    assert client.post(f"/admin/stores/store/{gamma.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_membership_admin_change_writes_one_entry(client, store, member_factory):
+    staff = member_factory(store, "staff")
+    membership = Membership.objects.get(store=store, user=staff)
+    client.force_login(store.owner)
+    response = client.post(f"/admin/teams/membership/{membership.pk}/change/", {"role": "admin"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry = AuditLog.objects.get()
+    assert (entry.action, entry.store, entry.actor_user) == ("member.role_changed", store, store.owner)
+    assert entry.changes == {"user": staff.pk, "role": ["staff", "admin"]}
+
+
+def test_membership_admin_remove_writes_one_entry(client, store, member_factory):
+    staff = member_factory(store, "staff")
+    membership = Membership.objects.get(store=store, user=staff)
+    client.force_login(store.owner)
+    response = client.post(f"/admin/teams/membership/{membership.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert list(AuditLog.objects.values_list("action", flat=True)) == ["member.removed"]
+
+
+def test_admin_save_that_changes_nothing_writes_nothing(store):
+    endpoint = WebhookEndpoint.objects.create(store=store, url="https://a.example.com/h", events=["order.paid"])
+    form = EndpointForm(data={"store": store.pk, "url": endpoint.url, "description": "",
+                              "events": '["order.paid"]', "is_active": "on"}, instance=endpoint)
+    assert form.is_valid(), form.errors
+    AuditedEndpointAdmin(WebhookEndpoint, admin.site).save_model(admin_request(store.owner), form.save(commit=False),
+                                                                 form, change=True)
+    assert not AuditLog.objects.exists()
+
+
+def test_audit_log_admin_is_read_only_for_superusers_too(client, store, user_factory):
+    entry = audit_record(store=store, action="mine.done")
+    client.force_login(user_factory(is_superuser=True, is_staff=True))
+    assert client.get("/admin/auditlog/auditlog/add/").status_code == 403
+    assert client.post(f"/admin/auditlog/auditlog/{entry.pk}/change/", {"action": "forged"}).status_code == 403
+    assert client.post(f"/admin/auditlog/auditlog/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    response = client.post("/admin/auditlog/auditlog/", {"action": "delete_selected", "_selected_action": [entry.pk]})
+    assert response.status_code in (200, 302)
+    entry.refresh_from_db()
+    assert entry.action == "mine.done" and AuditLog.objects.count() == 1

@@ -148,3 +148,79 @@ def test_other_admin_pages_render(admin_client_for_owner, store, product_factory
                  "/admin/catalog/review/", "/admin/catalog/category/?q=x",
                  "/admin/autocomplete/?app_label=catalog&model_name=product&field_name=category"]:
         assert admin_client_for_owner.get(path).status_code == 200, path
+
+
+def change_form_data(response) -> dict:
+    """The POST a browser would send for an admin change page left as it is (form and inline forms)."""
+    forms = [response.context["adminform"].form]
+    data = {}
+    for inline in response.context["inline_admin_formsets"]:
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is True:
+                value = "on"
+            if value is None or value is False or hasattr(value, "url"):  # a file input stays empty
+                continue
+            data[form.add_prefix(name)] = value
+    return data
+
+
+def test_product_saved_in_the_admin_is_audited_once(admin_client_for_owner, store, product_factory):
+    # given
+    from auditlog.models import AuditLog
+
+    product = product_factory(store=store, name="Tee", variants=2)
+    url = f"/admin/catalog/product/{product.pk}/change/"
+    data = change_form_data(admin_client_for_owner.get(url))
+    before = AuditLog.objects.count()
+    # when
+    response = admin_client_for_owner.post(url, {**data, "name": "Tee Two"})
+    # then
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entries = list(AuditLog.objects.order_by("id")[before:])
+    assert [(e.action, e.changes, e.actor_user) for e in entries] == [
+        ("product.updated", {"name": ["Tee", "Tee Two"]}, store.owner)]
+
+
+def test_inline_variant_and_image_changes_are_audited_on_the_product(admin_client_for_owner, store,
+                                                                   product_factory):
+    # given
+    from auditlog.models import AuditLog
+    from catalog import services
+
+    product = product_factory(store=store, name="Tee", variants=1)
+    services.product_image_add(product=product, upload=image_upload(), alt="Front")
+    variant = product.variants.get()
+    url = f"/admin/catalog/product/{product.pk}/change/"
+    data = change_form_data(admin_client_for_owner.get(url))
+    before = AuditLog.objects.count()
+    # when: only the inline rows change
+    response = admin_client_for_owner.post(url, {**data, "variants-0-stock_quantity": "9", "images-0-alt": "Back"})
+    # then
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entries = list(AuditLog.objects.order_by("id")[before:])
+    assert [e.action for e in entries] == ["product.updated", "product.updated"]
+    assert entries[0].changes == {"variant": {variant.sku: {"stock_quantity": [5, 9]}}}
+    assert list(entries[1].changes["images"].values()) == [{"alt": ["Front", "Back"]}]
+    assert product.images.get().alt == "Back"
+
+
+def test_category_and_review_admin_writes_are_audited_once(admin_client_for_owner, store, product_factory, user):
+    from auditlog.models import AuditLog
+
+    response = admin_client_for_owner.post("/admin/catalog/category/add/", {
+        "store": store.pk, "name": "Shoes", "slug": "shoes", "position": 0, "description": ""})
+    assert response.status_code == 302
+    product = product_factory(store=store)
+    review = Review.objects.create(store=store, product=product, user=user, rating=2)
+    before = AuditLog.objects.count()
+    response = admin_client_for_owner.post(f"/admin/catalog/review/{review.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Review.objects.exists()
+    assert list(AuditLog.objects.filter(action="category.created").values_list("actor_user", flat=True)) == [
+        store.owner.pk]
+    assert list(AuditLog.objects.order_by("id")[before:].values_list("action", flat=True)) == ["review.deleted"]
+    assert not AuditLog.objects.filter(action__startswith="admin.").exists()

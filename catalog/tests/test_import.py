@@ -82,8 +82,8 @@ def test_import_audits_once_per_product(store, category_factory):
 
     category_factory(store=store, name="Shirts")
     products_import(store=store, source=GOOD.encode())
-    assert sorted(AuditLog.objects.filter(store=store).values_list("action", flat=True)) == [
-        "product.created", "product.created"]
+    assert sorted(AuditLog.objects.filter(store=store).exclude(action="category.created")
+                  .values_list("action", flat=True)) == ["product.created", "product.created"]
     before = AuditLog.objects.order_by("-id").values_list("id", flat=True).first()
     result = products_import(store=store, source=b"sku,price,stock_quantity\nTEE-S,11.00,1\nTEE-M,11.00,2\n")
     assert (result.products_updated, result.variants_updated) == (1, 2)

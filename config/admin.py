@@ -93,6 +93,18 @@ def object_store_id(obj, store_field: str) -> int | None:
     return getattr(obj, f"{last}_id", None)
 
 
+def may_write(admin_site, request, permission: str | None, obj, store_field: str) -> bool:
+    """Whether the admin user may add (``obj`` None: in some store) or change/delete ``obj``."""
+    if not admin_site.has_permission(request):
+        return False
+    store_ids = admin_store_ids_with(request, permission)
+    if store_ids is None:
+        return True
+    if obj is None:
+        return bool(store_ids)
+    return object_store_id(obj, store_field) in store_ids
+
+
 class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Base for every admin of merchant-owned rows: limits what a member sees and may change to their stores.
 
@@ -145,14 +157,7 @@ class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     # --- permissions ---------------------------------------------------------
     def _may_write(self, request, obj=None) -> bool:
-        if not self.admin_site.has_permission(request):
-            return False
-        store_ids = self.writable_store_ids(request)
-        if store_ids is None:
-            return True
-        if obj is None:
-            return bool(store_ids)
-        return object_store_id(obj, self.store_field) in store_ids
+        return may_write(self.admin_site, request, self.required_permission, obj, self.store_field)
 
     def has_module_permission(self, request) -> bool:
         return self.admin_site.has_permission(request)
@@ -197,14 +202,7 @@ class StoreScopedInline(admin.TabularInline):
         return field
 
     def _may_write(self, request, obj=None) -> bool:
-        if not self.admin_site.has_permission(request):
-            return False
-        store_ids = admin_store_ids_with(request, self.required_permission)
-        if store_ids is None:
-            return True
-        if obj is None:
-            return bool(store_ids)
-        return object_store_id(obj, self.parent_store_field) in store_ids
+        return may_write(self.admin_site, request, self.required_permission, obj, self.parent_store_field)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.admin_site.has_permission(request)

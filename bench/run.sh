@@ -120,5 +120,12 @@ for mode in $MODES; do
 done
 
 echo
+for mode in cold warm; do
+    echo "== in-process cost per request, $mode (bench/cpu.py: no HTTP, no concurrency; steadier on a shared machine)"
+    if [ "$mode" = warm ]; then cache=300; else cache=0; fi
+    REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=$cache "$PY" -m bench.cpu "$STORE" "$PRODUCT"
+done
+
+echo
 echo "== $PRODUCTS products, $CONNECTIONS connections, ${SECONDS_EACH}s each; product list page: $SIZE bytes"
 "$PY" bench/report.py "$RESULTS"

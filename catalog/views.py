@@ -83,17 +83,17 @@ class CategoryViewSet(CatalogViewSet):
     def create(self, request, *args, **kwargs):
         data = CategoryInput(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        category = services.category_create(store=self.store, **data.validated_data)
+        category = services.category_create(store=self.store, actor=self.actor(), **data.validated_data)
         return ok(CategoryOutput(category).data, status=201)
 
     def partial_update(self, request, *args, **kwargs):
         data = CategoryInput(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        category = services.category_update(category=self.get_object(), **data.validated_data)
+        category = services.category_update(category=self.get_object(), actor=self.actor(), **data.validated_data)
         return ok(CategoryOutput(category).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.category_delete(category=self.get_object())
+        services.category_delete(category=self.get_object(), actor=self.actor())
         return Response(status=204)
 
 

@@ -615,3 +615,18 @@ def test_review_delete_needs_catalog_write(store, product_factory, user, client_
     assert viewer.delete(url(store, f"products/{product.pk}/reviews/{review.pk}")).status_code == 403
     assert staff_api.delete(url(store, f"products/{product.pk}/reviews/{review.pk}")).status_code == 204
     assert not Review.objects.exists()
+
+
+def test_category_writes_are_audited_with_their_actor(store, client_for):
+    from auditlog.models import AuditLog
+
+    owner = store.owner
+    client = client_for(owner)
+    created = client.post(f"/api/v1/stores/{store.slug}/categories", {"name": "Lamps"}, format="json")
+    assert created.status_code == 201, created.json()
+    category_id = created.json()["data"]["id"]
+    client.patch(f"/api/v1/stores/{store.slug}/categories/{category_id}", {"name": "Lights"}, format="json")
+    client.delete(f"/api/v1/stores/{store.slug}/categories/{category_id}")
+    entries = AuditLog.objects.filter(store=store, object_type="catalog.category").order_by("id")
+    assert [(entry.action, entry.actor_user_id) for entry in entries] == [
+        ("category.created", owner.pk), ("category.updated", owner.pk), ("category.deleted", owner.pk)]

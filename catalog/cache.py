@@ -78,6 +78,7 @@ def _fresh_generation() -> int:
 
 
 def _bump(store_id: int) -> None:
+    _local_generations.pop(store_id, None)
     key = _generation_key(store_id)
     try:
         try:
@@ -104,7 +105,6 @@ def catalog_cache_invalidate(store_id: int) -> None:
     """
     if store_id is None:
         return
-    _local_generations.pop(store_id, None)
     _bump(store_id)
     transaction.on_commit(functools.partial(_bump, store_id))
 

@@ -69,3 +69,20 @@ def test_sends_multipart(settings):
     message = mail.outbox[0]
     assert message.to == ["owner@example.com"] and "A-1007" in message.subject
     assert message.alternatives[0][1] == "text/html"
+
+
+def test_every_email_template_renders_text_html_and_subject():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    folder = Path(settings.BASE_DIR) / "templates" / "emails"
+    names = sorted({path.name.split(".")[0].removesuffix("_subject") for path in folder.iterdir()} - {"base"})
+    assert {"verify_email", "password_reset", "invitation", *CASES} <= set(names)
+    account = {**STORE, "name": "Sam", "link": "https://shop.example/x", "token": "t0k3n", "role": "staff",
+               "inviter": "Owner", "expires_at": "2026-12-01"}
+    for name in names:
+        context = CASES[name][0] if name in CASES else account
+        subject, text, html = email_render(template=name, context=context)
+        assert subject.strip() and text.strip(), name
+        assert html.lstrip().lower().startswith("<!doctype html>"), name

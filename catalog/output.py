@@ -10,10 +10,13 @@ serializers delegate to them. catalog/tests/test_query_counts.py checks them
 against DRF's generic rendering.
 """
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from config.money import money_str
@@ -104,19 +107,77 @@ def product_dict(product, *, currency: str, request=None, variants=None, images=
 def products_dicts(products, *, currency: str, request=None) -> list[dict[str, Any]]:
     """A page of products: their variants and images in one query each (not Django's prefetch
     machinery, which cost more than the two queries themselves), unless already prefetched."""
-    from .models import ProductImage, Variant
-
     products = list(products)
     if not products:
         return []
     if all("variants" in getattr(p, "_prefetched_objects_cache", {}) for p in products):
         return [product_dict(p, currency=currency, request=request) for p in products]
     ids = [product.id for product in products]
+    loader = _children_sql if connection.vendor == "postgresql" else _children_orm
+    variants, images = loader(ids)
+    return [product_dict(p, currency=currency, request=request, variants=variants.get(p.id, ()),
+                         images=images.get(p.id, ())) for p in products]
+
+
+def _children_orm(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+    from .models import ProductImage, Variant
+
     variants: dict[int, list] = {}
     for variant in Variant.objects.filter(product_id__in=ids).order_by("position", "id"):
         variants.setdefault(variant.product_id, []).append(variant)
     images: dict[int, list] = {}
     for image in ProductImage.objects.filter(product_id__in=ids).order_by("position", "id"):
         images.setdefault(image.product_id, []).append(image)
-    return [product_dict(p, currency=currency, request=request, variants=variants.get(p.id, ()),
-                         images=images.get(p.id, ())) for p in products]
+    return variants, images
+
+
+class _VariantRow:
+    """The Variant attributes variant_dict reads, straight from a row (no model instance)."""
+
+    __slots__ = ("id", "product_id", "sku", "name", "price", "compare_at_price", "options", "stock_quantity",
+                 "reserved", "track_inventory", "allow_backorder", "position", "created_at", "updated_at")
+
+    def __init__(self, row) -> None:
+        for name, value in zip(self.__slots__, row, strict=True):
+            setattr(self, name, value)
+        if isinstance(self.options, str | bytes):
+            self.options = json.loads(self.options)
+
+    @property
+    def purchasable(self) -> bool:  # the same rule as Variant.purchasable
+        return not self.track_inventory or self.allow_backorder or self.stock_quantity - self.reserved > 0
+
+
+class _ImageRow:
+    __slots__ = ("id", "product_id", "image", "alt", "position", "width", "height", "created_at")
+
+    def __init__(self, row, field) -> None:
+        for name, value in zip(self.__slots__, row, strict=True):
+            setattr(self, name, value)
+        self.image = FieldFile(None, field, self.image)
+
+
+VARIANTS_SQL = (f"SELECT {', '.join(_VariantRow.__slots__)} FROM catalog_variant "
+                "WHERE product_id = ANY(%s) ORDER BY position, id")
+IMAGES_SQL = (f"SELECT {', '.join(_ImageRow.__slots__)} FROM catalog_productimage "
+              "WHERE product_id = ANY(%s) ORDER BY position, id")
+
+
+def _children_sql(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+    """PostgreSQL: the same two queries without the ORM's per-query compilation and model instances
+    (about a fifth of a cold list page's CPU)."""
+    from .models import ProductImage
+
+    field = ProductImage._meta.get_field("image")
+    variants: dict[int, list] = {}
+    images: dict[int, list] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(VARIANTS_SQL, [ids])
+        for row in cursor.fetchall():
+            variant = _VariantRow(row)
+            variants.setdefault(variant.product_id, []).append(variant)
+        cursor.execute(IMAGES_SQL, [ids])
+        for row in cursor.fetchall():
+            image = _ImageRow(row, field)
+            images.setdefault(image.product_id, []).append(image)
+    return variants, images

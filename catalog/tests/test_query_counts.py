@@ -95,3 +95,15 @@ def test_hand_written_output_matches_the_declared_serializer(store_factory, prod
     context = {"store": store, "request": request}
     for product in selectors.product_with_relations(Product.objects.filter(pk__in=[with_everything.pk, bare.pk])):
         assert ProductOutput(product, context=context).data == generic(product, context)
+
+
+def test_a_page_renders_like_the_declared_serializer(store, product_factory, variant_factory):
+    # a page goes through products_dicts (one query per relation; raw SQL on PostgreSQL)
+    for index in range(3):
+        product = product_factory(store=store, name=f"P{index}", variants=index, attributes={"i": index})
+        ProductImage.objects.create(store=store, product=product, image=f"catalog/p{index}.png", alt=str(index))
+    variant_factory(product=product, price=Decimal("1.5"), options={"color": "red"}, track_inventory=False,
+                    compare_at_price=Decimal("2"))
+    context = {"store": store, "request": APIRequestFactory().get("/")}
+    page = list(selectors.product_with_relations(Product.objects.filter(store=store).order_by("id")))
+    assert ProductOutput(page, many=True, context=context).data == [generic(product, context) for product in page]

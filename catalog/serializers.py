@@ -8,7 +8,7 @@ from rest_framework import serializers
 from config.money import MoneyField
 
 from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
-from .output import product_dict, products_dicts
+from .output import products_dicts
 from .selectors import SORTS
 
 
@@ -157,7 +157,8 @@ class ProductOutput(serializers.ModelSerializer):
 
     def to_representation(self, instance):
         # the hot read path: the same shape as the fields above, without DRF's per-field cost
-        return product_dict(instance, currency=self.context["store"].currency, request=self.context.get("request"))
+        return products_dicts([instance], currency=self.context["store"].currency,
+                              request=self.context.get("request"))[0]
 
 
 class ProductFilterInput(serializers.Serializer):

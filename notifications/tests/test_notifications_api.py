@@ -100,3 +100,28 @@ def test_fan_out_follows_preferences_and_skips_the_actor(store, member_factory):
     # and the same event twice notifies once
     members_notify(store=store, event_type="order.created", payload={"number": "A-1"}, event_id="e1")
     assert Notification.objects.filter(user=staff).count() == 1
+
+
+@pytest.mark.parametrize("path", [f"{BASE}/read-all", f"{BASE}/preferences"])
+def test_options_on_a_list_level_put_action_describes_it(user, auth_api, path):
+    # given a notification left unread
+    unread = notify(user)
+    # when a client asks what the route accepts
+    response = auth_api.options(path)
+    # then it is described in the envelope, not answered 500, and nothing is marked read
+    assert response.status_code == 200, response.content
+    assert response.json()["success"] is True
+    assert "PUT" in response.json()["data"]["actions"]
+    unread.refresh_from_db()
+    assert unread.read_at is None
+
+
+def test_a_page_far_past_the_end_is_empty_not_500(user, auth_api):
+    # given one notification
+    notify(user)
+    # when a client asks for a page whose offset would overflow a 64-bit integer
+    response = auth_api.get(f"{BASE}?page=99999999999999999999&limit=100")
+    # then it gets an empty page with the real total
+    assert response.status_code == 200, response.content
+    assert response.json()["data"] == []
+    assert response.json()["pagination"]["total"] == 1

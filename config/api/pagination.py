@@ -63,9 +63,13 @@ class PagePagination(PageNumberPagination):
         }
 
 
+# Far past any real page, yet (page - 1) * limit still fits a 64-bit SQL OFFSET.
+MAX_PAGE_NUMBER = 1_000_000_000
+
+
 def _positive_int(raw: str | None, default: int) -> int:
     try:
         value = int(raw) if raw is not None else default
     except (TypeError, ValueError):
         return default
-    return value if value > 0 else default
+    return min(value, MAX_PAGE_NUMBER) if value > 0 else default

@@ -3,6 +3,8 @@ from django.db.models import Q
 
 from .models import AuditLog
 
+MAX_ID = 2**63 - 1
+
 
 class AuditLogFilter(django_filters.FilterSet):
     """``actor`` is a user id, an email or a label such as ``apikey:3``; ``since``/``until`` are ISO datetimes."""
@@ -19,7 +21,8 @@ class AuditLogFilter(django_filters.FilterSet):
         fields = ["actor", "action", "object_type", "object_id", "since", "until"]
 
     def filter_actor(self, queryset, name, value):
-        if value.isdigit():
+        # isdigit() alone also passes "²" (int() refuses it) and ids past 64 bits (the database does)
+        if value.isascii() and value.isdigit() and int(value) <= MAX_ID:
             return queryset.filter(Q(actor_user_id=int(value)) | Q(actor_label=value))
         return queryset.filter(actor_label__iexact=value)
 

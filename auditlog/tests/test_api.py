@@ -128,3 +128,15 @@ def test_csv_export_of_a_long_log_reads_in_chunks(store, client_for):
     header = next(chunks)
     assert header.startswith(b"id,created_at")
     assert sum(1 for _ in chunks) == 4500
+
+
+@pytest.mark.parametrize("actor", ["²", "99999999999999999999999"])
+def test_an_actor_that_only_looks_like_an_id_is_a_label_not_a_500(actor, store, entries, client_for):
+    # given the store's log
+    before = AuditLog.objects.count()
+    # when the actor filter is digits that are no user id (a superscript, past 64 bits)
+    response = client_for(store.owner).get(url(store, f"?actor={actor}"))
+    # then it is matched as a label: nothing found, nothing written
+    assert response.status_code == 200, response.content
+    assert response.json()["data"] == []
+    assert AuditLog.objects.count() == before

@@ -42,7 +42,9 @@ class MembershipViewSet(
     write_permission = TEAM_MANAGE
     lookup_field = "user_id"
     lookup_url_kwarg = "user_id"
-    lookup_value_regex = r"\d+"
+    # At most 18 digits: a longer one is no user id, and the foreign-key lookup would hand the
+    # database an integer past 64 bits (a 500) where a pk lookup answers no rows.
+    lookup_value_regex = r"\d{1,18}"
 
     @extend_schema(request=MemberAddInput, responses={201: MemberOutput},
                    description="Adds an existing user. Unknown email → 400; already a member → 409 ALREADY_EXISTS.")

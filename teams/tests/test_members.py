@@ -122,3 +122,16 @@ def test_bad_role_is_400(client_for, store, member_factory):
     response = client_for(store.owner).patch(members_url(store, staff.pk), {"role": "god"}, format="json")
     assert response.status_code == 400
     assert "role" in response.json()["error"]["details"]
+
+
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_a_member_id_past_64_bits_is_404_not_500(method, client_for, store, member_factory):
+    # given a store with two members
+    member_factory(store, "staff", email="s@example.com")
+    # when the owner names a user id no integer column can hold
+    response = getattr(client_for(store.owner), method)(
+        members_url(store, "9" * 23), {"role": "viewer"}, format="json")
+    # then it is an enveloped 404 and the team is unchanged
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert sorted(Membership.objects.filter(store=store).values_list("role", flat=True)) == ["owner", "staff"]

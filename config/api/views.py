@@ -11,6 +11,7 @@ from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -108,6 +109,7 @@ class VersionView(APIView):
         return Response({"version": settings.VERSION, "api": "v1", "commit": _commit()})
 
 
+@csrf_exempt  # it changes nothing, and a POST to a mistyped path must get this JSON 404, not the CSRF page
 def api_not_found(request, *args, **kwargs):
     return JsonResponse(error_body("NOT_FOUND", f"No endpoint at {request.path}."), status=404)
 
@@ -134,6 +136,14 @@ def handler400(request, exception=None):
     from django.views.defaults import bad_request
 
     return bad_request(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("PERMISSION_DENIED", "CSRF check failed."), status=403)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
 
 
 def handler403(request, exception=None):

@@ -1,6 +1,9 @@
 import json
 
 import pytest
+from django.test import Client, RequestFactory
+
+from config.api.views import csrf_failure
 
 
 def test_health_reports_each_check(api, db):
@@ -36,6 +39,27 @@ def test_unknown_api_path_is_json_404(api):
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
     assert response.json()["success"] is False
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_an_unknown_api_path_is_json_404_not_the_csrf_page(method):
+    # given a client that sends no CSRF cookie, as API clients do
+    client = Client(enforce_csrf_checks=True)
+    # when it writes to a path no endpoint serves
+    response = getattr(client, method)("/api/v1/notifications/x/read", "{}", content_type="application/json")
+    # then it gets the enveloped 404, not Django's HTML 403
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_a_csrf_failure_is_enveloped_under_api_only():
+    factory = RequestFactory()
+    api_answer = csrf_failure(factory.post("/api/v1/anything"), reason="CSRF cookie not set.")
+    assert api_answer.status_code == 403
+    assert json.loads(api_answer.content)["error"]["code"] == "PERMISSION_DENIED"
+    admin_answer = csrf_failure(factory.post("/admin/login/"), reason="CSRF cookie not set.")
+    assert admin_answer.status_code == 403 and admin_answer["Content-Type"].startswith("text/html")
 
 
 def test_request_id_is_echoed_or_made(api):

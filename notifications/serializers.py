@@ -90,6 +90,10 @@ class WebhookEndpointCreatedOutput(WebhookEndpointOutput):
     secret = serializers.CharField(read_only=True, help_text="whsec_…: shown only in this answer")
 
 
+class WebhookDeliveryFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=WebhookDelivery.STATUS_CHOICES, required=False, allow_blank=True)
+
+
 class WebhookAttemptOutput(serializers.ModelSerializer):
     class Meta:
         model = WebhookAttempt

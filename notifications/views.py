@@ -14,6 +14,7 @@ from .serializers import (
     PREFERENCES_SCHEMA,
     NotificationOutput,
     ReadAllOutput,
+    WebhookDeliveryFilterInput,
     WebhookDeliveryOutput,
     WebhookEndpointCreatedOutput,
     WebhookEndpointInput,
@@ -129,9 +130,11 @@ class WebhookEndpointViewSet(StoreScopedViewSet):
     @action(detail=True, methods=["get"])
     def deliveries(self, request, store=None, pk=None):
         endpoint = self.get_object()
+        data = WebhookDeliveryFilterInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
         queryset = WebhookDelivery.objects.filter(endpoint=endpoint).prefetch_related("attempt_log")
-        if request.query_params.get("status"):
-            queryset = queryset.filter(status=request.query_params["status"])
+        if data.validated_data.get("status"):
+            queryset = queryset.filter(status=data.validated_data["status"])
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(WebhookDeliveryOutput(page, many=True).data)
 

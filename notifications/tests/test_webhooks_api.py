@@ -142,3 +142,18 @@ def test_redeliver_another_endpoints_delivery_is_404_and_inactive_is_409(store, 
     response = client.post(f"{base(store)}/{second.pk}/deliveries/{delivery.pk}/redeliver")
     assert response.status_code == 409 and response.json()["error"]["code"] == "CONFLICT"
     assert client.post(f"{base(store)}/{second.pk}/test").status_code == 409
+
+
+@pytest.mark.parametrize("status", ["bogus", "fail\x00ed"])
+def test_deliveries_status_filter_outside_its_choices_is_400(status, store, client_for):
+    # given an endpoint with one failed delivery
+    endpoint = WebhookEndpoint.objects.create(store=store, url="https://a.example.com", events=["order.paid"])
+    WebhookDelivery.objects.create(endpoint=endpoint, event_type="order.paid", webhook_id="msg_x", payload={},
+                                   status="failed")
+    # when the status filter is no delivery status (a NUL byte was a 500 on PostgreSQL)
+    response = client_for(store.owner).get(f"{base(store)}/{endpoint.pk}/deliveries", {"status": status})
+    # then it is refused and the delivery is untouched
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "status" in response.json()["error"]["details"]
+    assert WebhookDelivery.objects.get().status == "failed"

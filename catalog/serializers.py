@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.fields import INTEGER_MAX
 from config.money import MoneyField
 
 from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
@@ -26,7 +27,7 @@ class CategoryInput(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     slug = serializers.SlugField(max_length=140, required=False, allow_blank=True)
     parent = StorePrimaryKeyField(queryset=Category.objects.all(), required=False, allow_null=True)
-    position = serializers.IntegerField(min_value=0, required=False, default=0)
+    position = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False, default=0)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -60,10 +61,10 @@ class VariantInput(serializers.Serializer):
     price = MoneyField()
     compare_at_price = MoneyField(required=False, allow_null=True)
     options = serializers.DictField(child=serializers.CharField(max_length=100, allow_blank=True), required=False)
-    stock_quantity = serializers.IntegerField(min_value=0, required=False)
+    stock_quantity = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
     track_inventory = serializers.BooleanField(required=False)
     allow_backorder = serializers.BooleanField(required=False)
-    position = serializers.IntegerField(min_value=0, required=False)
+    position = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 
 
 class VariantOutput(serializers.ModelSerializer):
@@ -87,12 +88,12 @@ class VariantOutput(serializers.ModelSerializer):
 class ProductImageInput(serializers.Serializer):
     file = serializers.FileField(help_text="JPEG, PNG, WebP or GIF; checked by content and re-encoded.")
     alt = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    position = serializers.IntegerField(min_value=0, required=False)
+    position = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 
 
 class ProductImageUpdateInput(serializers.Serializer):
     alt = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    position = serializers.IntegerField(min_value=0, required=False)
+    position = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 
 
 class ProductImageOutput(serializers.ModelSerializer):

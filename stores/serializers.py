@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from config.api.fields import INTEGER_MAX
 from config.money import CURRENCY_CHOICES
 
 from .models import Store
@@ -12,7 +13,7 @@ class StoreCreateInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
-    low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
+    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 
 
 class StoreUpdateInput(serializers.Serializer):
@@ -21,7 +22,7 @@ class StoreUpdateInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     contact_email = serializers.EmailField(required=False, allow_blank=True)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
-    low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
+    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 
 
 class StoreOutput(serializers.ModelSerializer):

@@ -288,6 +288,27 @@ def test_variant_crud_updates_product_summary(staff_api, store, product_factory)
     assert product.price is None and not product.in_stock
 
 
+@pytest.mark.parametrize("field", ["stock_quantity", "position"])
+def test_variant_numbers_past_the_integer_column_are_400(field, staff_api, store, product_factory, variant_factory):
+    # given a product with one variant holding 4 units
+    product = product_factory(store=store, variants=0)
+    variant = variant_factory(product=product, sku="KEEP", stock_quantity=4)
+    too_big = 2**31  # PostgreSQL answered "integer out of range" (a 500)
+    # when a variant is created, or changed, with a number no integer column holds
+    created = staff_api.post(url(store, f"products/{product.pk}/variants"),
+                             {"sku": "NEW", "price": "1.00", field: too_big}, format="json")
+    patched = staff_api.patch(url(store, f"products/{product.pk}/variants/{variant.pk}"),
+                              {field: too_big}, format="json")
+    # then both are refused naming the field, and nothing changed
+    for response in (created, patched):
+        assert response.status_code == 400, response.json()
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+        assert field in response.json()["error"]["details"]
+    assert list(Variant.objects.filter(product=product).values_list("sku", flat=True)) == ["KEEP"]
+    variant.refresh_from_db()
+    assert variant.stock_quantity == 4
+
+
 def test_duplicate_sku_in_store_is_409(staff_api, store, product_factory, variant_factory):
     product = product_factory(store=store, variants=0)
     variant_factory(product=product_factory(store=store, variants=0), sku="DUP")

@@ -112,6 +112,20 @@ def test_patch_by_admin_changes_settings_not_slug(client_for, store, member_fact
                                                                                   Decimal("7.50"))
 
 
+def test_a_low_stock_threshold_past_the_integer_column_is_400(client_for, store):
+    # given a store with the default threshold
+    before = store.low_stock_threshold
+    # when the owner sets one no integer column holds (PostgreSQL answered a 500)
+    response = client_for(store.owner).patch(f"/api/v1/stores/{store.slug}", {"low_stock_threshold": 2**31},
+                                             format="json")
+    # then it is refused naming the field, and the store is unchanged
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "low_stock_threshold" in response.json()["error"]["details"]
+    store.refresh_from_db()
+    assert store.low_stock_threshold == before
+
+
 def test_patch_by_outsider_is_404_and_anonymous_401(api, client_for, store, user_factory):
     outsider = user_factory()
     assert client_for(outsider).patch(f"/api/v1/stores/{store.slug}", {"name": "x"}, format="json").status_code == 404

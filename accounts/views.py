@@ -1,11 +1,11 @@
 """/api/v1/auth/: thin views. Validate the input, call a service, shape the answer."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.parsers import JSONParser
 from config.api.renderers import ok
 from config.api.throttles import SCOPED_THROTTLES
 

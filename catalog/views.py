@@ -244,7 +244,7 @@ class ProductImageViewSet(ProductChildViewSet):
 
     def get_parsers(self):
         if self.request is not None and self.request.method == "PATCH":
-            from rest_framework.parsers import JSONParser
+            from config.api.parsers import JSONParser
 
             return [JSONParser(), *super().get_parsers()]
         return super().get_parsers()

@@ -651,3 +651,17 @@ def test_category_writes_are_audited_with_their_actor(store, client_for):
     entries = AuditLog.objects.filter(store=store, object_type="catalog.category").order_by("id")
     assert [(entry.action, entry.actor_user_id) for entry in entries] == [
         ("category.created", owner.pk), ("category.updated", owner.pk), ("category.deleted", owner.pk)]
+
+
+def test_an_image_patch_nested_too_deeply_is_400(staff_api, store, product_factory):
+    # given a product with one image
+    product = product_factory(store=store)
+    created = staff_api.post(url(store, f"products/{product.pk}/images"), {"file": image_upload()},
+                             format="multipart").json()["data"]
+    # when its PATCH body is JSON nested deeper than the decoder recurses (was a 500)
+    response = staff_api.patch(url(store, f"products/{product.pk}/images/{created['id']}"),
+                               "[" * 100_000 + "]" * 100_000, content_type="application/json")
+    # then it is a malformed body, and the image is unchanged
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert ProductImage.objects.get().alt == ""

@@ -62,6 +62,20 @@ def test_a_csrf_failure_is_enveloped_under_api_only():
     assert admin_answer.status_code == 403 and admin_answer["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/stores"])
+def test_json_nested_too_deeply_is_400_not_500(api, user, path):
+    from stores.models import Store
+
+    # given a logged-in client (the store list takes writes from users)
+    api.force_authenticate(user)
+    # when it sends JSON nested deeper than the decoder recurses
+    response = api.post(path, "[" * 100_000 + "]" * 100_000, content_type="application/json")
+    # then it is a malformed body, and nothing was created
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert not Store.objects.exists()
+
+
 def test_request_id_is_echoed_or_made(api):
     assert api.get("/api/version", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
     made = api.get("/api/version")["X-Request-ID"]

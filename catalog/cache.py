@@ -277,36 +277,45 @@ class CatalogPagination(PagePagination):
     store's generation is unchanged, so a page of a big catalog does not run COUNT(*) each time."""
 
     def paginate_queryset(self, queryset, request, view=None):
+        if isinstance(queryset, list):
+            self.request = request
+            self.limit = self.get_page_size(request)
+            self.page_number = _positive_int(request.query_params.get(self.page_query_param), 1)
+            start = (self.page_number - 1) * self.limit
+            self.total = len(queryset)
+            return queryset[start : start + self.limit]
+        return self.paginate_rows(lambda start, limit: list(queryset[start : start + limit]), queryset.count,
+                                  request, view)
+
+    def paginate_rows(self, fetch, count, request, view=None):
+        """A page from ``fetch(start, limit)``; the total from ``count()`` unless the page or the cache tells it."""
         self.request = request
         self.limit = self.get_page_size(request)
         self.page_number = _positive_int(request.query_params.get(self.page_query_param), 1)
         start = (self.page_number - 1) * self.limit
-        if isinstance(queryset, list):
-            self.total = len(queryset)
-            return queryset[start : start + self.limit]
-        rows = list(queryset[start : start + self.limit])
+        rows = fetch(start, self.limit)
         if start == 0 and len(rows) < self.limit:
             self.total = len(rows)  # the whole result is on this page: no COUNT needed
         else:
-            self.total = self._count(queryset, request, view)
+            self.total = self._count(count, request, view)
         return rows
 
-    def _count(self, queryset, request, view) -> int:
+    def _count(self, count, request, view) -> int:
         store = getattr(view, "store", None)
         access = getattr(view, "access", None)
         if count_seconds() <= 0 or store is None or access is None or access.is_member:
-            return queryset.count()
+            return count()
         raw = f"{request.path}?{normalized_query(request.query_params, drop=frozenset({'page', 'limit'}))}"
         key = f"catalog:count:{store.pk}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
         try:
             found = cache.get_many([_generation_key(store.pk), key])
         except Exception:
-            return queryset.count()
+            return count()
         current = _current_generation(store.pk, found.get(_generation_key(store.pk)))
         entry = found.get(key)
         if entry is not None and entry[0] == current:
             return entry[1]
-        total = queryset.count()
+        total = count()
         try:
             cache.set(key, (current, total), timeout=count_seconds())
         except Exception:

@@ -37,6 +37,7 @@ from .serializers import (
     VariantOutput,
 )
 
+MAX_BIGINT = 2**63 - 1
 # the list's filter parameters: none of them present → the default page (ProductViewSet.list)
 FILTER_PARAMS = frozenset(ProductFilterInput._declared_fields)
 STORE_PARAM = OpenApiParameter("store", OpenApiTypes.STR, OpenApiParameter.PATH, description="The store's slug.")
@@ -149,6 +150,19 @@ class ProductViewSet(CatalogViewSet):
                                            queryset.count, request, view=self)
         return paginator.get_paginated_response(
             output.products_dicts(rows, currency=self.store.currency, request=request))
+
+    def retrieve(self, request, *args, **kwargs):
+        """PostgreSQL: the product as one plain-SQL row (no queryset, no model instance), shaped by
+        catalog.output like the list; elsewhere DRF's retrieve."""
+        if not on_postgres():
+            return super().retrieve(request, *args, **kwargs)
+        product_id = int(kwargs[self.lookup_url_kwarg or self.lookup_field])
+        row = None
+        if product_id <= MAX_BIGINT:
+            row = output.product_row(product_id, self.store.pk, published_only=not self.access.is_member)
+        if row is None:
+            raise Http404
+        return ok(output.products_dicts([row], currency=self.store.currency, request=request)[0])
 
     def output(self, product: Product) -> dict:
         fresh = selectors.product_with_relations(Product.objects.filter(pk=product.pk)).get()

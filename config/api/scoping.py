@@ -22,6 +22,12 @@ from teams.selectors import StoreAccess, store_access
 MEMBERS = "members"  # a marker permission: any member (or key) of the store, no specific permission
 
 
+def store_by_slug(slug) -> Store | None:
+    """The store row for ``{store}``, read fresh on every request (a deactivated store must 404 at
+    once). The slug is unique: no ORDER BY (``.first()`` sorted by the model's name, id)."""
+    return next(iter(Store.objects.filter(slug=slug).order_by()[:1]), None)
+
+
 class StoreScopedMixin:
     store_url_kwarg = "store"
     store_field = "store"
@@ -35,7 +41,7 @@ class StoreScopedMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         slug = kwargs.get(self.store_url_kwarg)
-        self.store = Store.objects.filter(slug=slug).first()
+        self.store = store_by_slug(slug)
         if self.store is None:
             raise Http404
         self.access = store_access(store=self.store, user=request.user, api_key=getattr(request, "api_key", None))

@@ -1,9 +1,24 @@
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from .models import AuditLog
 
 MAX_ID = 2**63 - 1
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO datetime compared in UTC: Python takes offsets up to ±23:59, PostgreSQL only ±15:59."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:  # the offset moves it past year 1 or 9999
+                raise ValidationError({self.field_name: ["Out of range."]}) from None
+        return super().filter(qs, value)
 
 
 class AuditLogFilter(django_filters.FilterSet):
@@ -13,8 +28,8 @@ class AuditLogFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(method="filter_action", help_text="exact, or a prefix ending in '.' or '*'")
     object_type = django_filters.CharFilter()
     object_id = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditLog

@@ -140,3 +140,21 @@ def test_an_actor_that_only_looks_like_an_id_is_a_label_not_a_500(actor, store, 
     assert response.status_code == 200, response.content
     assert response.json()["data"] == []
     assert AuditLog.objects.count() == before
+
+
+@pytest.mark.parametrize("since, status", [
+    ("2020-01-01T00:00:00+20:00", 200),  # PostgreSQL refused the offset (a 500)
+    ("0001-01-01T00:00:00+01:00", 400),  # before year 1 in UTC
+])
+def test_since_with_an_offset_postgresql_cannot_take(since, status, store, entries, client_for):
+    # given the store's log
+    before = AuditLog.objects.count()
+    # when the window starts at a time with an unusual offset
+    response = client_for(store.owner).get(url(store), {"since": since})
+    # then it is compared in UTC (or refused when UTC has no such time); nothing is written
+    assert response.status_code == status, response.content
+    if status == 200:
+        assert len(response.json()["data"]) == 3
+    else:
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert AuditLog.objects.count() == before

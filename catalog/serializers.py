@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api.fields import INTEGER_MAX
+from config.api.fields import INTEGER_MAX, json_text_problem
 from config.money import MoneyField
 
 from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
@@ -54,6 +54,12 @@ class CategorySummary(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "parent"]
 
 
+def _json_checked(value):
+    if problem := json_text_problem(value):
+        raise serializers.ValidationError(problem)
+    return value
+
+
 # --- variants --------------------------------------------------------------------
 class VariantInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
@@ -65,6 +71,9 @@ class VariantInput(serializers.Serializer):
     track_inventory = serializers.BooleanField(required=False)
     allow_backorder = serializers.BooleanField(required=False)
     position = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
+
+    def validate_options(self, value):
+        return _json_checked(value)
 
 
 class VariantOutput(serializers.ModelSerializer):
@@ -121,6 +130,9 @@ class ProductInput(serializers.Serializer):
     category = StorePrimaryKeyField(queryset=Category.objects.all(), required=False, allow_null=True)
     featured = serializers.BooleanField(required=False)
     attributes = serializers.DictField(required=False)
+
+    def validate_attributes(self, value):
+        return _json_checked(value)
 
 
 class ProductCreateInput(ProductInput):

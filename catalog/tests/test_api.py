@@ -665,3 +665,30 @@ def test_an_image_patch_nested_too_deeply_is_400(staff_api, store, product_facto
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert ProductImage.objects.get().alt == ""
+
+
+@pytest.mark.parametrize("body", [
+    '{"attributes": {"material": "wo\\u0000ol"}}',
+    '{"attributes": {"ma\\u0000terial": "wool"}}',
+    '{"attributes": {"material": ["\\udc33"]}}',
+])
+def test_product_attributes_jsonb_cannot_store_are_400(body, staff_api, store, product_factory):
+    # given a product with attributes
+    product = product_factory(store=store)
+    Product.objects.filter(pk=product.pk).update(attributes={"material": "cotton"})
+    # when they are replaced with text PostgreSQL's jsonb refuses (was a 500 there)
+    response = staff_api.patch(url(store, f"products/{product.pk}"), body, content_type="application/json")
+    # then it is refused naming the field, and the product is unchanged
+    assert response.status_code == 400, response.content
+    assert "attributes" in response.json()["error"]["details"]
+    product.refresh_from_db()
+    assert product.attributes == {"material": "cotton"}
+
+
+def test_variant_option_names_jsonb_cannot_store_are_400(staff_api, store, product_factory):
+    product = product_factory(store=store, variants=0)
+    response = staff_api.post(url(store, f"products/{product.pk}/variants"),
+                              {"sku": "O-1", "price": "1.00", "options": {"si\x00ze": "M"}}, format="json")
+    assert response.status_code == 400, response.content
+    assert "options" in response.json()["error"]["details"]
+    assert not Variant.objects.filter(product=product).exists()

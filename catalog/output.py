@@ -21,6 +21,11 @@ from django.utils import timezone
 
 from config.money import money_str
 
+try:
+    from psycopg import ClientCursor
+except ImportError:  # no psycopg 3: SQLite or psycopg2, the single statements are used
+    ClientCursor = ()
+
 
 def iso(value: datetime | None, zone=None) -> str | None:
     """DRF's DateTimeField output: ISO 8601 in the current time zone, UTC as "Z"."""
@@ -78,9 +83,9 @@ def category_dict(category) -> dict[str, Any] | None:
     return {"id": category.id, "name": category.name, "slug": category.slug, "parent": category.parent_id}
 
 
-def product_dict(product, *, currency: str, request=None, variants=None, images=None) -> dict[str, Any]:
+def product_dict(product, *, currency: str, request=None, variants=None, images=None, zone=None) -> dict[str, Any]:
     """ProductOutput's shape; ``variants`` and ``images`` default to the product's own (loaded or lazy)."""
-    zone = timezone.get_current_timezone()
+    zone = zone or timezone.get_current_timezone()
     variants = product.variants.all() if variants is None else variants
     images = product.images.all() if images is None else images
     return {
@@ -115,8 +120,9 @@ def products_dicts(products, *, currency: str, request=None) -> list[dict[str, A
     ids = [product.id for product in products]
     loader = _children_sql if connection.vendor == "postgresql" else _children_orm
     variants, images = loader(ids)
+    zone = timezone.get_current_timezone()
     return [product_dict(p, currency=currency, request=request, variants=variants.get(p.id, ()),
-                         images=images.get(p.id, ())) for p in products]
+                         images=images.get(p.id, ()), zone=zone) for p in products]
 
 
 def _children_orm(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
@@ -165,21 +171,29 @@ IMAGES_SQL = (f"SELECT {', '.join(_ImageRow.__slots__)} FROM catalog_productimag
 
 def _children_sql(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
     """PostgreSQL: the same two queries without the ORM's per-query compilation and model instances
-    (about a fifth of a cold list page's CPU)."""
+    (about a fifth of a cold list page's CPU), sent as one statement pair with client-side binding
+    (Django's default with psycopg 3), which saves a round through the cursor machinery."""
     from .models import ProductImage
 
     field = ProductImage._meta.get_field("image")
     variants: dict[int, list] = {}
     images: dict[int, list] = {}
     with connection.cursor() as cursor:
-        cursor.execute(VARIANTS_SQL, [ids])
-        for row in cursor.fetchall():
-            variant = _VariantRow(row)
-            variants.setdefault(variant.product_id, []).append(variant)
-        cursor.execute(IMAGES_SQL, [ids])
-        for row in cursor.fetchall():
-            image = _ImageRow(row, field)
-            images.setdefault(image.product_id, []).append(image)
+        if isinstance(cursor.cursor, ClientCursor):
+            cursor.execute(f"{VARIANTS_SQL}; {IMAGES_SQL}", [ids, ids])
+            variant_rows = cursor.fetchall()
+            cursor.nextset()
+        else:
+            cursor.execute(VARIANTS_SQL, [ids])
+            variant_rows = cursor.fetchall()
+            cursor.execute(IMAGES_SQL, [ids])
+        image_rows = cursor.fetchall()
+    for row in variant_rows:
+        variant = _VariantRow(row)
+        variants.setdefault(variant.product_id, []).append(variant)
+    for row in image_rows:
+        image = _ImageRow(row, field)
+        images.setdefault(image.product_id, []).append(image)
     return variants, images
 
 

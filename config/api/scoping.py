@@ -11,6 +11,8 @@
   ``action_permissions = {"create": None}``.
 """
 
+import functools
+
 from django.db import connection
 from django.http import Http404
 from rest_framework import exceptions, generics, viewsets
@@ -32,12 +34,18 @@ def store_by_slug(slug) -> Store | None:
         return next(iter(Store.objects.filter(slug=slug).order_by()[:1]), None)
     if not isinstance(slug, str) or "\x00" in slug:  # PostgreSQL text cannot hold NUL: no such store
         return None
-    fields = Store._meta.concrete_fields
+    sql, attnames = _store_select()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(connection.ops.quote_name(f.column) for f in fields)} "
-                       f"FROM {Store._meta.db_table} WHERE slug = %s", [slug])
+        cursor.execute(sql, [slug])
         row = cursor.fetchone()
-    return None if row is None else Store.from_db(connection.alias, [f.attname for f in fields], row)
+    return None if row is None else Store.from_db(connection.alias, attnames, row)
+
+
+@functools.cache
+def _store_select() -> tuple[str, list[str]]:
+    fields = Store._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    return f"SELECT {columns} FROM {Store._meta.db_table} WHERE slug = %s", [field.attname for field in fields]
 
 
 class StoreScopedMixin:

@@ -109,17 +109,19 @@ def product_dict(product, *, currency: str, request=None, variants=None, images=
     }
 
 
-def products_dicts(products, *, currency: str, request=None) -> list[dict[str, Any]]:
+def products_dicts(products, *, currency: str, request=None, children=None) -> list[dict[str, Any]]:
     """A page of products: their variants and images in one query each (not Django's prefetch
-    machinery, which cost more than the two queries themselves), unless already prefetched."""
+    machinery, which cost more than the two queries themselves), unless already prefetched or
+    read with the page (``children``: variants and images by product id)."""
     products = list(products)
     if not products:
         return []
-    if all("variants" in getattr(p, "_prefetched_objects_cache", {}) for p in products):
+    if children is None and all("variants" in getattr(p, "_prefetched_objects_cache", {}) for p in products):
         return [product_dict(p, currency=currency, request=request) for p in products]
-    ids = [product.id for product in products]
-    loader = _children_sql if connection.vendor == "postgresql" else _children_orm
-    variants, images = loader(ids)
+    if children is None:
+        loader = _children_sql if connection.vendor == "postgresql" else _children_orm
+        children = loader([product.id for product in products])
+    variants, images = children
     zone = timezone.get_current_timezone()
     return [product_dict(p, currency=currency, request=request, variants=variants.get(p.id, ()),
                          images=images.get(p.id, ()), zone=zone) for p in products]
@@ -173,11 +175,6 @@ def _children_sql(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
     """PostgreSQL: the same two queries without the ORM's per-query compilation and model instances
     (about a fifth of a cold list page's CPU), sent as one statement pair with client-side binding
     (Django's default with psycopg 3), which saves a round through the cursor machinery."""
-    from .models import ProductImage
-
-    field = ProductImage._meta.get_field("image")
-    variants: dict[int, list] = {}
-    images: dict[int, list] = {}
     with connection.cursor() as cursor:
         if isinstance(cursor.cursor, ClientCursor):
             cursor.execute(f"{VARIANTS_SQL}; {IMAGES_SQL}", [ids, ids])
@@ -187,7 +184,15 @@ def _children_sql(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
             cursor.execute(VARIANTS_SQL, [ids])
             variant_rows = cursor.fetchall()
             cursor.execute(IMAGES_SQL, [ids])
-        image_rows = cursor.fetchall()
+        return _children_from_rows(variant_rows, cursor.fetchall())
+
+
+def _children_from_rows(variant_rows, image_rows) -> tuple[dict[int, list], dict[int, list]]:
+    from .models import ProductImage
+
+    field = ProductImage._meta.get_field("image")
+    variants: dict[int, list] = {}
+    images: dict[int, list] = {}
     for row in variant_rows:
         variant = _VariantRow(row)
         variants.setdefault(variant.product_id, []).append(variant)
@@ -195,6 +200,23 @@ def _children_sql(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
         image = _ImageRow(row, field)
         images.setdefault(image.product_id, []).append(image)
     return variants, images
+
+
+def _with_children(cursor, sql: str, params: list, ids_sql: str, ids_params: list):
+    """Run a product statement; with client-side binding, the children's two statements go in the
+    same execute (``ids_sql`` selects the products' ids again), saving a round through the cursor
+    machinery. Returns the product rows and the children, or None for the children otherwise."""
+    if not isinstance(cursor.cursor, ClientCursor):
+        cursor.execute(sql, params)
+        return cursor.fetchall(), None
+    variants_sql = VARIANTS_SQL.replace("= ANY(%s)", f"IN ({ids_sql})")
+    images_sql = IMAGES_SQL.replace("= ANY(%s)", f"IN ({ids_sql})")
+    cursor.execute(f"{sql}; {variants_sql}; {images_sql}", [*params, *ids_params, *ids_params])
+    rows = cursor.fetchall()
+    cursor.nextset()
+    variant_rows = cursor.fetchall()
+    cursor.nextset()
+    return rows, _children_from_rows(variant_rows, cursor.fetchall())
 
 
 # --- list pages as rows ----------------------------------------------------------------
@@ -232,33 +254,41 @@ def product_rows(queryset, start: int, limit: int) -> list[_ProductRow]:
 
 
 # the default list (no filters, newest first): the common storefront page, one fixed statement
-DEFAULT_PAGE_SQL = (
+_PRODUCT_SELECT = (
     f"SELECT {', '.join('p.' + name for name in _ProductRow.__slots__[:-1])}, c.id, c.name, c.slug, c.parent_id "
     "FROM catalog_product p LEFT JOIN catalog_category c ON c.id = p.category_id "
-    "WHERE p.store_id = %s{status} ORDER BY p.created_at DESC, p.id DESC LIMIT %s OFFSET %s"
 )
+_DEFAULT_PAGE_WHERE = "WHERE p.store_id = %s{status} ORDER BY p.created_at DESC, p.id DESC LIMIT %s OFFSET %s"
+DEFAULT_PAGE_SQL = _PRODUCT_SELECT + _DEFAULT_PAGE_WHERE
+DEFAULT_PAGE_IDS_SQL = "SELECT p.id FROM catalog_product p " + _DEFAULT_PAGE_WHERE
+_PUBLISHED = " AND p.status = 'published'"
 
 
-def default_page_rows(store_id: int, *, published_only: bool, start: int, limit: int) -> list[_ProductRow]:
+def default_page_rows(store_id: int, *, published_only: bool, start: int, limit: int):
     """PostgreSQL: the unfiltered list page (selectors.product_list with no filters) as plain SQL:
-    no queryset to build and compile per request (the largest item of a cold list page's CPU)."""
-    sql = DEFAULT_PAGE_SQL.format(status=" AND p.status = 'published'" if published_only else "")
+    no queryset to build and compile per request (the largest item of a cold list page's CPU).
+    The first page (most storefront traffic) reads its variants and images in the same execute;
+    deeper pages do not (the children statements repeat the page's OFFSET scan).
+    Returns the rows and the children (None: products_dicts reads them)."""
+    status = _PUBLISHED if published_only else ""
+    sql = DEFAULT_PAGE_SQL.format(status=status)
+    params = [store_id, limit, start]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [store_id, limit, start])
-        return [_ProductRow(row) for row in cursor.fetchall()]
+        if start == 0:
+            rows, children = _with_children(cursor, sql, params, DEFAULT_PAGE_IDS_SQL.format(status=status), params)
+        else:
+            cursor.execute(sql, params)
+            rows, children = cursor.fetchall(), None
+    return [_ProductRow(row) for row in rows], children
 
 
-PRODUCT_ROW_SQL = (
-    f"SELECT {', '.join('p.' + name for name in _ProductRow.__slots__[:-1])}, c.id, c.name, c.slug, c.parent_id "
-    "FROM catalog_product p LEFT JOIN catalog_category c ON c.id = p.category_id "
-    "WHERE p.id = %s AND p.store_id = %s{status}"
-)
+PRODUCT_ROW_SQL = _PRODUCT_SELECT + "WHERE p.id = %s AND p.store_id = %s{status}"
 
 
-def product_row(product_id: int, store_id: int, *, published_only: bool) -> _ProductRow | None:
-    """PostgreSQL: one product of the store (selectors.product_visible) as a row, for the detail."""
-    sql = PRODUCT_ROW_SQL.format(status=" AND p.status = 'published'" if published_only else "")
+def product_row(product_id: int, store_id: int, *, published_only: bool):
+    """PostgreSQL: one product of the store (selectors.product_visible) as a row, for the detail,
+    with its variants and images in the same execute. Returns (row or None, children or None)."""
+    sql = PRODUCT_ROW_SQL.format(status=_PUBLISHED if published_only else "")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [product_id, store_id])
-        row = cursor.fetchone()
-    return None if row is None else _ProductRow(row)
+        rows, children = _with_children(cursor, sql, [product_id, store_id], "%s", [product_id])
+    return (_ProductRow(rows[0]) if rows else None), children

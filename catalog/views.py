@@ -138,18 +138,23 @@ class ProductViewSet(CatalogViewSet):
         """The page as rows shaped by catalog.output, not model instances through the serializer;
         the unfiltered page (most storefront traffic) on PostgreSQL as one fixed SQL statement."""
         paginator = self.paginator
+        children = None
         if on_postgres() and FILTER_PARAMS.isdisjoint(request.query_params):
             published_only = not self.access.is_member
-            rows = paginator.paginate_rows(
-                lambda start, limit: output.default_page_rows(self.store.pk, published_only=published_only,
-                                                              start=start, limit=limit),
-                lambda: self.get_queryset().count(), request, view=self)
+
+            def fetch(start, limit):
+                nonlocal children
+                rows, children = output.default_page_rows(self.store.pk, published_only=published_only,
+                                                          start=start, limit=limit)
+                return rows
+
+            rows = paginator.paginate_rows(fetch, lambda: self.get_queryset().count(), request, view=self)
         else:
             queryset = self.get_queryset()
             rows = paginator.paginate_rows(lambda start, limit: output.product_rows(queryset, start, limit),
                                            queryset.count, request, view=self)
         return paginator.get_paginated_response(
-            output.products_dicts(rows, currency=self.store.currency, request=request))
+            output.products_dicts(rows, currency=self.store.currency, request=request, children=children))
 
     def retrieve(self, request, *args, **kwargs):
         """PostgreSQL: the product as one plain-SQL row (no queryset, no model instance), shaped by
@@ -157,12 +162,12 @@ class ProductViewSet(CatalogViewSet):
         if not on_postgres():
             return super().retrieve(request, *args, **kwargs)
         product_id = int(kwargs[self.lookup_url_kwarg or self.lookup_field])
-        row = None
+        row = children = None
         if product_id <= MAX_BIGINT:
-            row = output.product_row(product_id, self.store.pk, published_only=not self.access.is_member)
+            row, children = output.product_row(product_id, self.store.pk, published_only=not self.access.is_member)
         if row is None:
             raise Http404
-        return ok(output.products_dicts([row], currency=self.store.currency, request=request)[0])
+        return ok(output.products_dicts([row], currency=self.store.currency, request=request, children=children)[0])
 
     def output(self, product: Product) -> dict:
         fresh = selectors.product_with_relations(Product.objects.filter(pk=product.pk)).get()

@@ -8,11 +8,11 @@ trigger touches its products when a category is renamed. Triggers were chosen
 because they also cover bulk_create, queryset.update(), the CSV import, the
 admin and raw SQL, which a save()-based refresh would miss. The vector is
 GIN-indexed; product names also have a trigram GIN index (pg_trgm) for
-suggestions and a (store, lower(name)) pattern index for prefixes.
+suggestions and a (store, status, lower(name) COLLATE "C") index for prefixes.
 
-The query is the user's words as ``websearch_to_tsquery('english')`` OR the same
-with the last word as a prefix (``'blue' & 'cot':*``), so a half-typed last word
-still matches; results are ordered by ``ts_rank``.
+The query is the user's words as ``websearch_to_tsquery('english')``; when nothing
+matches them, the same with the last word as a prefix (``'blue' & 'cot':*``), so a
+half-typed last word still matches. Results are ordered by ``ts_rank``.
 
 SQLite: every word must appear (icontains) in the name, brand, category name or
 description; the rank prefers exact, then starting, then containing names.
@@ -21,7 +21,7 @@ Same API, same answers for plain words.
 
 from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
-from django.db.models.functions import Lower
+from django.db.models.functions import Collate, Lower
 
 from stores.models import Store
 
@@ -44,29 +44,45 @@ def _ts_word(word: str) -> str:
     return "".join(ch for ch in word.lower() if ch.isalnum())
 
 
-def search_query(q: str):
-    """The PostgreSQL tsquery for ``q``: websearch syntax OR (the other words AND the last one as a prefix).
+def prefix_query(q: str):
+    """``q`` with its last word as a prefix (``'blue' & 'cot':*``), or None where that means nothing.
 
-    Only the last word is a prefix: it is the one still being typed, and prefix terms are the
-    expensive part of a GIN lookup. The prefix is tried as typed ('simple': names, brands) and
-    stemmed ('english': descriptions hold stems only), so "useful thi" finds "a useful thing".
+    Only the last word: it is the one still being typed. It is tried as typed ('simple': names,
+    brands) and stemmed ('english': descriptions hold stems only), so "useful thi" finds "a useful thing".
     """
     from django.contrib.postgres.search import SearchQuery
 
-    query = SearchQuery(q, search_type="websearch", config="english")
     words = words_of(q)
     if any(word.lower() == "or" or word.startswith('"') for word in words):
-        return query  # OR and phrase searches: websearch syntax alone says what the user meant
+        return None  # OR and phrase searches: websearch syntax alone says what the user meant
     last = _ts_word(words[-1]) if words else ""
     if not last or words[-1].startswith("-"):
-        return query
+        return None
     prefix = (SearchQuery(f"{last}:*", search_type="raw", config="simple")
               | SearchQuery(f"{last}:*", search_type="raw", config="english"))
     others = [word for word in words[:-1] if _ts_word(word)]
     if others:
         # the rest as websearch too, so "-word" still excludes
         prefix = SearchQuery(" ".join(others), search_type="websearch", config="english") & prefix
-    return query | prefix
+    return prefix
+
+
+def search_query(queryset: QuerySet[Product], q: str):
+    """The PostgreSQL tsquery for ``q`` within ``queryset``: the words as typed (websearch syntax)
+    while anything matches them, else the same with the last word as a prefix.
+
+    A prefix term is the expensive part of a GIN lookup (it walks every word it starts: ~12 ms
+    instead of ~0.6 ms for "classic tee" over 100,000 products), so it is only paid for when the
+    words alone find nothing, which is when the last word is half typed. The check is one
+    indexed EXISTS.
+    """
+    from django.contrib.postgres.search import SearchQuery
+
+    query = SearchQuery(q, search_type="websearch", config="english")
+    prefix = prefix_query(q)
+    if prefix is None or queryset.filter(search_vector=query).exists():
+        return query
+    return prefix
 
 
 def text_match(queryset: QuerySet[Product], q: str, *, rank: bool) -> QuerySet[Product]:
@@ -77,7 +93,7 @@ def text_match(queryset: QuerySet[Product], q: str, *, rank: bool) -> QuerySet[P
     if on_postgres():
         from django.contrib.postgres.search import SearchRank
 
-        query = search_query(q)
+        query = search_query(queryset, q)
         queryset = queryset.filter(search_vector=query)
         if rank:
             queryset = queryset.annotate(rank=SearchRank(F("search_vector"), query))
@@ -122,7 +138,9 @@ def product_suggestions(*, store: Store, q: str, limit: int = 10) -> list[dict]:
         return []
     base = published(store)
     fields = ("id", "name", "slug")
-    found = list(base.annotate(lower_name=Lower("name")).filter(lower_name__startswith=q.lower())
+    # byte order on PostgreSQL: the order of its prefix index (migration 0005), so the scan stops at `limit`
+    lower_name = Collate(Lower("name"), "C") if on_postgres() else Lower("name")
+    found = list(base.annotate(lower_name=lower_name).filter(lower_name__startswith=q.lower())
                  .order_by("lower_name", "id").values(*fields)[:limit])
     if len(found) < limit:
         seen = [row["id"] for row in found]

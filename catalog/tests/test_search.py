@@ -1,7 +1,8 @@
 """Search and suggestions: the same API on SQLite (LIKE) and PostgreSQL (full text, pg_trgm)."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models.functions import Collate, Lower
 
 from catalog import cache as catalog_cache
 from catalog import search
@@ -151,8 +152,21 @@ def test_search_uses_the_indexes(store, shop):
         indexes = {row[0] for row in cursor.fetchall()}
         cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
         triggers = {row[0] for row in cursor.fetchall()}
-    assert {"product_search_vector_gin", "product_name_trgm", "product_store_lower_name"} <= indexes
+    assert {"product_search_vector_gin", "product_name_trgm", "product_suggest_prefix"} <= indexes
     assert {"catalog_product_search_vector_update", "catalog_category_search_refresh"} <= triggers
+
+
+@pytest.mark.postgres
+def test_name_prefix_suggestions_read_the_index_in_order(store, shop):
+    # the first stage must stop after `limit` index entries, not read and sort every match
+    queryset = search.published(store).annotate(lower_name=Collate(Lower("name"), "C")).filter(
+        lower_name__startswith="co").order_by("lower_name", "id").values("id")[:10]
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table is scanned otherwise
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "product_suggest_prefix" in plan and "Sort" not in plan, plan
 
 
 @pytest.mark.postgres

@@ -75,7 +75,21 @@ def user_register(*, email: str, password: str, name: str) -> AuthResult:
 
 
 def user_login(*, email: str, password: str, otp: str | None = None) -> AuthResult:
-    """Checks the password (and the TOTP when 2FA is on) and issues a token pair.
+    """Checks the credentials (``user_authenticate``) and issues a token pair.
+
+    Raises AccountLocked (429), InvalidCredentials (401), OtpRequired (401) and InvalidOtp (401).
+    """
+    user = user_authenticate(email=email, password=password, otp=otp)
+    with transaction.atomic():
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, user)
+        pair = _token_pair(user=user)
+    return AuthResult(user=user, access=pair.access, refresh=pair.refresh)
+
+
+def user_authenticate(*, email: str, password: str, otp: str | None = None) -> User:
+    """The active user with this email and password (and TOTP code when 2FA is on): every
+    password login (the API's and the admin's) goes through here, so the lock and 2FA hold for all.
 
     Raises AccountLocked (429) while the email is locked, InvalidCredentials (401),
     OtpRequired (401) and InvalidOtp (401); wrong passwords and wrong codes count
@@ -96,11 +110,7 @@ def user_login(*, email: str, password: str, otp: str | None = None) -> AuthResu
             lockout_failure_record(email=email)
             raise InvalidOtp()
     lockout_clear(email=email)
-    with transaction.atomic():
-        if jwt_settings.UPDATE_LAST_LOGIN:
-            update_last_login(None, user)
-        pair = _token_pair(user=user)
-    return AuthResult(user=user, access=pair.access, refresh=pair.refresh)
+    return user
 
 
 @transaction.atomic

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -5,8 +6,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
+from accounts.services import user_authenticate
 from auditlog.admin_mixins import AuditedAdminMixin
+from config.api.errors import AccountLocked, InvalidCredentials, InvalidOtp, OtpRequired
 from teams.permissions import ADMIN_SITE_ROLES, role_permissions
 
 
@@ -28,7 +32,39 @@ class StoreAdminAuthenticationForm(AdminAuthenticationForm):
         **AdminAuthenticationForm.error_messages,
         "invalid_login": "Please enter the email and password of a store team account (owner, admin or "
         "staff) or of a platform administrator. Both fields may be case-sensitive.",
+        "locked": "Too many failed logins for this account. Try again in %(seconds)s seconds.",
+        "otp": "Two-factor authentication is on for this account: enter the current code from your "
+        "authenticator app.",
     }
+
+    otp = forms.CharField(
+        label="One-time code", required=False, max_length=16,
+        help_text="Only when two-factor authentication is on for your account.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    @sensitive_variables("password")
+    def clean(self):
+        """The API's login rules (accounts.services.user_authenticate): the same lockout after
+        repeated failures, and the TOTP code for an account with 2FA on, so neither can be
+        bypassed by logging in here instead."""
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is not None and password:
+            try:
+                self.user_cache = user_authenticate(
+                    email=email, password=password, otp=self.cleaned_data.get("otp") or None
+                )
+            except AccountLocked as exc:
+                raise ValidationError(
+                    self.error_messages["locked"], code="locked", params={"seconds": exc.retry_after}
+                ) from exc
+            except (OtpRequired, InvalidOtp) as exc:
+                raise ValidationError(self.error_messages["otp"], code="otp") from exc
+            except InvalidCredentials as exc:
+                raise self.get_invalid_login_error() from exc
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
     def confirm_login_allowed(self, user) -> None:
         AuthenticationForm.confirm_login_allowed(self, user)  # refuses inactive users
@@ -50,6 +86,7 @@ class StoreAdminSite(admin.AdminSite):
     site_title = "Store Admin"
     index_title = "Dashboard"
     login_form = StoreAdminAuthenticationForm
+    login_template = "accounts/admin_login.html"  # Django's login page with the one-time code field
 
     def has_permission(self, request) -> bool:
         return user_may_use_admin(request.user)

@@ -5,6 +5,7 @@ The variables are those of DESIGN.md's settings table."""
 import base64
 import hashlib
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -120,7 +121,7 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-DATABASE_URL = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"  # set but empty: the default
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several server processes may write at once: WAL lets readers go on while one
@@ -211,14 +212,22 @@ if not FIELD_ENCRYPTION_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY (32 bytes, base64) must be set when DEBUG is off.")
     FIELD_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+try:  # a malformed key is a startup error, not a 500 at the first secret saved
+    _field_key_length = len(base64.urlsafe_b64decode(FIELD_ENCRYPTION_KEY.replace("+", "-").replace("/", "_")))
+except ValueError:
+    _field_key_length = 0
+if _field_key_length != 32:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be 32 random bytes, base64-encoded.")
 
 # --- REST framework ---------------------------------------------------------
-THROTTLE_RATES = dict(
-    item.split("=", 1)
-    for item in env_list(
-        "THROTTLE_RATES", ["anon=100/min", "user=1000/min", "auth=10/min", "payments=50/hour", "uploads=10/min"]
-    )
-)
+# THROTTLE_RATES names the scopes it changes ("auth=5/min,uploads=20/hour"); the others keep their
+# default, so a view's scope never lacks a rate (DRF answers that with ImproperlyConfigured, a 500).
+THROTTLE_RATES = {"anon": "100/min", "user": "1000/min", "auth": "10/min", "payments": "50/hour", "uploads": "10/min"}
+for _item in env_list("THROTTLE_RATES", []):
+    _scope, _, _rate = (part.strip() for part in _item.partition("="))
+    if not re.fullmatch(r"[A-Za-z_]+", _scope) or not re.fullmatch(r"\d+/[smhd][a-z]*", _rate):
+        raise ImproperlyConfigured(f"THROTTLE_RATES: {_item!r} is not scope=<number>/<s|min|hour|day>.")
+    THROTTLE_RATES[_scope] = _rate
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "config.api.authentication.JWTAuthentication",
@@ -238,6 +247,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
     "DEFAULT_METADATA_CLASS": "config.api.metadata.ApiMetadata",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -22,9 +23,11 @@ urlpatterns = [
     re_path(r"^api/health/?$", system.HealthView.as_view(), name="health"),
     re_path(r"^api/version/?$", system.VersionView.as_view(), name="version"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema", SpectacularAPIView.as_view()),  # the optional trailing slash, as for every API path
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("api/v1/", include(api_v1)),
-    re_path(r"^api/", system.api_not_found),
+    re_path(r"^api(/|$)", system.api_not_found),
 ]
 
 if settings.BENCH_FLOORS:  # the benchmark's reference views (bench/run.sh); never on in production
@@ -33,6 +36,10 @@ if settings.BENCH_FLOORS:  # the benchmark's reference views (bench/run.sh); nev
 if not settings.AWS_STORAGE_BUCKET_NAME:
     # The embedded default serves its own uploads, so `make run` needs no web server.
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+# Swagger UI's assets (drf-spectacular-sidecar) and the admin's, from the installed apps: /api/docs/
+# works offline under gunicorn too, with no collectstatic and no web server in front.
+urlpatterns += [re_path(r"^static/(?P<path>.*)$", static_serve, {"insecure": True})]
 
 handler400 = "config.api.views.handler400"
 handler403 = "config.api.views.handler403"

@@ -3,7 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -48,6 +48,10 @@ def exception_handler(exc, context):
         exc = drf.ValidationError(detail=_django_validation_details(exc))
     elif isinstance(exc, RequestDataTooBig):
         return error_response("PAYLOAD_TOO_LARGE", "The request body is too large.", 413)
+    elif isinstance(exc, SuspiciousOperation):
+        # Client input Django refuses while parsing it (more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        # query or form fields, too many files): a bad request, not an INTERNAL_ERROR.
+        return error_response("VALIDATION_ERROR", "The request could not be read (too many fields or files?).", 400)
     elif isinstance(exc, (InvalidToken, TokenError)):
         auth_header = getattr(exc, "auth_header", None)  # a 401 names its scheme (RFC 7235)
         headers = {"WWW-Authenticate": auth_header} if auth_header else None
@@ -76,8 +80,18 @@ def _drf_response(exc: drf.APIException) -> Response:
     elif isinstance(exc, drf.ParseError):
         message = "Malformed request body: " + str(exc.detail)
     else:
-        message = str(exc.detail)
+        message = _message(exc.detail)
     return error_response(custom_code or code or "ERROR", message, exc.status_code, details, headers or None)
+
+
+def _message(detail) -> str:
+    """A human sentence from an APIException's detail; simplejwt raises some with a dict
+    (``{"detail": ..., "code": ...}``), whose repr must not become the message."""
+    if isinstance(detail, dict):
+        detail = detail.get("detail") or next(iter(detail.values()), "")
+    if isinstance(detail, list):
+        detail = detail[0] if detail else ""
+    return str(detail) or "The request was refused."
 
 
 def _validation_details(detail) -> dict:

@@ -68,7 +68,9 @@ def _claim(*, key: str, request) -> tuple[IdempotencyKey, Response | None]:
             return IdempotencyKey.objects.create(**fields, request_hash=request_hash), None
     except IntegrityError:
         pass
-    existing = IdempotencyKey.objects.get(**fields)
+    existing = IdempotencyKey.objects.filter(**fields).first()
+    if existing is None:  # the first attempt failed and was forgotten meanwhile: the client may retry
+        raise IdempotentRequestInProgress()
     if existing.request_hash != request_hash:
         raise IdempotencyConflict()
     if existing.response_status is None:

@@ -34,7 +34,10 @@ class RequestIDMiddleware:
 class RequestIDLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            record.request_id = request_id_var.get()
+            # django.request logs a 4xx/5xx after the middleware chain has returned (the context
+            # variable is reset by then), but it passes the request along.
+            request = getattr(record, "request", None)
+            record.request_id = request_id_var.get() or getattr(request, "request_id", "")
         return True
 
 

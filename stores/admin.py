@@ -1,12 +1,28 @@
+from django import forms
 from django.contrib import admin, messages
 
 from config.admin import StoreScopedAdmin
 from teams.permissions import STORE_MANAGE
 
 from .models import Store
-from .services import store_create, store_deactivate, store_update
+from .services import RESERVED_SLUGS, store_create, store_deactivate, store_update
 
 CREATE_ARGUMENTS = ("owner", "name", "currency", "slug")
+
+
+class StoreForm(forms.ModelForm):
+    """A superuser's slug (the only one who sets it here) follows the API's rules: lower case, and
+    taken in any case ("Shop" takes "shop")."""
+
+    class Meta:
+        model = Store
+        fields = "__all__"
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].lower()
+        if slug in RESERVED_SLUGS or Store.objects.filter(slug__iexact=slug).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This store slug is taken.")
+        return slug
 
 
 @admin.register(Store)
@@ -19,6 +35,7 @@ class StoreAdmin(StoreScopedAdmin):
     ``store.deactivated``)."""
 
     audited_by_services = True
+    form = StoreForm
     store_field = "pk"
     required_permission = STORE_MANAGE
     list_display = ["name", "slug", "currency", "is_active", "created_at"]

@@ -19,7 +19,7 @@ def _slug_from_name(name: str) -> str:
     base = slugify(name)[: SLUG_MAX_LENGTH - 6].strip("-") or "store"
     if base in RESERVED_SLUGS:
         base = f"{base}-store"
-    taken = set(Store.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    taken = {slug.lower() for slug in Store.objects.filter(slug__istartswith=base).values_list("slug", flat=True)}
     if base not in taken:
         return base
     number = 2
@@ -34,11 +34,14 @@ def store_create(
 ) -> Store:
     """Creates a store, makes ``owner`` its owner member and records ``store.created``: all or nothing.
 
-    Without ``slug`` one is made from the name (made unique); a given slug that is
-    taken raises AlreadyExists (409). ``actor`` is who created it (None: the system).
+    Without ``slug`` one is made from the name (made unique); a given slug is lower-cased, and one
+    that is taken in any case ("Shop" takes "shop") raises AlreadyExists (409). ``actor`` is who
+    created it (None: the system).
     """
     if slug:
-        if slug in RESERVED_SLUGS or Store.objects.filter(slug=slug).exists():
+        # One store per slug whatever its case: "Alpha" beside "alpha" would pass for the other store.
+        slug = slug.lower()
+        if slug in RESERVED_SLUGS or Store.objects.filter(slug__iexact=slug).exists():
             raise AlreadyExists("This store slug is taken.", slug=["This store slug is taken."])
     try:
         with transaction.atomic():

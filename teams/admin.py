@@ -129,6 +129,19 @@ class MembershipAdmin(StoreScopedAdmin):
                 self.message_user(request, f"{membership.user}: {exc.message}", messages.ERROR)
 
 
+class TeamManageReadsMixin:
+    """Rows the API lists to team.manage only (keys, and invitations, which hold people's emails): the
+    admin shows them only in the stores where the user holds team.manage, not to every admin-site role."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        store_ids = self.writable_store_ids(request)
+        return queryset if store_ids is None else queryset.filter(store_id__in=store_ids)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._may_write(request, obj)
+
+
 class InvitationForm(forms.ModelForm):
     class Meta:
         model = Invitation
@@ -146,9 +159,10 @@ class InvitationForm(forms.ModelForm):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(StoreScopedAdmin):
-    """Invitations: sent from here or the API, revoked by the action, never deleted (the row is the record);
-    the token is in the email only (its hash is never shown). teams.services audit each change."""
+class InvitationAdmin(TeamManageReadsMixin, StoreScopedAdmin):
+    """Invitations (team.manage, to see them too): sent from here or the API, revoked by the action, never
+    deleted (the row is the record); the token is in the email only (its hash is never shown).
+    teams.services audit each change."""
 
     audited_by_services = True
     required_permission = TEAM_MANAGE
@@ -217,9 +231,9 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(StoreScopedAdmin):
-    """API keys: created here or by the API, shown once (in a message), revoked by the action (through
-    teams.services, which audit each change)."""
+class ApiKeyAdmin(TeamManageReadsMixin, StoreScopedAdmin):
+    """API keys (team.manage, to see them too): created here or by the API, shown once (in a message),
+    revoked by the action (through teams.services, which audit each change)."""
 
     audited_by_services = True
     required_permission = TEAM_MANAGE

@@ -3,6 +3,7 @@ audit entry in it (``actor``: the user or API key acting, None for the system)."
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -26,6 +27,9 @@ User = get_user_model()
 INVITATION_LIFETIME = timedelta(days=7)
 API_KEY_PREFIX = "sk_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# What api_key_create makes: anything else is no key, and is refused before it reaches the database
+# (a NUL in the header would make PostgreSQL raise: a 500 for a client's typo).
+API_KEY_FORMAT = re.compile(rf"{API_KEY_PREFIX}[0-9a-f]{{12}}\.[-A-Za-z0-9_]{{20,100}}")
 # Only these may make, demote or remove owners; admins hold every other team power.
 OWNER_MANAGERS = frozenset({OWNER, "superuser"})
 
@@ -254,9 +258,9 @@ def api_key_revoke(*, api_key: ApiKey, actor=None, request=None) -> None:
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:
     """The active key matching ``key``, or None; records its use at most once a minute."""
-    prefix, dot, _ = key.partition(".")
-    if not dot or not prefix.startswith(API_KEY_PREFIX):
+    if not API_KEY_FORMAT.fullmatch(key):
         return None
+    prefix = key.partition(".")[0]
     api_key = ApiKey.objects.select_related("store").filter(prefix=prefix, revoked_at__isnull=True).first()
     if api_key is None or not hmac.compare_digest(api_key.hashed_key, token_hash(key)):
         return None

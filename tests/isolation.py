@@ -176,6 +176,19 @@ class Route:
         return re.findall(r"\(\?P<(\w+)>", self.regex)
 
     @property
+    def store_kwarg(self) -> str | None:
+        """The kwarg naming the store: the scoping base's ``store_url_kwarg``, else ``store``, else the
+        group right after ``stores/`` (a view that names it otherwise is still found)."""
+        view = self.view_class
+        name = getattr(view, "store_url_kwarg", None)
+        if name in self.kwargs:
+            return name
+        if "store" in self.kwargs:
+            return "store"
+        match = re.search(r"stores/\(\?P<(\w+)>", self.regex)
+        return match.group(1) if match else None
+
+    @property
     def view_class(self):
         callback = self.pattern.callback
         return getattr(callback, "cls", None) or getattr(callback, "view_class", None)
@@ -224,8 +237,9 @@ def all_routes(resolver=None, prefix: str = "") -> list[Route]:
 
 
 def store_routes() -> list[Route]:
-    """Every route with a ``{store}`` in its path."""
-    return [route for route in all_routes() if "store" in route.kwargs]
+    """Every route with a store in its path: ``{store}``, the kwarg its view's scoping base names
+    (``store_url_kwarg``), or any kwarg right after ``stores/``."""
+    return [route for route in all_routes() if route.store_kwarg is not None]
 
 
 def make_view(route: Route, *, method: str, store: Store, user=None):
@@ -239,7 +253,7 @@ def make_view(route: Route, *, method: str, store: Store, user=None):
     django_request = getattr(APIRequestFactory(), method.lower())("/")
     request = Request(django_request)
     request.user = user or AnonymousUser()
-    view.request, view.args, view.kwargs, view.format_kwarg = request, (), {"store": store.slug}, None
+    view.request, view.args, view.kwargs, view.format_kwarg = request, (), {route.store_kwarg: store.slug}, None
     view.action = route.actions.get(method.lower())
     view.store = store
     view.access = store_access(store=store, user=request.user)
@@ -269,7 +283,7 @@ def kwarg_values(route: Route, obj: models.Model, store: Store) -> dict[str, obj
     values: dict[str, object] = {}
     for name in route.kwargs:
         label = obj._meta.label
-        if name == "store":
+        if name == route.store_kwarg:
             values[name] = store.slug
         elif (label, name) in KWARG_VALUES or ("*", name) in KWARG_VALUES:
             values[name] = KWARG_VALUES.get((label, name), KWARG_VALUES.get(("*", name)))(obj)

@@ -1,28 +1,33 @@
 """Tenant isolation, for every store route and every store-scoped admin, found by walking the URL conf
 and the admin registry: new endpoints and admins are covered without touching this file.
 
-API, for each route with ``{store}``: with store A's owner and an anonymous caller,
+API, for each route with ``{store}``: with store A's owner, a key of store A holding every
+scope, and an anonymous caller,
 - A's URL with B's object → 404 (405 for a method the route lacks) for every method;
-- B's URLs → a write is 404 for A's owner and 401/404 for anonymous, unless the
-  view declares that write public (then A's owner gets what anonymous gets);
-  a read is what anonymous gets (404 for members-only ones);
+- A's lists (routes with no other kwarg) answer the same before and after B's row exists;
+- B's URLs → a write is 404 for A's owner and key and 401/404 for anonymous, unless the
+  view declares that write public (then they get what anonymous gets);
+  a read is what anonymous gets, status and data (404 for members-only ones);
 - B deactivated → 404 for everything.
 Admin, for each StoreScopedAdmin: A's staff and owner see none of B's rows in the
-changelist, search or autocompletes, get "doesn't exist" for B's change, history
-and delete pages, and find nothing of B among the add form's choices.
+changelist, search or autocompletes (or are refused them), get "doesn't exist" for
+B's change, history and delete pages, find nothing of B among the add form's
+choices, and no admin action run on B's row changes or deletes it.
 """
 
 import pytest
 from django.contrib.admin.sites import site as admin_site
 from django.contrib.auth import get_user_model
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
-from django.test import Client
+from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from config.admin import StoreScopedAdmin, object_store_id
 from config.api.scoping import StoreScopedMixin
 from stores.models import Store
 from stores.services import store_deactivate
+from teams.permissions import ALL_PERMISSIONS
+from teams.services import api_key_create
 
 from .isolation import CannotBuild, build, kwarg_values, make_view, route_model, store_routes
 
@@ -73,19 +78,38 @@ def test_every_route_with_a_store_uses_the_scoping_base():
     )
 
 
+def _data(response):
+    """What an answer says, without its timestamp: enveloped data and pagination (or the error code)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.content
+    if not isinstance(body, dict):
+        return body
+    return body.get("data"), body.get("pagination"), (body.get("error") or {}).get("code")
+
+
 @pytest.mark.parametrize("route", [r for r in ROUTES if issubclass(r.view_class, StoreScopedMixin)], ids=str)
 def test_api_isolation(route, stores):
     store_a, store_b = stores
+    member_a = APIClient()
+    member_a.force_authenticate(store_a.owner)
+    key_a = APIClient()
+    key_a.credentials(HTTP_X_API_KEY=api_key_create(store=store_a, name="A's key", scopes=list(ALL_PERMISSIONS))[1])
+    anonymous = APIClient()
+    insiders = [("A's owner", member_a), ("A's key", key_a)]
+    store_kwarg = route.store_kwarg
+    is_list = route.kwargs == [store_kwarg] and "GET" in route.methods
+    url_a = route.url({store_kwarg: store_a.slug}) if is_list else None
+    key_a.get(url_a or "/api/v1/stores")  # the key's first use writes its last_used_at, listed by api-keys
+    lists_before = {who: _data(client.get(url_a)) for who, client in insiders} if is_list else {}
     try:
         obj_b = build(route_model(route, store_b), store_b)
         values_b = kwarg_values(route, obj_b, store_b)
     except CannotBuild as exc:
         pytest.fail(str(exc))
-    member_a = APIClient()
-    member_a.force_authenticate(store_a.owner)
-    anonymous = APIClient()
     url_b = route.url(values_b)
-    url_a_with_b_object = route.url({**values_b, "store": store_a.slug})
+    url_a_with_b_object = route.url({**values_b, store_kwarg: store_a.slug})
     has_object = len(route.kwargs) > 1
     problems = []
 
@@ -93,32 +117,41 @@ def test_api_isolation(route, stores):
         if response.status_code not in allowed:
             problems.append(f"{method} {url} as {who}: {response.status_code}, expected one of {sorted(allowed)}")
 
+    # A's own lists must not pick up B's row
+    for who, client in insiders if is_list else []:
+        if _data(client.get(url_a)) != lists_before[who]:
+            problems.append(f"GET {url_a} as {who} changed when a row was added to store B")
+
     for method in METHODS:
         not_here = {405} if method not in route.methods else set()
         if has_object:
-            for who, client in [("A's owner", member_a), ("anonymous", anonymous)]:
+            for who, client in [*insiders, ("anonymous", anonymous)]:
                 expect(method, url_a_with_b_object, who, _call(client, method, url_a_with_b_object),
                        {404} | not_here | ({401} if who == "anonymous" else set()))
         if method not in route.methods:
             continue
         public = _declared_public(route, method, store_b)
         if method == "GET" or public:
-            anonymous_status = _call(anonymous, method, url_b).status_code
-            response = _call(member_a, method, url_b)
-            allowed = {anonymous_status} if public else {404}
+            anonymous_response = _call(anonymous, method, url_b)
+            anonymous_status = anonymous_response.status_code
             if anonymous_status >= 500:
                 problems.append(f"{method} {url_b} as anonymous: {anonymous_status}")
-            expect(method, url_b, "A's owner", response, allowed)
+            for who, client in insiders:
+                response = _call(client, method, url_b)
+                expect(method, url_b, who, response, {anonymous_status} if public else {404})
+                if public and method == "GET" and _data(response) != _data(anonymous_response):
+                    problems.append(f"GET {url_b} as {who} answers other data than to anonymous")
             if not public:
-                expect(method, url_b, "anonymous", type("R", (), {"status_code": anonymous_status}), {401, 404})
+                expect(method, url_b, "anonymous", anonymous_response, {401, 404})
         else:
-            expect(method, url_b, "A's owner", _call(member_a, method, url_b), {404})
+            for who, client in insiders:
+                expect(method, url_b, who, _call(client, method, url_b), {404})
             expect(method, url_b, "anonymous", _call(anonymous, method, url_b), {401, 404})
 
     # a deactivated store is gone for everyone but its members
     store_deactivate(store=store_b)
     for method in route.methods:
-        for who, client in [("A's owner", member_a), ("anonymous", anonymous)]:
+        for who, client in [*insiders, ("anonymous", anonymous)]:
             expect(method, url_b + " (B inactive)", who, _call(client, method, url_b), {404})
 
     assert not problems, "\n".join(problems)
@@ -172,6 +205,12 @@ def _choice_fields(response):
                 yield name, field
 
 
+def _actions_for(model_admin, user) -> list[str]:
+    request = RequestFactory().get(_admin_url(model_admin.model, ""))
+    request.user = user
+    return list(model_admin.get_actions(request))
+
+
 @pytest.mark.parametrize("role", ["staff", "owner"])
 @pytest.mark.parametrize("model_admin", SCOPED_ADMINS, ids=lambda admin: admin.model._meta.label)
 def test_admin_isolation(model_admin, role, stores, member_factory):
@@ -190,6 +229,8 @@ def test_admin_isolation(model_admin, role, stores, member_factory):
     # changelist, and a search for B's row
     for params in [{}, {"q": str(obj_b)[:20]}]:
         response = client.get(_admin_url(model, ""), params)
+        if response.status_code == 403:  # an admin this role may not read at all shows no rows either
+            continue
         if response.status_code != 200:
             problems.append(f"changelist {params}: {response.status_code}")
             continue
@@ -204,6 +245,16 @@ def test_admin_isolation(model_admin, role, stores, member_factory):
         messages = " ".join(str(message) for message in response.context["messages"]) if response.context else ""
         if not (response.status_code in {403, 404} or "doesn’t exist" in messages or "doesn't exist" in messages):
             problems.append(f"{page} of B's row answered {response.status_code} without 'doesn't exist'")
+
+    # every admin action this user is offered, run on B's row (confirmed, as delete_selected asks)
+    before = model._base_manager.filter(pk=obj_b.pk).values().first()
+    for name in _actions_for(model_admin, user):
+        response = client.post(_admin_url(model, ""), {"action": name, "_selected_action": [obj_b.pk],
+                                                      "index": 0, "post": "yes"})
+        after = model._base_manager.filter(pk=obj_b.pk).values().first()
+        if response.status_code >= 500 or after != before:
+            problems.append(f"action {name!r} on B's row: {response.status_code}, "
+                            f"{'deleted' if after is None else 'changed' if after != before else 'unchanged'}")
 
     # the add form's choices
     response = client.get(_admin_url(model, "add/"))
@@ -232,3 +283,22 @@ def test_admin_isolation(model_admin, role, stores, member_factory):
             problems.append(f"autocomplete of {field.name!r}: {response.status_code}")
 
     assert not problems, "\n".join(problems)
+
+
+def test_the_walk_finds_a_store_however_the_route_names_it():
+    from django.urls import re_path
+
+    from .isolation import Route
+
+    class ShopView(StoreScopedMixin):
+        store_url_kwarg = "shop"
+
+    def view():
+        pass
+
+    view.view_class = ShopView
+    scoped = Route(r"api/v1/shops/(?P<shop>[-\w]+)/things/?$", re_path(r"^x$", view))
+    plain = Route(r"api/v1/stores/(?P<store_slug>[-\w]+)/things/?$", re_path(r"^x$", lambda request: None))
+    assert scoped.store_kwarg == "shop"
+    assert plain.store_kwarg == "store_slug"
+    assert Route(r"api/v1/notifications/?$", re_path(r"^x$", lambda request: None)).store_kwarg is None

@@ -165,3 +165,19 @@ def test_schema_documents_the_store_and_team_paths(api, db):
         assert path in paths, path
     create = paths["/api/v1/stores/{store}/api-keys"]["post"]
     assert "201" in create["responses"]
+
+
+def test_a_given_slug_is_lower_cased_and_unique_whatever_its_case(client_for, user, store_factory):
+    # given a store with the slug "shop"
+    store_factory(name="Shop", slug="shop")
+    client = client_for(user)
+    # when another merchant asks for "SHOP", then for "New-Shop"
+    taken = client.post("/api/v1/stores", {"name": "Mine", "slug": "SHOP", "currency": "USD"}, format="json")
+    created = client.post("/api/v1/stores", {"name": "Mine", "slug": "New-Shop", "currency": "USD"}, format="json")
+    # then "SHOP" is the same slug as "shop" (409, nothing made) and "New-Shop" is stored lower-cased
+    assert taken.status_code == 409, taken.json()
+    assert taken.json()["error"]["code"] == "ALREADY_EXISTS"
+    assert created.status_code == 201, created.json()
+    assert created.json()["data"]["slug"] == "new-shop"
+    assert sorted(Store.objects.values_list("slug", flat=True)) == ["new-shop", "shop"]
+    assert Membership.objects.filter(user=user).count() == 1

@@ -192,3 +192,42 @@ def test_store_choices_follow_the_required_permission(admin_client, store, other
     their_membership = Membership.objects.get(store=other_store, user=other_store.owner)
     assert client.post(f"/admin/teams/membership/{their_membership.pk}/change/",
                        {"role": "viewer"}).status_code == 403
+
+
+def test_keys_and_invitations_are_shown_to_team_managers_only(admin_client, store, member_factory):
+    # given a key and an invitation in the store
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from teams.models import Invitation
+    from teams.services import api_key_create
+
+    api_key, _ = api_key_create(store=store, name="ERP", scopes=[])
+    invitation = Invitation.objects.create(store=store, email="new@example.com", role="staff", token_hash="0" * 64,
+                                           expires_at=timezone.now() + timedelta(days=1))
+    staff, owner = admin_client(member_factory(store, "staff")), admin_client(store.owner)
+    # then staff (no team.manage, as in the API) reach neither list nor row, and the index hides them
+    for path in ["/admin/teams/apikey/", f"/admin/teams/apikey/{api_key.pk}/change/",
+                 "/admin/teams/invitation/", f"/admin/teams/invitation/{invitation.pk}/change/"]:
+        assert staff.get(path).status_code in {302, 403}, path
+    index = staff.get("/admin/").content.decode()
+    assert "/admin/teams/apikey/" not in index and "/admin/teams/invitation/" not in index
+    assert "/admin/teams/membership/" in index
+    # while the owner sees both
+    assert [row.pk for row in owner.get("/admin/teams/apikey/").context["cl"].result_list] == [api_key.pk]
+    assert [row.pk for row in owner.get("/admin/teams/invitation/").context["cl"].result_list] == [invitation.pk]
+
+
+def test_a_superusers_slug_is_unique_whatever_its_case(admin_client, store, user_factory):
+    # given the store "alpha"
+    root = admin_client(user_factory(is_superuser=True, is_staff=True))
+    fields = {"name": "Gamma", "description": "", "currency": "USD", "contact_email": "", "tax_rate": "0",
+              "low_stock_threshold": "5", "is_active": "on", "owner": store.owner.pk}
+    # when a superuser adds "ALPHA", then "Gamma"
+    taken = root.post("/admin/stores/store/add/", {**fields, "slug": "ALPHA"})
+    created = root.post("/admin/stores/store/add/", {**fields, "slug": "Gamma"})
+    # then "ALPHA" is refused on the form (no second alpha, no error page) and "Gamma" is stored lower-cased
+    assert taken.status_code == 200 and "slug" in taken.context["adminform"].form.errors
+    assert created.status_code == 302, created.context["adminform"].form.errors
+    assert sorted(Store.objects.values_list("slug", flat=True)) == ["alpha", "gamma"]

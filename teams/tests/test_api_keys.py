@@ -70,7 +70,8 @@ def test_a_key_cannot_mint_a_stronger_key(api, store):
     assert ApiKey.objects.count() == 1
 
 
-@pytest.mark.parametrize("header", ["nonsense", "sk_000000000000.wrong", "sk_abc"])
+@pytest.mark.parametrize("header", ["nonsense", "sk_000000000000.wrong", "sk_abc", "sk_\x00.abc",
+                                    "sk_000000000000." + "a" * 43 + "\x00", "sk_" + "0" * 5000 + ".x"])
 def test_bad_key_is_401_invalid_api_key(api, store, header):
     api_key_create(store=store, name="x", scopes=[])
     response = api.get(f"/api/v1/stores/{store.slug}", HTTP_X_API_KEY=header)
@@ -141,3 +142,11 @@ def test_create_api_key_command_prints_the_key(store):
         call_command("create_api_key", store="alpha", name="cli", scopes="bogus", stdout=StringIO())
     with pytest.raises(CommandError):
         call_command("create_api_key", store="nope", name="cli", stdout=StringIO())
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_create_api_key_command_refuses_a_bad_name(store, name):
+    # a name the column cannot hold was a database error on PostgreSQL, an empty one a nameless key
+    with pytest.raises(CommandError, match="--name"):
+        call_command("create_api_key", store="alpha", name=name, stdout=StringIO(), stderr=StringIO())
+    assert not ApiKey.objects.exists()

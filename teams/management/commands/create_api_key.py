@@ -2,7 +2,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config.api.errors import DomainError
 from stores.models import Store
+from teams.models import ApiKey
 from teams.services import api_key_create
+
+NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
 
 
 class Command(BaseCommand):
@@ -17,6 +20,9 @@ class Command(BaseCommand):
         found = Store.objects.filter(slug=store).first()
         if found is None:
             raise CommandError(f"No store with slug {store!r}.")
+        name = name.strip()
+        if not name or len(name) > NAME_MAX_LENGTH or "\x00" in name:  # what the API's ApiKeyInput refuses
+            raise CommandError(f"--name must be 1 to {NAME_MAX_LENGTH} characters (no NUL).")
         names = [scope.strip() for scope in scopes.split(",") if scope.strip()]
         try:
             api_key, key = api_key_create(store=found, name=name, scopes=names)

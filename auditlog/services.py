@@ -8,6 +8,7 @@ from django.db import models
 
 from config.api.middleware import request_id_var
 
+from .context import ip_or_none, request_origin_var
 from .models import AuditLog
 
 REDACTED = "••••"
@@ -28,7 +29,8 @@ def audit_record(
     """Appends one entry in the caller's transaction (rolled back with it); secrets in ``changes`` are redacted.
 
     ``actor`` is a User, an API key (any object with a pk) or None (the system, or the
-    request's user/key when ``request`` is given).
+    request's user/key when ``request`` is given). IP, user agent and request id come from
+    ``request``, or from the request being served when a service is not handed it.
     """
     if actor is None:
         actor = request_actor(request)
@@ -36,6 +38,7 @@ def audit_record(
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
+    ip, user_agent = _client_origin(request)
     return AuditLog.objects.create(
         store=store,
         actor_user=actor_user,
@@ -45,8 +48,8 @@ def audit_record(
         object_type=(object_type or "")[:100],
         object_id=str(object_id or "")[:64],
         changes=redact(jsonable(changes or {})),
-        ip=_client_ip(request),
-        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request is not None else "")[:512],
+        ip=ip,
+        user_agent=user_agent[:512],
         request_id=((getattr(request, "request_id", "") if request is not None else "") or request_id_var.get())[:128],
     )
 
@@ -122,8 +125,10 @@ def _describe_actor(actor) -> tuple[Any, str, str]:
     return None, f"{kind}:{actor.pk}", str(actor.pk)
 
 
-def _client_ip(request) -> str | None:
+def _client_origin(request) -> tuple[str | None, str]:
+    """(IP, user agent) of ``request``, else of the request being served, else (None, "")."""
     # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless the proxy rewrites it.
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    if request is not None:
+        return ip_or_none(request.META.get("REMOTE_ADDR")), request.META.get("HTTP_USER_AGENT", "")
+    origin = request_origin_var.get()
+    return (origin.ip, origin.user_agent) if origin is not None else (None, "")

@@ -4,13 +4,36 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.admin import StoreScopedAdmin
+from config.admin import StoreScopedAdmin, object_store_id
 from config.api.errors import DomainError, ValidationFailed
 from teams.permissions import WEBHOOKS_MANAGE
 
 from . import services
 from .events import WEBHOOK_EVENT_TYPES
 from .models import Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+
+class WebhooksManageAdmin(StoreScopedAdmin):
+    """Endpoints and deliveries (payloads, the right to send) belong to webhooks.manage, as in the API:
+    members see and act on them only in the stores where they hold it."""
+
+    required_permission = WEBHOOKS_MANAGE
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        store_ids = self.writable_store_ids(request)
+        return queryset if store_ids is None else queryset.filter(**{f"{self.store_field}__in": store_ids})
+
+    def has_module_permission(self, request) -> bool:
+        return super().has_module_permission(request) and self.writable_store_ids(request) != []
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if not super().has_view_permission(request, obj):
+            return False
+        store_ids = self.writable_store_ids(request)
+        if store_ids is None:
+            return True
+        return bool(store_ids) if obj is None else object_store_id(obj, self.store_field) in store_ids
 
 
 class WebhookDeliveryInline(admin.TabularInline):
@@ -47,7 +70,7 @@ class WebhookDeliveryInline(admin.TabularInline):
         return False
 
 
-@admin.action(description="Send a test event")
+@admin.action(description="Send a test event", permissions=["change"])
 def send_test(modeladmin, request, queryset):
     for endpoint in queryset:
         try:
@@ -83,10 +106,9 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(StoreScopedAdmin):
+class WebhookEndpointAdmin(WebhooksManageAdmin):
     audited_by_services = True  # webhook_endpoint_create/update/delete write the entries
     form = WebhookEndpointForm
-    required_permission = WEBHOOKS_MANAGE
     list_display = ["url", "store", "is_active", "failure_count", "disabled_at", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
@@ -165,7 +187,7 @@ class WebhookAttemptInline(admin.TabularInline):
         return False
 
 
-@admin.action(description="Redeliver")
+@admin.action(description="Redeliver", permissions=["change"])
 def redeliver(modeladmin, request, queryset):
     sent = 0
     for delivery in queryset.select_related("endpoint__store"):
@@ -179,10 +201,9 @@ def redeliver(modeladmin, request, queryset):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(StoreScopedAdmin):
+class WebhookDeliveryAdmin(WebhooksManageAdmin):
     audited_by_services = True  # read-only but for the redeliver action, which the service audits
     store_field = "endpoint__store"
-    required_permission = WEBHOOKS_MANAGE
     list_display = ["created_at", "event_type", "endpoint", "status", "attempts", "last_status_code", "webhook_id"]
     list_filter = ["status", "event_type", "endpoint"]
     search_fields = ["webhook_id", "endpoint__url"]

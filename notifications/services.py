@@ -340,7 +340,7 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor=None, request=No
 
 @transaction.atomic
 def webhook_endpoint_test(*, endpoint: WebhookEndpoint, actor=None, request=None) -> WebhookDelivery:
-    """Queues a ``webhook.test`` ping to the endpoint. Raises EndpointInactive when it is disabled."""
+    """Queues a ``webhook.test`` ping to the endpoint (audited). Raises EndpointInactive when it is disabled."""
     if not endpoint.is_active:
         raise EndpointInactive()
     event_id = uuid.uuid4().hex
@@ -354,6 +354,8 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint, actor=None, request=None
             "data": {"endpoint_id": endpoint.pk, "store": endpoint.store.slug, "message": "Test event"},
         },
     )
+    audit_record(store=endpoint.store, actor=actor, request=request, action="webhook.tested", target=endpoint,
+                 changes={"delivery": delivery.pk, "webhook_id": delivery.webhook_id})
     from .tasks import webhook_delivery_send_task
 
     transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk))
@@ -418,6 +420,11 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
     endpoint = delivery.endpoint
     if not endpoint.is_active:
         _delivery_finish(delivery, WebhookDelivery.FAILED, None, "The endpoint is disabled.", count_failure=False)
+        return None
+    if delivery.attempts > settings.WEBHOOK_MAX_ATTEMPTS:
+        # Earlier claims died mid-attempt (a killed worker) and the resume job kept re-enqueueing it.
+        _delivery_finish(delivery, WebhookDelivery.FAILED, delivery.last_status_code,
+                         delivery.last_error or "Gave up: the attempts did not finish.")
         return None
 
     body = webhook_body(delivery.payload)

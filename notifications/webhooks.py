@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import socket
 import time
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from requests.adapters import HTTPAdapter
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 EXCERPT_BYTES = 1024
+
+logger = logging.getLogger(__name__)
 
 
 class UnsafeDestination(Exception):
@@ -54,8 +57,13 @@ def webhook_body(payload: dict) -> str:
 
 def address_is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
+            return False
+        # IPv4-mapped, 6to4 and Teredo addresses reach the IPv4 address they carry
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
     return ip.is_global and not (
         ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
         or ip.is_unspecified
@@ -66,15 +74,28 @@ def url_check(url: str) -> None:
     """Refuses a URL that is not http(s), has no host or carries credentials (no DNS)."""
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
+        port = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         raise UnsafeDestination("The URL is malformed.") from exc
     if parts.scheme not in DEFAULT_PORTS:
         raise UnsafeDestination("Only http and https URLs are allowed.")
     if not parts.hostname:
         raise UnsafeDestination("The URL has no host.")
+    if port == 0:
+        raise UnsafeDestination("The URL's port must be between 1 and 65535.")
+    try:
+        ascii_hostname(parts.hostname)
+    except UnicodeError as exc:
+        raise UnsafeDestination("The URL's host name is not a valid internationalised domain name.") from exc
     if parts.username or parts.password:
         raise UnsafeDestination("The URL must not carry credentials.")
+
+
+def ascii_hostname(hostname: str) -> str:
+    """The host name as sent in ``Host`` and TLS SNI: IDNA (punycode) for an internationalised one."""
+    if hostname.isascii():
+        return hostname
+    return hostname.encode("idna").decode("ascii")
 
 
 def _getaddrinfo(host: str, port: int):
@@ -91,7 +112,7 @@ def destination_resolve(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or DEFAULT_PORTS[parts.scheme]
     try:
-        infos = _getaddrinfo(parts.hostname, port)
+        infos = _getaddrinfo(ascii_hostname(parts.hostname), port)
     except (socket.gaierror, UnicodeError) as exc:
         raise DestinationUnresolvable(f"{parts.hostname} does not resolve.") from exc
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
@@ -119,7 +140,8 @@ class PinnedHostAdapter(HTTPAdapter):
 
 
 def webhook_post(*, url: str, headers: dict[str, str], body: str) -> WebhookResponse:
-    """POSTs once, never following redirects; network problems come back in ``error``.
+    """POSTs once, never following redirects; network problems (and any other failure to send)
+    come back in ``error``, so every attempt is logged and counted.
 
     Raises UnsafeDestination (permanent) before any connection is made.
     """
@@ -128,18 +150,29 @@ def webhook_post(*, url: str, headers: dict[str, str], body: str) -> WebhookResp
         address = destination_resolve(url)
     except DestinationUnresolvable as exc:
         return WebhookResponse(None, _elapsed(started), "", str(exc))
+    try:
+        return _post_pinned(url=url, address=address, headers=headers, body=body, started=started)
+    except SoftTimeLimitExceeded:
+        return WebhookResponse(None, _elapsed(started), "", "Timed out: the attempt hit its total time limit.")
+    except Exception as exc:  # a bug or an odd answer must not leave the delivery claimed and unlogged
+        logger.exception("webhook POST to %s failed unexpectedly", urlsplit(url).hostname)
+        return WebhookResponse(None, _elapsed(started), "", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _post_pinned(*, url: str, address: str, headers: dict[str, str], body: str, started: float) -> WebhookResponse:
     parts = urlsplit(url)
+    hostname = ascii_hostname(parts.hostname)
     pinned_host = f"[{address}]" if ":" in address else address
     if parts.port:
         pinned_host += f":{parts.port}"
-    host_header = parts.hostname if not parts.port else f"{parts.hostname}:{parts.port}"
-    if ":" in parts.hostname:  # an IPv6 literal
-        host_header = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+    host_header = hostname if not parts.port else f"{hostname}:{parts.port}"
+    if ":" in hostname:  # an IPv6 literal
+        host_header = f"[{hostname}]" + (f":{parts.port}" if parts.port else "")
     pinned_url = urlunsplit((parts.scheme, pinned_host, parts.path or "/", parts.query, ""))
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     with requests.Session() as session:
         session.trust_env = False  # no proxies from the environment: we connect where we vetted
-        session.mount("https://", PinnedHostAdapter(parts.hostname, max_retries=0))
+        session.mount("https://", PinnedHostAdapter(hostname, max_retries=0))
         session.mount("http://", HTTPAdapter(max_retries=0))
         try:
             response = session.post(
@@ -152,8 +185,6 @@ def webhook_post(*, url: str, headers: dict[str, str], body: str) -> WebhookResp
             )
         except requests.RequestException as exc:
             return WebhookResponse(None, _elapsed(started), "", f"{type(exc).__name__}: {exc}"[:500])
-        except SoftTimeLimitExceeded:
-            return WebhookResponse(None, _elapsed(started), "", "Timed out: the attempt hit its total time limit.")
         try:
             raw = _read_excerpt(response, deadline=started + 2 * timeout)
         except Exception as exc:  # a response that breaks off still has its status code

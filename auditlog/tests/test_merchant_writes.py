@@ -174,3 +174,28 @@ def test_refused_writes_leave_no_entry(client_for, store, member_factory, bob):
     assert client_for(bob).post(STORES, {"name": "A", "slug": "alpha", "currency": "USD"},
                                 format="json").status_code == 409
     assert not AuditLog.objects.exists()
+
+
+def test_a_catalog_write_records_where_the_request_came_from(client_for, store):
+    # given: catalog services are not handed the request
+    client = client_for(store.owner)
+    # when
+    response = client.post(f"{STORES}/{store.slug}/categories", {"name": "Clothing"}, format="json",
+                           HTTP_USER_AGENT="merchant-app/2.1", HTTP_X_REQUEST_ID="req-catalog-1",
+                           REMOTE_ADDR="203.0.113.20")
+    # then: the entry still has the client's IP, user agent and the request id
+    assert response.status_code == 201, response.json()
+    entry = AuditLog.objects.get(action="category.created")
+    assert (entry.ip, entry.user_agent, entry.request_id) == ("203.0.113.20", "merchant-app/2.1", "req-catalog-1")
+    assert entry.actor_user == store.owner
+
+
+def test_an_entry_written_after_the_request_has_no_request_origin(client_for, store):
+    # given: a request has been served in this thread
+    client_for(store.owner).get(f"{STORES}/{store.slug}", HTTP_USER_AGENT="merchant-app/2.1")
+    # when: the system writes an entry outside any request
+    from auditlog.services import audit_record
+
+    entry = audit_record(store=store, action="stock.expired")
+    # then: nothing of that request leaks into it
+    assert (entry.ip, entry.user_agent) == (None, "")

@@ -117,3 +117,40 @@ def test_actor_from_an_api_key_request(store):
     request.api_key = FakeApiKey()
     entry = audit_record(store=store, action="product.created", request=request)
     assert entry.actor_label == "apikey:7"
+
+
+def test_request_origin_from_a_wsgi_environ(store):
+    from auditlog.context import request_origin_forget, request_origin_remember
+
+    request_origin_remember(None, environ={"REMOTE_ADDR": "198.51.100.4", "HTTP_USER_AGENT": "wsgi-agent"})
+    try:
+        entry = audit_record(store=store, action="x.wsgi")
+    finally:
+        request_origin_forget(None)
+    assert (entry.ip, entry.user_agent) == ("198.51.100.4", "wsgi-agent")
+    # a unix socket's REMOTE_ADDR is no IP: left empty rather than breaking the inet column
+    request_origin_remember(None, environ={"REMOTE_ADDR": "/run/gunicorn.sock", "HTTP_USER_AGENT": "wsgi-agent"})
+    try:
+        entry = audit_record(store=store, action="x.unix")
+    finally:
+        request_origin_forget(None)
+    entry.refresh_from_db()
+    assert (entry.ip, entry.user_agent) == (None, "wsgi-agent")
+    assert audit_record(store=store, action="x.none").ip is None
+
+
+@pytest.mark.postgres
+def test_database_trigger_allows_only_nulling_the_actor(store, user_factory):
+    from django.db.utils import DatabaseError
+
+    # given
+    entry = audit_record(store=store, actor=user_factory(email="leaver@example.com"), action="x.y")
+    # when: the one permitted change rides along with a tampering one
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE auditlog_auditlog SET actor_user_id = NULL, actor_label = 'nobody' WHERE id = %s",
+                       [entry.pk])
+    # then: refused; nulling the actor alone (ON DELETE SET NULL) passes
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE auditlog_auditlog SET actor_user_id = NULL WHERE id = %s", [entry.pk])
+    entry = AuditLog.objects.get(pk=entry.pk)
+    assert entry.actor_user_id is None and entry.actor_label == "leaver@example.com"

@@ -83,3 +83,40 @@ def test_endpoint_page_shows_its_latest_deliveries_and_links_to_all(client, stor
     listed = client.get(f"/admin/notifications/webhookdelivery/?endpoint__id__exact={endpoint.pk}")
     assert listed.status_code == 200 and "msg_a04" in listed.content.decode()
     assert "msg_other" not in listed.content.decode()
+
+
+def test_staff_without_webhooks_manage_neither_see_nor_send_in_the_admin(client, store, member_factory, receiver,
+                                                                          allow_private,
+                                                                          django_capture_on_commit_callbacks):
+    # given: a staff member (an admin-site role, but no webhooks.manage)
+    staff = member_factory(store, "staff")
+    endpoint = WebhookEndpoint.objects.create(store=store, url=receiver.url, events=["order.paid"])
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event_type="order.paid", webhook_id="msg_staff",
+                                              status="failed", payload={"type": "order.paid", "data": {}})
+    client.force_login(staff)
+    # when
+    pages = [client.get("/admin/notifications/webhookdelivery/"), client.get("/admin/notifications/webhookendpoint/"),
+             client.get(f"/admin/notifications/webhookdelivery/{delivery.pk}/change/")]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/notifications/webhookdelivery/", {"action": "redeliver", "_selected_action": [delivery.pk]})
+        client.post("/admin/notifications/webhookendpoint/", {"action": "send_test", "_selected_action": [endpoint.pk]})
+    # then: nothing shown, nothing sent
+    assert all(page.status_code in (302, 403) for page in pages), [page.status_code for page in pages]
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and receiver.requests == []
+    assert WebhookDelivery.objects.count() == 1 and not AuditLog.objects.exists()
+
+
+def test_a_member_managing_webhooks_in_one_store_acts_only_there(client, store, other_store, member_factory):
+    # given: the owner of store is only staff in other_store
+    from teams.models import Membership
+
+    Membership.objects.create(user=store.owner, store=other_store, role="staff")
+    mine = WebhookEndpoint.objects.create(store=store, url="https://mine.example.com", events=["order.paid"])
+    WebhookEndpoint.objects.create(store=other_store, url="https://theirs.example.com", events=["order.paid"])
+    client.force_login(store.owner)
+    # when
+    page = client.get("/admin/notifications/webhookendpoint/").content.decode()
+    # then
+    assert "mine.example.com" in page and "theirs.example.com" not in page
+    assert client.get(f"/admin/notifications/webhookendpoint/{mine.pk}/change/").status_code == 200

@@ -295,3 +295,60 @@ def test_a_redirect_is_logged_as_such(store, receiver, allow_private, django_cap
     emitted(store, django_capture_on_commit_callbacks)
     attempt = WebhookAttempt.objects.get(delivery__endpoint=endpoint)
     assert attempt.status_code == 307 and "redirects are not followed" in attempt.error
+
+
+@pytest.mark.parametrize("address", ["2002:7f00:1::", "2002:a00:1::1", "2001:0:4136:e378:8000:63bf:80ff:fffe",
+                                     "fec0::1"])
+def test_ipv6_forms_that_reach_a_private_ipv4_or_site_are_not_public(address):
+    # 6to4 of 127.0.0.1 and 10.0.0.1, Teredo of 127.0.0.1, site-local
+    assert not address_is_public(address)
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com:0/x", "https://" + "ä" * 70 + ".example.com/"])
+def test_a_port_zero_or_an_impossible_host_name_is_refused(url, public_dns):
+    with pytest.raises(UnsafeDestination):
+        destination_resolve(url)
+
+
+def test_an_internationalised_host_is_sent_in_punycode(store, receiver, allow_private, public_dns,
+                                                        django_capture_on_commit_callbacks):
+    # given: a host name a latin-1 Host header cannot carry
+    public_dns["xn--r8jz45g.example"] = ["127.0.0.1"]
+    endpoint = endpoint_for(store, f"http://例え.example:{receiver.port}/hooks")
+    # when
+    emitted(store, django_capture_on_commit_callbacks)
+    # then: it arrives, with the ASCII form of the name, and is logged as a success
+    assert receiver.requests[0].headers["host"] == f"xn--r8jz45g.example:{receiver.port}"
+    assert WebhookDelivery.objects.get(endpoint=endpoint).status == "succeeded"
+
+
+def test_an_unexpected_failure_to_send_is_logged_and_retried(store, allow_private, monkeypatch,
+                                                             django_capture_on_commit_callbacks):
+    # given: the transport breaks in a way no one planned for
+    def broken(**kwargs):
+        raise UnicodeEncodeError("latin-1", "x", 0, 1, "boom")
+
+    monkeypatch.setattr("notifications.webhooks._post_pinned", broken)
+    endpoint = endpoint_for(store, "http://127.0.0.1:9/hooks")
+    # when
+    emitted(store, django_capture_on_commit_callbacks)
+    # then: the attempt is in the log and the delivery waits for its retry, not stuck in flight
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "pending" and delivery.attempts == 1 and delivery.next_attempt_at > timezone.now()
+    attempt = delivery.attempt_log.get()
+    assert attempt.status_code is None and "UnicodeEncodeError" in attempt.error
+
+
+def test_a_delivery_whose_attempts_kept_dying_gives_up(store, receiver, allow_private, settings):
+    # given: a delivery claimed more often than it may be tried (workers killed mid-attempt)
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    endpoint = endpoint_for(store, receiver.url)
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event_type="order.paid", webhook_id="msg_dead",
+                                              payload={"type": "order.paid", "data": {}}, attempts=3,
+                                              next_attempt_at=timezone.now() - timedelta(hours=1))
+    # when the resume job hands it to a worker again
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
+    # then it fails for good without another request
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.next_attempt_at is None
+    assert receiver.requests == []

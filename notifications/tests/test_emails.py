@@ -86,3 +86,37 @@ def test_every_email_template_renders_text_html_and_subject():
         subject, text, html = email_render(template=name, context=context)
         assert subject.strip() and text.strip(), name
         assert html.lstrip().lower().startswith("<!doctype html>"), name
+
+
+@pytest.mark.parametrize("inviter, sentence", [("Olga", "Olga invites you to join Alpha & Omega as staff."),
+                                               ("", "You are invited to join Alpha & Omega as staff.")])
+def test_invitation_reads_well_with_and_without_an_inviter(inviter, sentence):
+    context = {**STORE, "role": "staff", "token": "t0k3n", "inviter": inviter, "expires_at": "2026-12-01 10:00 UTC"}
+    subject, text, html = email_render(template="invitation", context=context)
+    assert "Alpha & Omega" in subject and "&amp;" not in subject  # a subject is plain text
+    assert sentence in text
+    assert sentence.replace(" as staff.", "") in " ".join(html.replace("&amp;", "&").replace("<strong>", "")
+                                                           .replace("</strong>", "").split())
+    assert "/invites/t0k3n" in text and "/invites/t0k3n" in html and "2026-12-01 10:00 UTC" in text
+
+
+@pytest.mark.parametrize("template, subject_words", [("verify_email", "Confirm"), ("password_reset", "Reset")])
+def test_account_emails_carry_their_link(template, subject_words):
+    link = "https://shop.example/verify?uid=MQ&token=abc-123"
+    subject, text, html = email_render(template=template, context={"name": "Sam", "link": link})
+    assert subject_words in subject
+    assert link in text and "Hello Sam" in text
+    assert 'href="https://shop.example/verify?uid=MQ&amp;token=abc-123"' in html
+
+
+@pytest.mark.parametrize("error", ["SMTPServerDisconnected", "ConnectionRefusedError", "TimeoutError", "gaierror"])
+def test_the_email_task_retries_on_transient_errors(error):
+    import builtins
+    import smtplib
+    import socket
+
+    from notifications.tasks import email_send_task
+
+    kind = getattr(smtplib, error, None) or getattr(socket, error, None) or getattr(builtins, error)
+    assert issubclass(kind, email_send_task.autoretry_for)
+    assert email_send_task.max_retries >= 3 and email_send_task.retry_backoff and email_send_task.retry_jitter

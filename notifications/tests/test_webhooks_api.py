@@ -157,3 +157,60 @@ def test_deliveries_status_filter_outside_its_choices_is_400(status, store, clie
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert "status" in response.json()["error"]["details"]
     assert WebhookDelivery.objects.get().status == "failed"
+
+
+def test_the_test_ping_is_audited(store, client_for, django_capture_on_commit_callbacks):
+    # given
+    endpoint = WebhookEndpoint.objects.create(store=store, url="https://a.example.com", events=["order.paid"])
+    # when
+    response = client_for(store.owner).post(f"{base(store)}/{endpoint.pk}/test", HTTP_USER_AGENT="dash")
+    # then
+    assert response.status_code == 202, response.json()
+    entry = AuditLog.objects.get(action="webhook.tested")
+    assert entry.object_id == str(endpoint.pk) and entry.actor_user == store.owner and entry.user_agent == "dash"
+    assert entry.changes["delivery"] == response.json()["data"]["id"]
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("path", [f"/{HUGE}", f"/{HUGE}/deliveries", f"/{HUGE}/test",
+                                  f"/{{pk}}/deliveries/{HUGE}/redeliver"])
+def test_ids_past_64_bits_are_404(path, store, client_for):
+    # given
+    endpoint = WebhookEndpoint.objects.create(store=store, url="https://a.example.com", events=["order.paid"])
+    client = client_for(store.owner)
+    url = base(store) + path.format(pk=endpoint.pk)
+    # when
+    response = client.post(url) if path.endswith(("test", "redeliver")) else client.get(url)
+    # then
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"url": "https://hooks.example.com", "events": "order.paid"}, "events"),
+    ({"url": "https://hooks.example.com", "events": {"order.paid": True}}, "events"),
+    ({"url": "https://hooks.example.com", "events": [["order.paid"]]}, "events"),
+    ({"url": "https://hooks.example.com", "events": None}, "events"),
+    ({"url": "https://hooks.example.com:99999/", "events": ["order.paid"]}, "url"),
+    ({"url": "https://hooks.example.com:0/", "events": ["order.paid"]}, "url"),
+    ({"url": "https://hooks.example.com/\x00", "events": ["order.paid"]}, "url"),
+    ({"url": 42, "events": ["order.paid"]}, "url"),
+])
+def test_malformed_fields_are_400_not_500(body, field, store, client_for, public_dns):
+    response = client_for(store.owner).post(base(store), body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR" and field in response.json()["error"]["details"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_patch_to_a_private_url_is_400_and_changes_nothing(store, client_for, public_dns, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    endpoint = WebhookEndpoint.objects.create(store=store, url="https://a.example.com", events=["order.paid"])
+    response = client_for(store.owner).patch(f"{base(store)}/{endpoint.pk}", {"url": "http://10.0.0.1/"},
+                                             format="json")
+    assert response.status_code == 400 and "url" in response.json()["error"]["details"]
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://a.example.com" and not AuditLog.objects.exists()

@@ -1,5 +1,7 @@
 """The merchant dashboard's catalog pages; every write goes through catalog.services."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -9,8 +11,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from config.admin import StoreScopedAdmin, StoreScopedInline, admin_store_ids_with
-from config.api.errors import DomainError, ValidationFailed
-from config.money import money_str
+from config.api.errors import DomainError
+from config.api.fields import json_text_problem
+from config.money import currency_places, money_str
 from stores.models import Store
 from teams.permissions import CATALOG_WRITE
 
@@ -121,6 +124,8 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
                 form.add_error("sku", "Another row has this sku.")
             skus[sku] = form
         store_id = product.store_id if product.store_id else None
+        if store_id:
+            self._check_money_places(currency_places(product.store.currency), product.store.currency)
         if store_id and skus:
             mine = [form.instance.pk for form in self.forms if form.instance.pk]
             taken = set(Variant.objects.filter(store_id=store_id, sku__in=list(skus)).exclude(pk__in=mine)
@@ -128,12 +133,33 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
             for sku in taken:
                 skus[sku].add_error("sku", "This sku is already used in the store.")
 
+    def _check_money_places(self, places: int, currency: str) -> None:
+        """The API refuses more places than the store currency has (API.md "Money"); so does the admin."""
+        quantum = Decimal(1).scaleb(-places)
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE") or not form.has_changed():
+                continue
+            for name in ("price", "compare_at_price"):
+                value = form.cleaned_data.get(name)
+                if value is not None and value != value.quantize(quantum):
+                    form.add_error(name, f"At most {places} decimal places for {currency}.")
+
 
 class VariantInlineForm(forms.ModelForm):
     class Meta:
         model = Variant
         fields = ["sku", "name", "price", "compare_at_price", "options", "stock_quantity", "track_inventory",
                   "allow_backorder", "position"]
+
+    def clean_options(self):
+        options = self.cleaned_data.get("options")
+        if options in (None, ""):
+            return {}
+        if not isinstance(options, dict) or not all(isinstance(value, str) for value in options.values()):
+            raise forms.ValidationError('Options are an object of text values, e.g. {"size": "M", "color": "red"}.')
+        if problem := json_text_problem(options):
+            raise forms.ValidationError(problem)
+        return options
 
     def clean_stock_quantity(self):
         stock = self.cleaned_data["stock_quantity"]
@@ -217,6 +243,16 @@ class ProductAdminForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = "__all__"
+
+    def clean_attributes(self):
+        attributes = self.cleaned_data.get("attributes")
+        if attributes in (None, ""):
+            return {}
+        if not isinstance(attributes, dict):
+            raise forms.ValidationError('Attributes are a JSON object, e.g. {"material": "cotton"}.')
+        if problem := json_text_problem(attributes):
+            raise forms.ValidationError(problem)
+        return attributes
 
     def clean(self):
         cleaned = super().clean()
@@ -392,8 +428,8 @@ class ProductAdmin(StoreScopedAdmin):
                                              actor=request.user)
                 except ImportFailed as exc:
                     errors = exc.errors
-                except ValidationFailed as exc:
-                    form.add_error("file", _domain_message(exc))
+                except DomainError as exc:  # e.g. a conflict met while writing: rolled back, nothing imported
+                    form.add_error("file", f"{_domain_message(exc)} Nothing was imported.")
                 else:
                     self.message_user(request, f"Imported: {result}", messages.SUCCESS)
                     return redirect(reverse("admin:catalog_product_changelist"))

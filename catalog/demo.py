@@ -18,6 +18,7 @@ from config.money import currency_places
 from stores.models import Store
 
 from . import services
+from .cache import catalog_cache_invalidate
 from .models import Category, Product, ProductStatus
 
 CATEGORY_TREE: dict[str, list[str]] = {
@@ -190,4 +191,6 @@ def seed_bulk(store: Store, n: int, *, batch_size: int = 10_000) -> int:
                     f"INSERT INTO catalog_variant ({', '.join(VARIANT_COLUMNS)}) "
                     f"VALUES ({', '.join(['%s'] * len(VARIANT_COLUMNS))})", variants)
         done += size
+    # raw rows bypass the services: cached public pages of the store must not outlive them
+    catalog_cache_invalidate(store.pk)
     return n

@@ -15,6 +15,7 @@ from .errors import PayloadTooLarge
 # Pillow format -> (format to write, file suffix)
 OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
     "JPEG": ("JPEG", ".jpg"),
+    "MPO": ("JPEG", ".jpg"),  # multi-picture JPEG from phone cameras: the first picture
     "PNG": ("PNG", ".png"),
     "WEBP": ("WEBP", ".webp"),
     "GIF": ("PNG", ".png"),  # the first frame; animation is not kept

@@ -33,12 +33,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from config.api.errors import ValidationFailed
+from config.api.fields import INTEGER_MAX
 from config.money import MAX_DIGITS, currency_places
 from stores.models import Store
 
 from . import services
 from .events import audit, emit_event, product_payload
 from .models import Category, Product, ProductStatus, Variant
+
+PRODUCT_SLUG_MAX_LENGTH = Product._meta.get_field("slug").max_length
 
 COLUMNS = ("sku", "product_slug", "product_name", "name", "price", "compare_at_price", "stock_quantity", "brand",
            "category", "status", "description", "options")
@@ -165,23 +168,29 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
         raise ImportFailed(errors)
 
     places = currency_places(store.currency)
-    skus = [(row.get("sku") or "").strip() for row in rows]
-    existing_variants = {v.sku: v for v in Variant.objects.filter(store=store, sku__in=[s for s in skus if s])
+
+    def lookup_values(column: str) -> set[str]:
+        # values with a NUL are row errors below; PostgreSQL could not even compare them
+        values = {(row.get(column) or "").strip() for row in rows}
+        return {value for value in values if value and "\x00" not in value}
+
+    existing_variants = {v.sku: v for v in Variant.objects.filter(store=store, sku__in=lookup_values("sku"))
                          .select_related("product")}
-    slugs = {(row.get("product_slug") or "").strip() for row in rows} - {""}
-    names = {(row.get("product_name") or "").strip().lower() for row in rows} - {""}
+    slugs = lookup_values("product_slug")
+    names = {name.lower() for name in lookup_values("product_name")}
     by_slug = {p.slug: p for p in Product.objects.filter(store=store, slug__in=slugs)}
     by_name: dict[str, Product] = {}
     for product in Product.objects.annotate(lower_name=Lower("name")).filter(store=store, lower_name__in=names) \
             .order_by("id"):
         by_name.setdefault(product.name.lower(), product)
-    categories = {c.slug: c for c in Category.objects.filter(
-        store=store, slug__in={(row.get("category") or "").strip() for row in rows} - {""})}
+    categories = {c.slug: c for c in Category.objects.filter(store=store, slug__in=lookup_values("category"))}
 
     products: dict[str, _ProductPlan] = {}
     variants: list[_VariantPlan] = []
     seen_skus: dict[str, int] = {}
-    taken_new_slugs: set[str] = set()
+    # every slug the file names explicitly is kept free for it, so a slug generated from a
+    # product_name on an earlier row cannot take it (that would fail mid-import)
+    taken_new_slugs: set[str] = set(slugs)
     for index, row in enumerate(rows):
         number = index + 2
         if None in row:  # more cells than headers
@@ -192,6 +201,11 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
 
         def error(name: str, message: str, row_number: int = number, bucket: list = row_errors) -> None:
             bucket.append(RowError(row_number, name, message))
+
+        for column in COLUMNS:
+            if "\x00" in cell[column]:  # PostgreSQL text cannot hold NUL
+                error(column, "Null characters are not allowed.")
+                cell[column] = ""
 
         sku = cell["sku"]
         if not sku:
@@ -208,6 +222,8 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
         slug, name = cell["product_slug"], cell["product_name"]
         if slug and slugify(slug) != slug:
             error("product_slug", "Use lowercase letters, digits and hyphens.")
+        elif len(slug) > PRODUCT_SLUG_MAX_LENGTH:
+            error("product_slug", f"At most {PRODUCT_SLUG_MAX_LENGTH} characters.")
         product = by_slug.get(slug) if slug else by_name.get(name.lower()) if name else None
         if existing is not None and product is not None and product.pk != existing.product_id:
             error("sku", f"Belongs to product {existing.product.slug!r}, not {product.slug!r}.")
@@ -256,10 +272,10 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
         if cell["stock_quantity"]:
             try:
                 stock = int(cell["stock_quantity"])
-                if stock < 0:
+                if not 0 <= stock <= INTEGER_MAX:
                     raise ValueError
             except ValueError:
-                error("stock_quantity", "A whole number ≥ 0.")
+                error("stock_quantity", f"A whole number from 0 to {INTEGER_MAX}.")
             else:
                 if existing is not None and stock < existing.reserved:
                     error("stock_quantity", f"{existing.reserved} units are reserved by open orders.")

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Avg, Count, F, QuerySet
+from django.db.models import Avg, Count, F, Min, QuerySet
+from django.db.models.functions import Lower
 
 from stores.models import Store
 
@@ -57,10 +58,10 @@ def category_tree(*, store: Store) -> list[dict]:
     """The whole tree as nested dicts (``children``), from one query."""
     nodes: dict[int, dict] = {}
     roots: list[dict] = []
-    rows = list(category_list(store=store).values("id", "name", "slug", "description", "parent_id", "position",
-                                                  "depth", "path"))
+    rows = category_list(store=store).values("id", "name", "slug", "description", "parent_id", "position", "depth")
     for row in rows:
-        nodes[row["id"]] = {**row, "parent": row.pop("parent_id"), "children": []}
+        parent = row.pop("parent_id")
+        nodes[row["id"]] = {**row, "parent": parent, "children": []}
     for node in nodes.values():
         parent = nodes.get(node["parent"])
         (parent["children"] if parent else roots).append(node)
@@ -142,7 +143,9 @@ def product_suggestions(*, store: Store, q: str, limit: int = 10) -> list[dict]:
 def brand_list(*, store: Store, is_member: bool) -> list[dict]:
     """Distinct brands with product counts (published products for the public)."""
     queryset = product_visible(store=store, is_member=is_member).exclude(brand="")
-    return list(queryset.values("brand").annotate(count=Count("id")).order_by("brand"))
+    # one entry per brand whatever its case, as the brand filter matches (iexact)
+    rows = queryset.annotate(key=Lower("brand")).values("key").annotate(brand=Min("brand"), count=Count("id"))
+    return [{"brand": row["brand"], "count": row["count"]} for row in rows.order_by("key")]
 
 
 # --- reviews -------------------------------------------------------------------

@@ -175,7 +175,8 @@ class ProductOutput(serializers.ModelSerializer):
 
 
 class ProductFilterInput(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, help_text="Words to find in name, brand, description.")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200,  # as /search
+                              help_text="Words to find in name, brand, category, description.")
     category = serializers.CharField(required=False, allow_blank=True,
                                      help_text="Category slug; includes its sub-categories.")
     price_min = serializers.DecimalField(max_digits=14, decimal_places=3, required=False, min_value=0)

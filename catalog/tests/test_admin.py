@@ -224,3 +224,80 @@ def test_category_and_review_admin_writes_are_audited_once(admin_client_for_owne
         store.owner.pk]
     assert list(AuditLog.objects.order_by("id")[before:].values_list("action", flat=True)) == ["review.deleted"]
     assert not AuditLog.objects.filter(action__startswith="admin.").exists()
+
+
+def _new_product_form(store, **extra) -> dict:
+    return {
+        "store": store.pk, "name": "Admin Made", "slug": "admin-made", "brand": "Acme", "description": "",
+        "attributes": "{}",
+        "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "variants-0-sku": "AM-1", "variants-0-name": "One", "variants-0-price": "4.50",
+        "variants-0-options": "{}", "variants-0-stock_quantity": "3", "variants-0-track_inventory": "on",
+        "variants-0-position": "0",
+        "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0", "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("field, value", [
+    ("variants-0-price", "4.505"),  # USD has two places; the API answers 400 for this
+    ("variants-0-compare_at_price", "9.999"),
+    ("variants-0-options", '["M"]'),  # the API takes an object of text values
+    ("attributes", "[1, 2]"),  # the API takes an object
+])
+def test_admin_refuses_what_the_api_refuses(admin_client_for_owner, store, field, value):
+    response = admin_client_for_owner.post("/admin/catalog/product/add/", _new_product_form(store, **{field: value}))
+    assert response.status_code == 200  # the form again, with the error
+    assert not Product.objects.exists()
+
+
+def test_admin_keeps_unchanged_prices_of_a_three_place_column(admin_client_for_owner, store, product_factory):
+    # given: a USD variant whose 10.000 column value the change page shows as it is
+    product = product_factory(store=store, variants=1)
+    url = f"/admin/catalog/product/{product.pk}/change/"
+    data = change_form_data(admin_client_for_owner.get(url))
+    # when
+    response = admin_client_for_owner.post(url, {**data, "variants-0-stock_quantity": "7"})
+    # then
+    assert response.status_code == 302
+    assert product.variants.get().stock_quantity == 7
+
+
+def test_archive_action_and_the_category_brand_filters(admin_client_for_owner, store, other_store, product_factory,
+                                                       category_factory):
+    parent = category_factory(store=store, name="Clothing")
+    shirts = category_factory(store=store, name="Shirts", parent=parent)
+    category_factory(store=other_store, name="Elsewhere")
+    shirt = product_factory(store=store, name="Linen Shirt", brand="Loom", category=shirts)
+    product_factory(store=store, name="Mug", brand="Potter")
+    changelist = "/admin/catalog/product/"
+    by_category = admin_client_for_owner.get(f"{changelist}?category__id__exact={shirts.pk}").content
+    assert b"Linen Shirt" in by_category and b"Mug" not in by_category
+    assert b"Elsewhere" not in by_category  # the filter lists this store's categories only
+    by_brand = admin_client_for_owner.get(f"{changelist}?brand=Potter").content
+    assert b"Mug" in by_brand and b"Linen Shirt" not in by_brand
+    autocomplete = admin_client_for_owner.get(
+        "/admin/autocomplete/?app_label=catalog&model_name=product&field_name=category&term=").json()
+    assert {row["text"] for row in autocomplete["results"]} == {"Clothing", "Shirts"}
+    response = admin_client_for_owner.post(changelist, {"action": "archive_selected",
+                                                        "_selected_action": [shirt.pk]}, follow=True)
+    assert response.status_code == 200
+    shirt.refresh_from_db()
+    assert shirt.status == "archived"
+
+
+def test_admin_import_reports_a_conflict_met_while_writing(admin_client_for_owner, store, monkeypatch):
+    from catalog import services
+    from config.api.errors import AlreadyExists
+
+    def conflict(**kwargs):
+        raise AlreadyExists("The slug is already used in this store.")
+
+    monkeypatch.setattr(services, "product_create", conflict)
+    upload = SimpleUploadedFile("p.csv", b"sku,product_name,price\nA,Thing,1.99\n", content_type="text/csv")
+    response = admin_client_for_owner.post("/admin/catalog/product/import/", {"store": store.pk, "file": upload})
+    assert response.status_code == 200
+    assert b"Nothing was imported" in response.content
+    assert not Product.objects.exists()

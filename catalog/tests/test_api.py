@@ -33,6 +33,8 @@ def test_category_crud_and_tree(staff_api, api, store):
     assert [node["name"] for node in nodes] == ["Clothing"]
     assert nodes[0]["children"][0]["name"] == "Shirts"
     assert nodes[0]["children"][0]["children"][0]["name"] == "Polo"
+    assert set(nodes[0]) == {"id", "name", "slug", "description", "parent", "position", "depth", "children"}
+    assert nodes[0]["children"][0]["parent"] == root_id
     assert flat.json()["pagination"]["total"] == 3
     patched = staff_api.patch(url(store, f"categories/{root_id}"), {"name": "Apparel"}, format="json")
     assert patched.json()["data"]["name"] == "Apparel"
@@ -388,6 +390,22 @@ def test_image_upload_stores_a_reencoded_copy(staff_api, store, product_factory)
     assert detail["images"][0]["alt"] == "Front"
 
 
+def test_a_multi_picture_jpeg_is_stored_as_its_first_picture(staff_api, store, product_factory):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    product = product_factory(store=store)
+    source = io.BytesIO()
+    Image.new("RGB", (8, 6), "red").save(source, "MPO", save_all=True, append_images=[Image.new("RGB", (8, 6))])
+    upload = SimpleUploadedFile("phone.jpg", source.getvalue(), content_type="image/jpeg")
+    response = staff_api.post(url(store, f"products/{product.pk}/images"), {"file": upload}, format="multipart")
+    assert response.status_code == 201, response.json()
+    with ProductImage.objects.get().image.open("rb") as handle, Image.open(handle) as stored:
+        assert (stored.format, stored.size) == ("JPEG", (8, 6))
+
+
 def test_fake_image_is_400_with_details_file(staff_api, store, product_factory):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -484,6 +502,13 @@ def test_brands_count_published_products_for_the_public(api, store, product_fact
     product_factory(store=store, brand="")
     assert api.get(url(store, "brands")).json()["data"] == [{"brand": "Acme", "count": 2}, {"brand": "Zed", "count": 1}]
     assert {"brand": "Zed", "count": 2} in staff_api.get(url(store, "brands")).json()["data"]
+
+
+def test_brands_differing_only_in_case_are_one_brand(api, store, product_factory):
+    product_factory(store=store, brand="Acme")
+    product_factory(store=store, brand="ACME")
+    assert api.get(url(store, "brands")).json()["data"] == [{"brand": "ACME", "count": 2}]
+    assert api.get(url(store, "products?brand=acme")).json()["pagination"]["total"] == 2
 
 
 def test_search_and_suggestions(api, store, product_factory):
@@ -692,3 +717,21 @@ def test_variant_option_names_jsonb_cannot_store_are_400(staff_api, store, produ
     assert response.status_code == 400, response.content
     assert "options" in response.json()["error"]["details"]
     assert not Variant.objects.filter(product=product).exists()
+
+
+@pytest.mark.parametrize("query", ["price_min=abc", "price_max=-1", "price_min=NaN", "price_min=1e400",
+                                   "in_stock=maybe", "featured=2", "status=sold", "sort=cheapest", "category=%00",
+                                   "q=%00", "brand=%00", "q=" + "word+" * 50])
+def test_invalid_list_filters_are_400(api, staff_api, store, product_factory, query):
+    product_factory(store=store)
+    for client in (api, staff_api):
+        response = client.get(url(store, f"products?{query}"))
+        assert response.status_code == 400, response.json()
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("child", ["variants", "images", "reviews"])
+def test_a_drafts_rows_are_404_for_the_public(api, staff_api, store, product_factory, child):
+    draft = product_factory(store=store, status="draft")
+    assert api.get(url(store, f"products/{draft.pk}/{child}")).status_code == 404
+    assert staff_api.get(url(store, f"products/{draft.pk}/{child}")).status_code == 200

@@ -36,7 +36,8 @@ def test_seed_bulk_rows_are_complete(store, api):
     # new rows after bulk ones get fresh ids (sequences / autoincrement kept in step)
     later = Product.objects.create(store=store, name="After", slug="after")
     assert later.pk > products.order_by("-pk").first().pk
-    found = api.get(f"/api/v1/stores/{store.slug}/search?q={sample.name.split()[-1]}").json()["data"]
+    # the whole name: its number alone (a prefix of many others) can rank it past the first page
+    found = api.get(f"/api/v1/stores/{store.slug}/search", {"q": sample.name, "limit": 100}).json()["data"]
     assert sample.pk in [p["id"] for p in found]
 
 
@@ -45,3 +46,28 @@ def test_seed_catalog_uses_the_store_currency(store_factory, api):
     seed_catalog(lyd, products=3, images=False)
     product = api.get("/api/v1/stores/tripoli/products?limit=1").json()["data"][0]
     assert product["currency"] == "LYD" and len(product["price"].split(".")[1]) == 3
+
+
+def test_seed_bulk_makes_cached_public_pages_stale(store, api):
+    # given: the public list is cached
+    first = api.get(f"/api/v1/stores/{store.slug}/products").json()
+    assert first["pagination"]["total"] == 0
+    # when
+    seed_bulk(store, 5)
+    # then
+    assert api.get(f"/api/v1/stores/{store.slug}/products").json()["pagination"]["total"] == 5
+
+
+def test_seed_demo_products_option_adds_n_products(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", "--products", "25", stdout=out)
+    assert "Added 25 generated products" in out.getvalue()
+    assert Product.objects.filter(store__slug="alpha", slug__startswith="bulk-").count() == 25
+    # the realistic catalog too: categories with sub-categories, ~60 products with variants and images
+    assert Product.objects.filter(store__slug="alpha", slug__startswith="demo-").count() == 60
+    assert Category.objects.filter(store__slug="alpha", parent__isnull=False).exists()
+    assert ProductImage.objects.filter(store__slug="alpha").count() == 60

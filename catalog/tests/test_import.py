@@ -90,3 +90,47 @@ def test_import_audits_once_per_product(store, category_factory):
     entry = AuditLog.objects.get(store=store, id__gt=before)
     assert entry.action == "product.updated"
     assert set(entry.changes["variants"]["changed"]) == {"TEE-S", "TEE-M"}
+
+
+def test_explicit_slug_is_not_taken_by_a_generated_one(store):
+    # given: a new product named "Red Hat" (its slug would be red-hat) before a row naming slug red-hat
+    source = b"sku,product_slug,product_name,price\nB,,Red Hat,1\nC,red-hat,Other Hat,1\n"
+    # when
+    result = products_import(store=store, source=source)
+    # then: both exist, the named slug went where the file said
+    assert result.products_created == 2
+    assert Product.objects.get(slug="red-hat").name == "Other Hat"
+    assert Product.objects.get(name="Red Hat").slug == "red-hat-2"
+
+
+@pytest.mark.parametrize("row, field", [
+    ("D," + "a" * 230 + ",X,1,", "product_slug"),  # longer than the column
+    ("E,,Y,1,99999999999", "stock_quantity"),  # past the integer column
+    ("F,,Y\x00es,1,", "product_name"),  # PostgreSQL text cannot hold NUL
+    ("G\x00,,Y,1,", "sku"),
+    ("H,h\x00,Y,1,", "product_slug"),
+])
+def test_values_the_columns_cannot_hold_are_row_errors(store, row, field):
+    with pytest.raises(ImportFailed) as caught:
+        products_import(store=store, source=f"sku,product_slug,product_name,price,stock_quantity\n{row}\n".encode())
+    assert (2, field) in {(error.row, error.field) for error in caught.value.errors}
+    assert not Product.objects.exists()
+
+
+def test_a_conflict_while_writing_is_a_command_error_and_imports_nothing(store, tmp_path, monkeypatch):
+    from catalog import services
+    from config.api.errors import AlreadyExists
+
+    source = tmp_path / "file.csv"
+    source.write_text("sku,product_name,price\nA,First,1\nB,Second,1\n")
+    real_create = services.product_create
+
+    def create_then_conflict(**kwargs):
+        if kwargs["name"] == "Second":
+            raise AlreadyExists("The slug is already used in this store.")
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(services, "product_create", create_then_conflict)
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("import_products", store.slug, str(source))
+    assert not Product.objects.exists()

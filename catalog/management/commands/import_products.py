@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.importer import COLUMNS, ImportFailed, products_import
+from config.api.errors import DomainError
 from stores.models import Store
 
 
@@ -34,4 +35,6 @@ class Command(BaseCommand):
             for error in exc.errors:
                 self.stderr.write(f"  {error}")
             raise CommandError(f"{len(exc.errors)} error(s); nothing was imported.") from None
+        except DomainError as exc:  # a rule the services refused while writing: the transaction rolled back
+            raise CommandError(f"{exc.message} Nothing was imported.") from None
         self.stdout.write(self.style.SUCCESS(str(result)))

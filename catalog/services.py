@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from config.api.errors import AlreadyExists, InvalidTransition, ValidationFailed
+from notifications import events
 from stores.models import Store
 
 from .cache import catalog_cache_invalidate
@@ -406,7 +407,21 @@ def variant_update(*, variant: Variant, actor=None, **values: Any) -> Variant:
     if changes:
         product_summary_refresh(product_ids=[variant.product_id])
         _product_changed(product=variant.product, actor=actor, changes={"variant": {variant.sku: changes}})
+        _low_stock_notice(variant=variant, changes=changes, actor=actor)
     return variant
+
+
+def _low_stock_notice(*, variant: Variant, changes: dict, actor) -> None:
+    """inventory.low_stock when a tracked variant's available stock falls to the store's threshold or below."""
+    if "stock_quantity" not in changes or not variant.track_inventory:
+        return
+    store = variant.product.store
+    before, after = (quantity - variant.reserved for quantity in changes["stock_quantity"])
+    if before > store.low_stock_threshold >= after:
+        emit_event(events.INVENTORY_LOW_STOCK, store=store, actor=actor, payload={
+            "variant_id": variant.pk, "product_id": variant.product_id, "sku": variant.sku,
+            "name": f"{variant.product.name} {variant.name}".strip(), "available": after,
+            "threshold": store.low_stock_threshold})
 
 
 @transaction.atomic
@@ -427,6 +442,7 @@ def product_variants_apply(*, product: Product, new: list[dict], changed: list[t
         variant, changes = _variant_change(variant=variant, values=dict(values))
         if changes:
             updated[variant.sku] = changes
+            _low_stock_notice(variant=variant, changes=changes, actor=actor)
     if added or updated:
         product_summary_refresh(product_ids=[product.pk])
         summary = {key: value for key, value in (("added", added), ("changed", updated)) if value}

@@ -4,7 +4,7 @@ import pytest
 
 from catalog.models import Product, ProductImage, Review, Variant
 
-from .factories import image_bytes, image_upload
+from .factories import VariantFactory, image_bytes, image_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -594,6 +594,27 @@ def test_writes_are_audited_and_emitted(staff_api, store, staff, product_factory
     assert [event for event, *_ in sent] == ["product.published", "product.updated", "product.archived",
                                              "product.updated", "product.published"]
     assert sent[0][1:] == (product.pk, "published", staff)
+
+
+def test_stock_falling_to_the_threshold_notifies_the_owner_once(staff_api, store, product_factory, mailoutbox,
+                                                                 django_capture_on_commit_callbacks):
+    from notifications.models import Notification
+
+    # given a tracked variant well stocked (the store's threshold is 5)
+    product = product_factory(store=store, name="Mug", variants=0)
+    variant = VariantFactory(product=product, sku="MUG-1", name="Blue", stock_quantity=10)
+    path = url(store, f"products/{product.pk}/variants/{variant.pk}")
+    # when staff set it to 3, then to 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_api.patch(path, {"stock_quantity": 3}, format="json").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_api.patch(path, {"stock_quantity": 2}, format="json").status_code == 200
+    # then the owner (in-app and email by default) hears of the crossing once
+    notice = Notification.objects.get(event_type="inventory.low_stock")
+    assert notice.user == store.owner
+    assert (notice.data["sku"], notice.data["available"], notice.data["threshold"]) == ("MUG-1", 3, 5)
+    assert [message.to for message in mailoutbox] == [[store.owner.email]]
+    assert "MUG-1" in mailoutbox[0].body
 
 
 def test_refused_transition_leaves_no_trace(staff_api, store, product_factory, monkeypatch):

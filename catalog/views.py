@@ -5,9 +5,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from config.api.parsers import JSONParser
 from config.api.renderers import ok
 from config.api.scoping import StoreScopedGenericView, StoreScopedViewSet
 from config.api.throttles import SCOPED_THROTTLES
@@ -278,15 +279,14 @@ class VariantViewSet(ProductChildViewSet):
 class ProductImageViewSet(ProductChildViewSet):
     queryset = ProductImage.objects.all()
     serializer_class = ProductImageOutput
-    parser_classes = [MultiPartParser, FormParser]
     throttle_scope = "uploads"
 
     def get_parsers(self):
-        if self.request is not None and self.request.method == "PATCH":
-            from config.api.parsers import JSONParser
-
-            return [JSONParser(), *super().get_parsers()]
-        return super().get_parsers()
+        # the upload (POST) is multipart, and only it; metadata (PATCH alt, position) is JSON like
+        # every other write. Any other body answers 415.
+        if self.request is not None and self.request.method == "POST":
+            return [MultiPartParser()]
+        return [JSONParser()]
 
     def get_throttles(self):
         if self.request.method == "POST":

@@ -54,7 +54,9 @@ def stores(store_factory):
 
 
 def _call(client: APIClient, method: str, url: str):
-    return getattr(client, method.lower())(url, {}, format="json") if method != "GET" else client.get(url)
+    # no body: the view reads it as `{}`, whatever content type it takes (JSON, or multipart for an
+    # upload), so a write reaches its lookup; a body of a type it does not take would be 415 first
+    return getattr(client, method.lower())(url)
 
 
 def _declared_public(route, method: str, store: Store) -> bool:
@@ -123,11 +125,10 @@ def test_api_isolation(route, stores):
             problems.append(f"GET {url_a} as {who} changed when a row was added to store B")
 
     for method in METHODS:
-        not_here = {405} if method not in route.methods else set()
         if has_object:
             for who, client in [*insiders, ("anonymous", anonymous)]:
-                expect(method, url_a_with_b_object, who, _call(client, method, url_a_with_b_object),
-                       {404} | not_here | ({401} if who == "anonymous" else set()))
+                expected = ({404, 401} if who == "anonymous" else {404}) if method in route.methods else {405}
+                expect(method, url_a_with_b_object, who, _call(client, method, url_a_with_b_object), expected)
         if method not in route.methods:
             continue
         public = _declared_public(route, method, store_b)

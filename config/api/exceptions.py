@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from .envelope import error_body
@@ -94,21 +95,40 @@ def _message(detail) -> str:
     return str(detail) or "The request was refused."
 
 
-def _validation_details(detail) -> dict:
+def _validation_details(detail) -> dict[str, list[str]]:
+    """VALIDATION_ERROR ``details``: each top-level field → a flat list of messages (API.md).
+    Errors not tied to a field go under DRF's own key, ``non_field_errors``."""
     if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
-    return {"non_field_errors": _flatten(detail)}
+        return {str(key): _messages(value) for key, value in detail.items()}
+    return {api_settings.NON_FIELD_ERRORS_KEY: _messages(detail)}
 
 
-def _flatten(value):
-    """Field errors as a list of messages; nested serializers keep their shape."""
+def _messages(value, path: tuple[str, ...] = ()) -> list[str]:
+    """A field's errors as a flat list of strings. An error nested inside the field (a list item,
+    a nested object's field) is prefixed with its path within the field, one ``segment: `` per
+    level: ``"Item 0: …"`` for a list item, ``"in_app: …"`` for a nested field, so
+    ``"Item 2: quantity: …"`` for a field of a list's third item. Items are numbered from 0,
+    as the body's JSON array indexes them."""
     if isinstance(value, dict):
-        return {key: _flatten(item) for key, item in value.items()}
+        # a nested serializer or DictField names its fields; a ListField numbers its items (ints);
+        # a nested object's own errors (``non_field_errors``) are about the object at ``path``
+        return [message for key, item in value.items()
+                for message in _messages(item, path if key == api_settings.NON_FIELD_ERRORS_KEY
+                                         else (*path, _segment(key)))]
     if isinstance(value, list):
-        if any(isinstance(item, dict) for item in value):
-            return [_flatten(item) if isinstance(item, dict | list) else str(item) for item in value]
-        return [str(item) for item in value]
-    return [str(value)]
+        if any(isinstance(item, dict | list) for item in value):
+            # a ListSerializer (many=True): one entry per item, ``{}`` for an item without errors
+            return _messages(dict(enumerate(value)), path)
+        return [_prefixed(path, item) for item in value]
+    return [_prefixed(path, value)]
+
+
+def _segment(key) -> str:
+    return f"Item {key}" if isinstance(key, int) else str(key)
+
+
+def _prefixed(path: tuple[str, ...], message) -> str:
+    return ": ".join((*path, str(message)))
 
 
 def _django_validation_details(exc: DjangoValidationError):

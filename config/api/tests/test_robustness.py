@@ -30,9 +30,20 @@ def test_more_query_parameters_than_django_reads_is_400(api, path):
     assert_error(api.get(f"{path}?{query}"), 400, "VALIDATION_ERROR")
 
 
-def test_a_form_body_with_too_many_fields_is_400(auth_api):
+def test_a_form_body_with_too_many_fields_is_refused_unread(auth_api):
+    # a JSON endpoint refuses a form body by its content type (415), before Django counts its fields
     body = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
     response = auth_api.post("/api/v1/stores", body, content_type="application/x-www-form-urlencoded")
+    assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_a_multipart_upload_with_too_many_fields_is_400(store, client_for):
+    from catalog.tests.factories import ProductFactory
+
+    product = ProductFactory(store=store)
+    fields = {f"f{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    response = client_for(store.owner).post(f"/api/v1/stores/{store.slug}/products/{product.pk}/images", fields,
+                                            format="multipart")
     assert_error(response, 400, "VALIDATION_ERROR")
 
 

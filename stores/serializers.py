@@ -11,7 +11,8 @@ class StoreCreateInput(serializers.Serializer):
     slug = serializers.SlugField(max_length=60, required=False, allow_blank=True)
     currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # no default="": the schema would show "" as an email; an omitted one is the model's ""
+    contact_email = serializers.EmailField(required=False, allow_blank=True)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 

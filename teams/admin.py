@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from config.admin import StoreScopedAdmin
-from config.api.errors import DomainError
+from config.api.errors import DomainError, PermissionDenied
 from teams.selectors import store_access
 
 from .models import ApiKey, Invitation, Membership
@@ -27,7 +27,27 @@ def _access(request, store):
     return store_access(store=store, user=request.user)
 
 
-class MembershipAddForm(forms.ModelForm):
+class SaveRefused(Exception):
+    """A service refused a save the form had passed: the team changed in between (someone added the
+    same member, demoted the other owner). MembershipAdmin shows the form again with this error."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+class MembershipForm(forms.ModelForm):
+    admin_request = None
+
+    def clean(self):
+        cleaned = super().clean()
+        refused = getattr(self.admin_request, "membership_save_refused", None)
+        if refused is not None:
+            self.add_error(refused.field, refused.message)
+        return cleaned
+
+
+class MembershipAddForm(MembershipForm):
     """Adds an existing user by email: the admin never lists the platform's users."""
 
     email = forms.EmailField()
@@ -51,7 +71,7 @@ class MembershipAddForm(forms.ModelForm):
         return cleaned
 
 
-class MembershipChangeForm(forms.ModelForm):
+class MembershipChangeForm(MembershipForm):
     class Meta:
         model = Membership
         fields = ["role"]
@@ -92,16 +112,31 @@ class MembershipAdmin(StoreScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["user", "store", "created_at"] if obj is not None else []
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except SaveRefused as refused:
+            # The view's transaction is rolled back: nothing was saved. The same POST again, now
+            # with the service's answer as the form's error, instead of a 500.
+            request.membership_save_refused = refused
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         if change:
             # the row as stored: the form has already put the new role on ``obj``
             membership = Membership.objects.select_related("store").get(pk=obj.pk)
-            member_role_change(membership=membership, role=form.cleaned_data["role"],
-                               access=_access(request, membership.store), actor=request.user, request=request)
+            try:
+                member_role_change(membership=membership, role=form.cleaned_data["role"],
+                                   access=_access(request, membership.store), actor=request.user, request=request)
+            except DomainError as exc:
+                raise SaveRefused("role", exc.message) from exc
             return
         store = form.cleaned_data["store"]
-        membership = member_add(store=store, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-                                access=_access(request, store), actor=request.user, request=request)
+        try:
+            membership = member_add(store=store, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                                    access=_access(request, store), actor=request.user, request=request)
+        except DomainError as exc:  # AlreadyExists: someone added this user since the form was checked
+            raise SaveRefused("role" if isinstance(exc, PermissionDenied) else "email", exc.message) from exc
         obj.pk, obj.user = membership.pk, membership.user
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -176,18 +176,25 @@ def invitation_accept(*, token: str, user, request=None) -> Membership:
     """Makes ``user`` a member with the invited role, uses the invitation up and records
     ``invitation.accepted`` (the actor is ``user``).
 
-    Raises InvitationInvalid (400) for an unknown, expired, revoked or used token and
-    AlreadyExists (409) when the user is already a member (the invitation stays unused).
+    Raises InvitationInvalid (400) for an unknown, expired, revoked or used token or a deactivated
+    store (the invitation stays pending: usable again once the store is back on) and AlreadyExists
+    (409) when the user is already a member (the invitation stays unused).
     """
     invitation = Invitation.objects.select_related("store").filter(token_hash=token_hash(token)).first()
     if invitation is None or invitation.status != "pending":
         raise InvitationInvalid()
+    if not invitation.store.is_active:
+        raise InvitationInvalid("This invitation's store is deactivated; it cannot be accepted now.")
     if Membership.objects.filter(store_id=invitation.store_id, user=user).exists():
         raise AlreadyExists("You are already a member of this store.")
     now = timezone.now()
-    # Check and use in one statement: two concurrent accepts cannot both succeed.
+    # Check and use in one statement: two concurrent accepts cannot both succeed, and a store
+    # deactivated since the read above is seen. The store is a subquery, not a join: a join would
+    # make Django move every condition into ``pk IN (SELECT …)``, which PostgreSQL does not check
+    # again on the row a concurrent accept has just used.
     used = Invitation.objects.filter(
-        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now,
+        store_id__in=Store.objects.filter(pk=invitation.store_id, is_active=True).values("pk"),
     ).update(accepted_at=now, accepted_by=user)
     if not used:
         raise InvitationInvalid()

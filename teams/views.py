@@ -109,7 +109,8 @@ class InvitationAcceptViewSet(viewsets.GenericViewSet):
     serializer_class = MemberOutput
 
     @extend_schema(request=None, responses={200: MemberOutput},
-                   description="Expired, revoked or used → 400 VALIDATION_ERROR; already a member → 409.")
+                   description="Expired, revoked or used, or the store is deactivated → 400 "
+                               "VALIDATION_ERROR; already a member → 409.")
     @action(detail=True, methods=["post"])
     def accept(self, request, token):
         if not request.user.is_authenticated:

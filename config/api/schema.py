@@ -1,4 +1,6 @@
-"""Makes the OpenAPI document describe the envelopes the renderer actually sends."""
+"""Makes the OpenAPI document describe the envelopes the renderer actually sends, and serves it."""
+
+from drf_spectacular.views import SpectacularAPIView
 
 ERROR_ENVELOPE = {
     "type": "object",
@@ -66,3 +68,14 @@ def envelope_postprocessing_hook(result, generator, request, public):
                 "default", {"description": "Error envelope", "content": {"application/json": {"schema": error_ref}}}
             )
     return result
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document: YAML, or JSON for ``Accept: application/json`` or ``?format=json``.
+
+    The API leaves ``?format=`` to its endpoints (URL_FORMAT_OVERRIDE is None), so this view reads
+    it itself, as drf-spectacular documents and schema tools expect; other values are ignored."""
+
+    def get_format_suffix(self, **kwargs):
+        requested = self.request.query_params.get("format")
+        return requested if requested in {"json", "yaml"} else super().get_format_suffix(**kwargs)

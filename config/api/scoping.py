@@ -1,5 +1,7 @@
 """The one way every store-scoped endpoint resolves ``{store}``, scopes and checks permissions.
 
+- A method the route does not offer is 405 (with ``Allow``) before anything else: no store
+  lookup, no authentication, no permission check.
 - ``{store}`` (the slug) resolves to the store; an unknown slug, or an inactive
   store for anyone but its members, is 404.
 - ``get_queryset`` is limited to that store (``store_field``), so another store's
@@ -59,6 +61,12 @@ class StoreScopedMixin:
     access: StoreAccess
 
     def initial(self, request, *args, **kwargs):
+        if not self.offers_method(request.method):
+            # DRF would only find this out after initial(): an anonymous PUT would be 401, a
+            # non-member's 404. Nothing about the store or the caller decides a 405. (The error's
+            # renderer is negotiated when the response is finalized, with this format kwarg.)
+            self.format_kwarg = self.get_format_suffix(**kwargs)
+            raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
         slug = kwargs.get(self.store_url_kwarg)
         self.store = store_by_slug(slug)
@@ -76,6 +84,12 @@ class StoreScopedMixin:
             raise Http404
         if permission != MEMBERS and permission not in self.access.permissions:
             raise exceptions.PermissionDenied(f"You need the {permission} permission in this store.")
+
+    def offers_method(self, method: str) -> bool:
+        """Whether dispatch() would find a handler for ``method``: a viewset's action map binds
+        one per mapped method (HEAD with GET), a generic view defines them."""
+        name = method.lower()
+        return name in self.http_method_names and hasattr(self, name)
 
     def required_permission(self) -> str | None:
         action = getattr(self, "action", None)

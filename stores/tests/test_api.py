@@ -45,6 +45,13 @@ def test_create_makes_the_caller_owner(client_for, user):
     assert Membership.objects.get(store=store, user=user).role == "owner"
 
 
+def test_create_without_contact_email_stores_it_blank(client_for, user):
+    response = client_for(user).post("/api/v1/stores", {"name": "Plain", "currency": "USD"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["data"]["contact_email"] == ""
+    assert Store.objects.get(slug="plain").contact_email == ""
+
+
 def test_create_makes_auto_slugs_unique(client_for, user, store_factory):
     store_factory(name="Shop", slug="shop")
     response = client_for(user).post("/api/v1/stores", {"name": "Shop", "currency": "USD"}, format="json")

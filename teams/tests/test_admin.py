@@ -108,6 +108,55 @@ def test_admin_adds_member_by_email_and_cannot_make_owners(admin_client, store, 
     assert Membership.objects.get(store=store, user=bob).role == "staff"
 
 
+def test_a_member_added_meanwhile_is_a_form_error_not_a_500(
+    admin_client, store, member_factory, user_factory, monkeypatch
+):
+    # given: the form passes, then someone else adds bob before member_add runs
+    from auditlog.models import AuditLog
+    from teams import admin as teams_admin
+
+    admin = member_factory(store, "admin")
+    bob = user_factory(email="bob@example.com")
+    real_member_add = teams_admin.member_add
+
+    def member_add_after_someone_else(**kwargs):
+        Membership.objects.create(store=kwargs["store"], user=bob, role="viewer")
+        return real_member_add(**kwargs)
+
+    monkeypatch.setattr(teams_admin, "member_add", member_add_after_someone_else)
+    # when
+    response = admin_client(admin).post("/admin/teams/membership/add/",
+                                        {"email": "bob@example.com", "store": store.pk, "role": "staff"})
+    # then
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["email"] == ["This user is already a member of the store."]
+    assert not Membership.objects.filter(store=store, user=bob, role="staff").exists()
+    assert not AuditLog.objects.filter(action="member.added").exists()
+
+
+def test_an_owner_demoted_meanwhile_is_a_form_error_not_a_500(admin_client, store, member_factory, monkeypatch):
+    # given: two owners; the form passes, then the other one is demoted before the change is saved
+    from teams import admin as teams_admin
+
+    second = member_factory(store, "owner")
+    membership = Membership.objects.get(store=store, user=store.owner)
+    real_role_change = teams_admin.member_role_change
+
+    def role_change_after_someone_else(**kwargs):
+        Membership.objects.filter(store=store, user=second).update(role="viewer")
+        return real_role_change(**kwargs)
+
+    monkeypatch.setattr(teams_admin, "member_role_change", role_change_after_someone_else)
+    # when
+    response = admin_client(store.owner).post(f"/admin/teams/membership/{membership.pk}/change/", {"role": "admin"})
+    # then
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["role"] == ["The last owner cannot be demoted."]
+    membership.refresh_from_db()
+    assert membership.role == "owner"
+
+
 def test_last_owner_cannot_be_deleted_in_admin(admin_client, store):
     membership = Membership.objects.get(store=store, user=store.owner)
     assert admin_client(store.owner).post(f"/admin/teams/membership/{membership.pk}/delete/",

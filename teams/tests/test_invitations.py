@@ -4,6 +4,9 @@ from datetime import timedelta
 from django.core import mail
 from django.utils import timezone
 
+from auditlog.models import AuditLog
+from stores.models import Store
+from stores.services import store_deactivate
 from teams.models import Invitation, Membership
 from teams.services import token_hash
 
@@ -58,6 +61,30 @@ def test_accept_expired_is_400(client_for, store, user_factory, django_capture_o
     response = client_for(joiner).post(f"/api/v1/invites/{token_from_mail()}/accept")
     assert response.status_code == 400
     assert not Membership.objects.filter(user=joiner).exists()
+
+
+def test_accept_for_a_deactivated_store_is_400_and_changes_nothing(
+    client_for, store, user_factory, django_capture_on_commit_callbacks
+):
+    # given
+    invite(client_for(store.owner), store, capture=django_capture_on_commit_callbacks)
+    token = token_from_mail()
+    store_deactivate(store=store)
+    joiner = user_factory(email="new@example.com")
+    audit_rows = AuditLog.objects.count()
+    # when
+    response = client_for(joiner).post(f"/api/v1/invites/{token}/accept")
+    # then
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert not Membership.objects.filter(user=joiner).exists()
+    invitation = Invitation.objects.get()
+    assert invitation.status == "pending" and invitation.accepted_by is None
+    assert AuditLog.objects.count() == audit_rows
+    # the store switched back on: the invitation still works
+    Store.objects.filter(pk=store.pk).update(is_active=True)
+    assert client_for(joiner).post(f"/api/v1/invites/{token}/accept").status_code == 200
+    assert Membership.objects.get(store=store, user=joiner).role == "staff"
 
 
 def test_accept_unknown_token_is_400(client_for, user):

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
@@ -37,10 +36,6 @@ if settings.BENCH_FLOORS:  # the benchmark's reference views (bench/run.sh); nev
 if not settings.AWS_STORAGE_BUCKET_NAME:
     # The embedded default serves its own uploads, so `make run` needs no web server.
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
-
-# Swagger UI's assets (drf-spectacular-sidecar) and the admin's, from the installed apps: /api/docs/
-# works offline under gunicorn too, with no collectstatic and no web server in front.
-urlpatterns += [re_path(r"^static/(?P<path>.*)$", static_serve, {"insecure": True})]
 
 handler400 = "config.api.views.handler400"
 handler403 = "config.api.views.handler403"

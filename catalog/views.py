@@ -151,9 +151,7 @@ class ProductViewSet(CatalogViewSet):
 
             rows = paginator.paginate_rows(fetch, lambda: self.get_queryset().count(), request, view=self)
         else:
-            queryset = self.get_queryset()
-            rows = paginator.paginate_rows(lambda start, limit: output.product_rows(queryset, start, limit),
-                                           queryset.count, request, view=self)
+            return product_page(self, self.get_queryset())
         return paginator.get_paginated_response(
             output.products_dicts(rows, currency=self.store.currency, request=request, children=children))
 
@@ -205,6 +203,16 @@ class ProductViewSet(CatalogViewSet):
     @action(detail=True, methods=["post"])
     def archive(self, request, *args, **kwargs):
         return self._transition("archive")
+
+
+def product_page(view, queryset):
+    """The paginated answer for a product queryset (any filters and ordering), read as rows and
+    shaped by catalog.output: no model instances, no serializer."""
+    paginator, request = view.paginator, view.request
+    rows = paginator.paginate_rows(lambda start, limit: output.product_rows(queryset, start, limit),
+                                   queryset.count, request, view=view)
+    return paginator.get_paginated_response(output.products_dicts(rows, currency=view.store.currency,
+                                                                  request=request))
 
 
 class ProductChildViewSet(CatalogViewSet):
@@ -369,10 +377,7 @@ class SearchView(StoreScopedGenericView):
     def get(self, request, *args, **kwargs):
         data = SearchInput(data=request.query_params)
         data.is_valid(raise_exception=True)
-        queryset = selectors.product_with_relations(search.product_search(store=self.store,
-                                                                          q=data.validated_data["q"]))
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return product_page(self, search.product_search(store=self.store, q=data.validated_data["q"]))
 
 
 class SuggestionsView(StoreScopedGenericView):

@@ -43,6 +43,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def clear_cache() -> None:
+    from catalog import cache as catalog_cache
+
+    catalog_cache.local_forget()
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")  # only this run's key prefix, not the whole Redis database
     else:

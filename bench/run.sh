@@ -6,8 +6,9 @@
 # workers, persistent connections, DEBUG off) and drives it with wrk from another
 # process: each endpoint for BENCH_SECONDS at BENCH_CONNECTIONS connections, in three
 # set-ups:
-#   warm    REDIS_URL set, page cache on (CATALOG_CACHE_SECONDS=300), entries warmed first
-#   local   as warm, plus the opt-in per-worker micro-cache (CATALOG_CACHE_LOCAL_MS=250)
+#   warm    REDIS_URL set, the page cache as deployed (CATALOG_CACHE_SECONDS=300, the per-worker
+#           micro-cache CATALOG_CACHE_LOCAL_MS=250), entries warmed first
+#   strict  as warm, but every hit asks Redis (CATALOG_CACHE_LOCAL_MS=0)
 #   cold    REDIS_URL set, page cache off (CATALOG_CACHE_SECONDS=0); public totals still cached
 #   nocache no Redis, no page cache, no cached totals: every request does all its SQL
 # Each endpoint is measured right after the two floors (bench/floors.py, mounted by
@@ -21,7 +22,7 @@ PRODUCTS=${BENCH_PRODUCTS:-100000}
 SECONDS_EACH=${BENCH_SECONDS:-10}
 FLOOR_SECONDS=${BENCH_FLOOR_SECONDS:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
-MODES=${BENCH_MODES:-"warm local cold nocache"}
+MODES=${BENCH_MODES:-"warm strict cold nocache"}
 PORT=${BENCH_PORT:-8077}
 DB="bench_catalog_$$"
 REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/7}
@@ -100,8 +101,8 @@ load() {  # load <mode> <name> <url>
 for mode in $MODES; do
     echo "== $mode"
     case $mode in
-        warm) serve REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=300 ;;
-        local) serve REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=300 CATALOG_CACHE_LOCAL_MS=250 ;;
+        warm) serve REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=300 CATALOG_CACHE_LOCAL_MS=250 ;;
+        strict) serve REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=300 CATALOG_CACHE_LOCAL_MS=0 ;;
         cold) serve REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=0 ;;
         nocache) serve REDIS_URL= CATALOG_CACHE_SECONDS=0 CATALOG_COUNT_CACHE_SECONDS=0 ;;
     esac
@@ -116,6 +117,10 @@ for mode in $MODES; do
             "http://127.0.0.1:$PORT/api/bench/floor/query?store=$STORE"
         load "$mode" "$name" "${URLS[$name]}"
     done
+    if [ "$mode" = cold ]; then
+        # a search's own latency, without 16 connections queueing for 2 workers
+        CONNECTIONS=2 load "$mode" "search@2conn" "${URLS[search]}"
+    fi
     stop
 done
 

@@ -154,8 +154,10 @@ else:
 # Public catalog answers cached per store generation (catalog.cache); 0 switches it off.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 300)
 CATALOG_COUNT_CACHE_SECONDS = env_int("CATALOG_COUNT_CACHE_SECONDS", 300)
-# Opt-in micro-cache: a worker trusts the generation it read for this many ms (0 = always ask).
-CATALOG_CACHE_LOCAL_MS = env_int("CATALOG_CACHE_LOCAL_MS", 0)
+# Per-worker micro-cache: a worker trusts the store generation it last read for this many ms and
+# answers hot pages from its own memory; other workers show a write at most this late (the writing
+# worker at once, members always). 0 = ask the cache on every request.
+CATALOG_CACHE_LOCAL_MS = env_int("CATALOG_CACHE_LOCAL_MS", 250)
 # bench/run.sh only: mounts the two reference views of bench/floors.py under /api/bench/.
 BENCH_FLOORS = env_bool("BENCH_FLOORS", False)
 

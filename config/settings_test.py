@@ -18,3 +18,7 @@ MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 
 # Tasks run inline in tests; the integration tests start a real worker with CELERY_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_EAGER", "1") == "1"
+
+# One process plays every "worker" in a test: the per-worker micro-cache would let one test's pages
+# answer the next one's requests for the same store id. Tests of it turn it on themselves.
+CATALOG_CACHE_LOCAL_MS = 0

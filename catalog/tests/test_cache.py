@@ -199,11 +199,8 @@ def test_public_total_is_cached_until_a_write(api, staff_api, store, product_fac
     assert api.get(url(store, "products?limit=2")).json()["pagination"]["total"] == 4
 
 
-def test_local_micro_cache_is_opt_in_and_bounded_in_time(api, staff_api, store, product_factory, settings,
-                                                         monkeypatch):
+def test_local_micro_cache_is_bounded_in_time(api, staff_api, store, product_factory, settings, monkeypatch):
     settings.CATALOG_CACHE_LOCAL_MS = 200
-    catalog_cache._local_generations.clear()
-    catalog_cache._local_pages.clear()
     product = product_factory(store=store, name="Before")
     api.get(url(store, "products"))
     # a hit from process memory asks neither the database nor the cache

@@ -5,7 +5,11 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -15,6 +19,14 @@ from .envelope import error_body
 from .errors import DomainError, RetryLater
 
 logger = logging.getLogger("config.api")
+
+# The database or the cache could not be reached, or refused for now (lost connection, deadlock,
+# lock or statement timeout, "database is locked"): the request may succeed if retried, so 503
+# SERVICE_UNAVAILABLE with Retry-After rather than INTERNAL_ERROR. Nothing was committed: services
+# own their transactions, and a failed statement rolls its transaction back.
+SERVICE_OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, RedisConnectionError,
+                                                RedisTimeoutError, ConnectionInterrupted)
+OUTAGE_RETRY_AFTER_SECONDS = 5
 
 # DRF exception class -> (code, default message); the first match in order wins.
 DRF_CODES: list[tuple[type[Exception], str]] = [
@@ -62,6 +74,10 @@ def exception_handler(exc, context):
         return _drf_response(exc)
 
     request = context.get("request")
+    if isinstance(exc, SERVICE_OUTAGES):
+        logger.exception("A backing service failed on %s", getattr(request, "path", "?"))
+        return error_response("SERVICE_UNAVAILABLE", "A service this request needs is unavailable; try again shortly.",
+                              503, headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
     logger.exception("Unhandled error on %s", getattr(request, "path", "?"))
     return error_response("INTERNAL_ERROR", "An unexpected error occurred.", 500)
 

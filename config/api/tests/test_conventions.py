@@ -1,7 +1,9 @@
 import json
 
 import pytest
+from django.db import InterfaceError, OperationalError
 from django.test import Client, RequestFactory
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.api.views import csrf_failure
 
@@ -151,3 +153,23 @@ def test_schema_wraps_every_success_answer_in_one_envelope(api, db):
                 assert "success" not in data.get("properties", {}), f"double envelope: {method} {path}"
                 checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("outage", [
+    OperationalError("could not connect to server"),
+    InterfaceError("connection already closed"),
+    RedisConnectionError("Error 111 connecting to 127.0.0.1:6379"),
+])
+def test_a_backing_service_outage_is_503_with_retry_after(api, store, monkeypatch, outage):
+    # given the database or the cache failing under a request
+    def fail(**kwargs):
+        raise outage
+
+    monkeypatch.setattr("catalog.views.selectors.brand_list", fail)
+    # when
+    response = api.get(f"/api/v1/stores/{store.slug}/brands")
+    # then it is a retryable 503 in the envelope, not an INTERNAL_ERROR
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert response["Retry-After"] == "5"
+    assert str(outage) not in response.content.decode()  # no internals to the client

@@ -1,3 +1,5 @@
+import json
+
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -18,7 +20,12 @@ class EnvelopeJSONRenderer(JSONRenderer):
                 return b""
             if not getattr(response, "enveloped", False):
                 data = success_body(data, getattr(response, "message", None))
-        return super().render(data, accepted_media_type, renderer_context)
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            # A lone surrogate from the client ("\ud800" is not a valid choice) echoed in a message
+            # cannot be UTF-8; escaped, as JSON allows, the answer is still valid JSON.
+            return json.dumps(data, cls=self.encoder_class, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def ok(data, *, message: str | None = None, status: int = 200, headers=None) -> Response:

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.test import Client
+from rest_framework.test import APIClient
 
 from config.api.middleware import RequestIDLogFilter
 
@@ -157,3 +158,20 @@ def test_an_empty_database_url_means_the_embedded_default():
                             env={**env, "DEBUG": "1", "DATABASE_URL": ""}, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/stores", '{"name": "S", "currency": "\\ud800"}'),
+    ("/api/v1/notifications/preferences", '{"\\ud800": {"in_app": true}}'),
+])
+def test_a_lone_surrogate_echoed_in_an_error_is_still_a_json_400(user, path, body):
+    # given a client that sends a lone UTF-16 surrogate where a choice or a key is expected
+    client = APIClient()
+    client.force_authenticate(user)
+    method = client.put if path.endswith("preferences") else client.post
+    # when
+    response = method(path, body, content_type="application/json")
+    # then the refusal (which quotes the input) is valid JSON in the envelope, not a 500
+    assert response.status_code == 400, response.content
+    assert json.loads(response.content)["error"]["code"] == "VALIDATION_ERROR"

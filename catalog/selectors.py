@@ -4,13 +4,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Min, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Avg, Count, F, Min, Q, QuerySet
+from django.db.models.functions import Lower, Round
 
+from config.money import currency_places
 from stores.models import Store
 
 from . import search
-from .models import Category, Product, ProductStatus, Review
+from .models import Category, Product, ProductStatus, Review, Variant
 
 SORTS = {
     "price": ("price", "id"),
@@ -73,6 +74,16 @@ def category_tree(*, store: Store) -> list[dict]:
         return items
 
     return order(roots)
+
+
+# --- prices --------------------------------------------------------------------
+def store_prices_fit(*, store: Store, currency: str) -> bool:
+    """Whether every variant price of the store can be written in ``currency`` without rounding
+    (a store moving from LYD's three places to USD's two must not turn 19.995 into "20.00")."""
+    places = currency_places(currency)
+    finer = (Q(price__isnull=False) & ~Q(price=Round("price", places))
+             | Q(compare_at_price__isnull=False) & ~Q(compare_at_price=Round("compare_at_price", places)))
+    return not Variant.objects.filter(finer, store=store).exists()
 
 
 # --- products ------------------------------------------------------------------

@@ -24,6 +24,16 @@ class StoreForm(forms.ModelForm):
             raise forms.ValidationError("This store slug is taken.")
         return slug
 
+    def clean_currency(self) -> str:
+        from catalog.selectors import store_prices_fit
+
+        currency = self.cleaned_data["currency"]
+        if self.instance.pk and currency != self.instance.currency and not store_prices_fit(
+                store=self.instance, currency=currency):
+            raise forms.ValidationError(f"Some prices have more decimal places than {currency} allows; "
+                                        "change them first.")
+        return currency
+
 
 @admin.register(Store)
 class StoreAdmin(StoreScopedAdmin):

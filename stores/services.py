@@ -8,6 +8,7 @@ from config.api.errors import AlreadyExists
 from teams.models import Membership
 from teams.permissions import OWNER
 
+from .errors import CurrencyPlacesConflict
 from .models import Store
 
 SLUG_MAX_LENGTH = Store._meta.get_field("slug").max_length
@@ -75,7 +76,8 @@ def store_update(*, store: Store, actor=None, request=None, platform: bool = Fal
     """Changes a store's settings and records ``store.updated`` with each changed field's old and new value.
 
     Never its slug, owner or is_active unless ``platform`` (a superuser in the admin); other
-    names are ignored. Changing nothing writes nothing.
+    names are ignored. Changing nothing writes nothing. Raises CurrencyPlacesConflict (409) for a
+    currency some of the store's prices cannot be written in without rounding.
     """
     allowed = UPDATABLE_FIELDS | PLATFORM_FIELDS if platform else UPDATABLE_FIELDS
     values = {name: value for name, value in changes.items() if name in allowed}
@@ -83,6 +85,12 @@ def store_update(*, store: Store, actor=None, request=None, platform: bool = Fal
     changed = list(audit_diff(before, values))
     if not changed:
         return store
+    if "currency" in changed:
+        from catalog.selectors import store_prices_fit
+
+        if not store_prices_fit(store=store, currency=values["currency"]):
+            raise CurrencyPlacesConflict(currency=[f"Some prices have more decimal places than "
+                                                   f"{values['currency']} allows; change them first."])
     for name in changed:
         setattr(store, name, values[name])
     store.save(update_fields=[*changed, "updated_at"])

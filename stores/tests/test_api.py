@@ -188,3 +188,26 @@ def test_a_given_slug_is_lower_cased_and_unique_whatever_its_case(client_for, us
     assert created.json()["data"]["slug"] == "new-shop"
     assert sorted(Store.objects.values_list("slug", flat=True)) == ["new-shop", "shop"]
     assert Membership.objects.filter(user=user).count() == 1
+
+
+def test_a_currency_the_prices_do_not_fit_is_409_and_changes_nothing(client_for, store_factory):
+    from decimal import Decimal
+
+    from catalog.tests.factories import ProductFactory, VariantFactory
+
+    # given a LYD store with a price in dirhams (three places)
+    store = store_factory(currency="LYD")
+    product = ProductFactory(store=store)
+    variant = VariantFactory(product=product, price=Decimal("19.995"))
+    owner = client_for(store.owner)
+    # when it is switched to USD (two places)
+    response = owner.patch(f"/api/v1/stores/{store.slug}", {"currency": "USD"}, format="json")
+    # then it is refused: the price would silently become 20.00
+    assert response.status_code == 409, response.json()
+    assert response.json()["error"]["code"] == "CONFLICT" and "currency" in response.json()["error"]["details"]
+    store.refresh_from_db()
+    assert store.currency == "LYD"
+    # and once the price fits, the switch goes through
+    variant.price = Decimal("19.990")
+    variant.save()
+    assert owner.patch(f"/api/v1/stores/{store.slug}", {"currency": "USD"}, format="json").status_code == 200

@@ -80,6 +80,23 @@ def test_owner_edits_store_settings_but_not_slug(admin_client, store):
     assert (store.name, store.slug, store.currency) == ("Alpha Two", "alpha", "EUR")
 
 
+def test_admin_refuses_a_currency_the_prices_do_not_fit(admin_client, store):
+    from decimal import Decimal
+
+    from catalog.tests.factories import ProductFactory, VariantFactory
+
+    VariantFactory(product=ProductFactory(store=store), price=Decimal("9.99"))
+    response = admin_client(store.owner).post(
+        f"/admin/stores/store/{store.pk}/change/",
+        {"name": store.name, "description": "", "currency": "JPY", "contact_email": "", "tax_rate": "0",
+         "low_stock_threshold": "5"},
+    )
+    assert response.status_code == 200
+    assert "currency" in response.context["adminform"].form.errors
+    store.refresh_from_db()
+    assert store.currency == "USD"
+
+
 def test_only_superusers_add_stores(admin_client, store, user_factory):
     assert admin_client(store.owner).get("/admin/stores/store/add/").status_code == 403
     root = user_factory(is_superuser=True, is_staff=True)

@@ -1,14 +1,14 @@
 """Recording audit entries. Callers write them inside their own transaction."""
 
+import ipaddress
 import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from config.api.middleware import request_id_var
+from config.api.middleware import current_request_var, request_id_var
 
-from .context import ip_or_none, request_origin_var
 from .models import AuditLog
 
 REDACTED = "••••"
@@ -38,7 +38,9 @@ def audit_record(
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
-    ip, user_agent = _client_origin(request)
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless the proxy rewrites it.
+    origin = request if request is not None else current_request_var.get()
+    meta = origin.META if origin is not None else {}
     return AuditLog.objects.create(
         store=store,
         actor_user=actor_user,
@@ -48,9 +50,9 @@ def audit_record(
         object_type=(object_type or "")[:100],
         object_id=str(object_id or "")[:64],
         changes=redact(jsonable(changes or {})),
-        ip=ip,
-        user_agent=user_agent[:512],
-        request_id=((getattr(request, "request_id", "") if request is not None else "") or request_id_var.get())[:128],
+        ip=_ip_or_none(meta.get("REMOTE_ADDR")),
+        user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
+        request_id=(getattr(origin, "request_id", "") or request_id_var.get())[:128],
     )
 
 
@@ -125,10 +127,11 @@ def _describe_actor(actor) -> tuple[Any, str, str]:
     return None, f"{kind}:{actor.pk}", str(actor.pk)
 
 
-def _client_origin(request) -> tuple[str | None, str]:
-    """(IP, user agent) of ``request``, else of the request being served, else (None, "")."""
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless the proxy rewrites it.
-    if request is not None:
-        return ip_or_none(request.META.get("REMOTE_ADDR")), request.META.get("HTTP_USER_AGENT", "")
-    origin = request_origin_var.get()
-    return (origin.ip, origin.user_agent) if origin is not None else (None, "")
+def _ip_or_none(value) -> str | None:
+    """``value`` when it is an IP address, else None (a unix socket's REMOTE_ADDR would break an inet column)."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None

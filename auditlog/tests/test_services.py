@@ -119,21 +119,26 @@ def test_actor_from_an_api_key_request(store):
     assert entry.actor_label == "apikey:7"
 
 
-def test_request_origin_from_a_wsgi_environ(store):
-    from auditlog.context import request_origin_forget, request_origin_remember
+def test_request_origin_from_the_request_being_served(store):
+    from config.api.middleware import current_request_var
 
-    request_origin_remember(None, environ={"REMOTE_ADDR": "198.51.100.4", "HTTP_USER_AGENT": "wsgi-agent"})
+    def served(remote_addr: str):
+        request = RequestFactory().get("/x", REMOTE_ADDR=remote_addr, HTTP_USER_AGENT="wsgi-agent")
+        request.request_id = "req-served"
+        return current_request_var.set(request)
+
+    token = served("198.51.100.4")
     try:
         entry = audit_record(store=store, action="x.wsgi")
     finally:
-        request_origin_forget(None)
-    assert (entry.ip, entry.user_agent) == ("198.51.100.4", "wsgi-agent")
+        current_request_var.reset(token)
+    assert (entry.ip, entry.user_agent, entry.request_id) == ("198.51.100.4", "wsgi-agent", "req-served")
     # a unix socket's REMOTE_ADDR is no IP: left empty rather than breaking the inet column
-    request_origin_remember(None, environ={"REMOTE_ADDR": "/run/gunicorn.sock", "HTTP_USER_AGENT": "wsgi-agent"})
+    token = served("/run/gunicorn.sock")
     try:
         entry = audit_record(store=store, action="x.unix")
     finally:
-        request_origin_forget(None)
+        current_request_var.reset(token)
     entry.refresh_from_db()
     assert (entry.ip, entry.user_agent) == (None, "wsgi-agent")
     assert audit_record(store=store, action="x.none").ip is None

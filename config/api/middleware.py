@@ -9,6 +9,8 @@ from django.http import JsonResponse
 from .envelope import error_body
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+# The request being served, for code that is not handed it (audit entries written by services).
+current_request_var: contextvars.ContextVar = contextvars.ContextVar("current_request", default=None)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -23,9 +25,11 @@ class RequestIDMiddleware:
         request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        request_token = current_request_var.set(request)
         try:
             response = self.get_response(request)
         finally:
+            current_request_var.reset(request_token)
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response

@@ -341,7 +341,7 @@ def _apply(*, store: Store, products: dict[str, _ProductPlan], variants: list[_V
             result.variants_created += len(rows)
             continue
         product = plan.existing
-        changed = bool(services._changes(product, values))
+        changed = bool(services._shared._changes(product, values))
         if changed:
             product = services.product_update(product=product, actor=actor, **values)
         if status and status != product.status:

@@ -1,0 +1,28 @@
+"""A product's denormalized price and in_stock, derived from its variants."""
+
+from collections.abc import Iterable
+
+from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
+
+from ..cache import catalog_cache_invalidate
+from ..models import Product, Variant
+
+
+def product_summary_refresh(*, product_ids: Iterable[int]) -> None:
+    """Recomputes the denormalized ``price`` (lowest variant price) and ``in_stock`` in one UPDATE.
+
+    Call it after any change to variants' prices or stock (orders' stock services too).
+    """
+    ids = list(product_ids)
+    if not ids:
+        return
+    variants = Variant.objects.filter(product=OuterRef("pk"))
+    purchasable = variants.filter(Q(track_inventory=False) | Q(allow_backorder=True)
+                                  | Q(stock_quantity__gt=F("reserved")))
+    Product.objects.filter(pk__in=ids).update(
+        price=Subquery(variants.order_by().values("product").annotate(low=Min("price")).values("low")[:1]),
+        in_stock=Exists(purchasable),
+    )
+    # stock and price changes from orders come through here too
+    for store_id in Product.objects.filter(pk__in=ids).values_list("store_id", flat=True).distinct():
+        catalog_cache_invalidate(store_id)

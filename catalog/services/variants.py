@@ -1,0 +1,140 @@
+"""Variants of a product: skus unique per store, price, stock and options."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+from config.api.errors import AlreadyExists, ValidationFailed
+from notifications import events
+
+from ..errors import ProductInUse
+from ..events import emit_event
+from ..models import Product, Variant
+from ._shared import _changes, _product_changed
+from .summary import product_summary_refresh
+
+VARIANT_FIELDS = ("sku", "name", "price", "compare_at_price", "options", "stock_quantity", "track_inventory",
+                  "allow_backorder", "position")
+
+
+def _variant_insert(*, product: Product, values: dict[str, Any]) -> Variant:
+    unknown = set(values) - set(VARIANT_FIELDS)
+    if unknown:
+        raise ValueError(f"variants do not have {sorted(unknown)}")
+    sku = values["sku"].strip()
+    if Variant.objects.filter(store_id=product.store_id, sku=sku).exists():
+        raise AlreadyExists(f"The sku {sku!r} is already used in this store.", sku=sku)
+    values = {**values, "sku": sku}
+    values.setdefault("options", {})
+    try:
+        with transaction.atomic():
+            return Variant.objects.create(store_id=product.store_id, product=product, **values)
+    except IntegrityError:
+        raise AlreadyExists(f"The sku {sku!r} is already used in this store.", sku=sku) from None
+
+
+
+
+@transaction.atomic
+def variant_create(*, product: Product, actor=None, **values: Any) -> Variant:
+    """Adds a variant and refreshes the product's price and in_stock. Raises AlreadyExists for a taken sku."""
+    variant = _variant_insert(product=product, values=values)
+    product_summary_refresh(product_ids=[product.pk])
+    _product_changed(product=product, actor=actor, changes={"variants": {"added": variant.sku}})
+    return variant
+
+
+def _variant_change(*, variant: Variant, values: dict[str, Any]) -> tuple[Variant, dict]:
+    """Saves ``values`` on the variant under a row lock; returns it with {field: [old, new]}."""
+    unknown = set(values) - set(VARIANT_FIELDS)
+    if unknown:
+        raise ValueError(f"variant_update does not change {sorted(unknown)}")
+    variant = Variant.objects.select_for_update().select_related("product__store").get(pk=variant.pk)
+    if "sku" in values:
+        values["sku"] = values["sku"].strip()
+        if Variant.objects.filter(store_id=variant.store_id, sku=values["sku"]).exclude(pk=variant.pk).exists():
+            raise AlreadyExists(f"The sku {values['sku']!r} is already used in this store.", sku=values["sku"])
+    if "stock_quantity" in values and values["stock_quantity"] < variant.reserved:
+        raise ValidationFailed("Stock cannot go below what open orders hold.",
+                               stock_quantity=[f"At least {variant.reserved} units are reserved by open orders."])
+    changes = _changes(variant, values)
+    if not changes:
+        return variant, {}
+    for field, value in values.items():
+        setattr(variant, field, value)
+    try:
+        with transaction.atomic():
+            variant.save()
+    except IntegrityError:
+        raise AlreadyExists("The sku is already used in this store.", sku=variant.sku) from None
+    return variant, changes
+
+
+@transaction.atomic
+def variant_update(*, variant: Variant, actor=None, **values: Any) -> Variant:
+    """Changes a variant (never ``reserved``, which belongs to orders).
+
+    Raises AlreadyExists for a taken sku and ValidationFailed when on-hand stock would drop below what is reserved.
+    """
+    variant, changes = _variant_change(variant=variant, values=values)
+    if changes:
+        product_summary_refresh(product_ids=[variant.product_id])
+        _product_changed(product=variant.product, actor=actor, changes={"variant": {variant.sku: changes}})
+        _low_stock_notice(variant=variant, changes=changes, actor=actor)
+    return variant
+
+
+def _low_stock_notice(*, variant: Variant, changes: dict, actor) -> None:
+    """inventory.low_stock when a tracked variant's available stock falls to the store's threshold or below."""
+    if "stock_quantity" not in changes or not variant.track_inventory:
+        return
+    store = variant.product.store
+    before, after = (quantity - variant.reserved for quantity in changes["stock_quantity"])
+    if before > store.low_stock_threshold >= after:
+        emit_event(events.INVENTORY_LOW_STOCK, store=store, actor=actor, payload={
+            "variant_id": variant.pk, "product_id": variant.product_id, "sku": variant.sku,
+            "name": f"{variant.product.name} {variant.name}".strip(), "available": after,
+            "threshold": store.low_stock_threshold})
+
+
+@transaction.atomic
+def product_variants_apply(*, product: Product, new: list[dict], changed: list[tuple[Variant, dict]],
+                           actor=None) -> tuple[int, int]:
+    """Adds and changes many variants of one product: one summary refresh, one audit entry, one event.
+
+    Returns (created, updated). Raises AlreadyExists and ValidationFailed as variant_create/variant_update do.
+    """
+    added, updated = [], {}
+    position = product.variants.count()
+    for values in new:
+        values = {**values}
+        values.setdefault("position", position)
+        position += 1
+        added.append(_variant_insert(product=product, values=values).sku)
+    for variant, values in changed:
+        variant, changes = _variant_change(variant=variant, values=dict(values))
+        if changes:
+            updated[variant.sku] = changes
+            _low_stock_notice(variant=variant, changes=changes, actor=actor)
+    if added or updated:
+        product_summary_refresh(product_ids=[product.pk])
+        summary = {key: value for key, value in (("added", added), ("changed", updated)) if value}
+        _product_changed(product=product, actor=actor, changes={"variants": summary})
+    return len(added), len(updated)
+
+
+@transaction.atomic
+def variant_delete(*, variant: Variant, actor=None) -> None:
+    """Deletes a variant and refreshes its product's price and in_stock.
+
+    Raises ProductInUse (409) when orders still point at it.
+    """
+    product = variant.product
+    try:
+        with transaction.atomic():
+            variant.delete()
+    except ProtectedError:
+        raise ProductInUse("The variant is referenced by orders.") from None
+    product_summary_refresh(product_ids=[product.pk])
+    _product_changed(product=product, actor=actor, changes={"variants": {"removed": variant.sku}})

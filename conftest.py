@@ -148,3 +148,24 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def category_factory(db):
+    from tests.factories import CategoryFactory
+
+    return CategoryFactory
+
+
+@pytest.fixture
+def product_factory(db):
+    from tests.factories import ProductFactory
+
+    return ProductFactory
+
+
+@pytest.fixture
+def variant_factory(db):
+    from tests.factories import VariantFactory
+
+    return VariantFactory

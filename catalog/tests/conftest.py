@@ -1,22 +1,5 @@
 import pytest
 
-from .factories import CategoryFactory, ProductFactory, VariantFactory
-
-
-@pytest.fixture
-def category_factory(db):
-    return CategoryFactory
-
-
-@pytest.fixture
-def product_factory(db):
-    return ProductFactory
-
-
-@pytest.fixture
-def variant_factory(db):
-    return VariantFactory
-
 
 @pytest.fixture
 def staff(store, member_factory):

@@ -3,8 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from catalog.models import Product, Review
-
-from .factories import image_upload
+from tests.factories import image_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Product, ProductImage, Review, Variant
-
-from .factories import VariantFactory, image_bytes, image_upload
+from tests.factories import VariantFactory, image_bytes, image_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog import cache as catalog_cache
 from catalog.models import Product, ProductImage
 from stores.models import Store
-
-from .factories import image_upload
+from tests.factories import image_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,7 @@ import pytest
 from django.core.files.storage import default_storage, storages
 
 from catalog.models import ProductImage
-
-from .factories import image_upload
+from tests.factories import image_upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 BUCKET = "catalog-test-media"

@@ -193,7 +193,7 @@ def test_a_given_slug_is_lower_cased_and_unique_whatever_its_case(client_for, us
 def test_a_currency_the_prices_do_not_fit_is_409_and_changes_nothing(client_for, store_factory):
     from decimal import Decimal
 
-    from catalog.tests.factories import ProductFactory, VariantFactory
+    from tests.factories import ProductFactory, VariantFactory
 
     # given a LYD store with a price in dirhams (three places)
     store = store_factory(currency="LYD")

@@ -83,7 +83,7 @@ def test_owner_edits_store_settings_but_not_slug(admin_client, store):
 def test_admin_refuses_a_currency_the_prices_do_not_fit(admin_client, store):
     from decimal import Decimal
 
-    from catalog.tests.factories import ProductFactory, VariantFactory
+    from tests.factories import ProductFactory, VariantFactory
 
     VariantFactory(product=ProductFactory(store=store), price=Decimal("9.99"))
     response = admin_client(store.owner).post(

@@ -12,7 +12,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import resolve
 from rest_framework.views import APIView
 
-from catalog.tests.factories import CategoryFactory, ProductFactory, image_upload
+from tests.factories import CategoryFactory, ProductFactory, image_upload
 from tests.isolation import all_routes
 
 pytestmark = pytest.mark.django_db

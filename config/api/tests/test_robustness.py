@@ -39,7 +39,7 @@ def test_a_form_body_with_too_many_fields_is_refused_unread(auth_api):
 
 
 def test_a_multipart_upload_with_too_many_fields_is_400(store, client_for):
-    from catalog.tests.factories import ProductFactory
+    from tests.factories import ProductFactory
 
     product = ProductFactory(store=store)
     fields = {f"f{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}

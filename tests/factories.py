@@ -1,4 +1,4 @@
-"""Catalog test data: rows made through the services, so paths and summaries are right."""
+"""Test data shared by every app's tests: rows made through the services, so paths and summaries are right."""
 
 import io
 from decimal import Decimal

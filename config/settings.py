@@ -181,7 +181,15 @@ CELERY_BEAT_SCHEDULE: dict = {
     "webhook-deliveries-purge": {
         "task": "notifications.tasks.webhook_deliveries_purge_task", "schedule": 24 * 3600.0,
     },
+    "orders-expire": {"task": "orders.tasks.orders_expire_task", "schedule": 60.0},
+    "carts-prune": {"task": "orders.tasks.carts_prune_task", "schedule": 3600.0},
 }
+
+# --- Orders -----------------------------------------------------------------
+# A cart untouched this long is deleted by the carts-prune job.
+CART_IDLE_DAYS = env_int("CART_IDLE_DAYS", 30)
+# A pending unpaid order holds its stock this long; then the orders-expire job cancels it.
+ORDER_RESERVATION_MINUTES = env_int("ORDER_RESERVATION_MINUTES", 30)
 
 # --- Auth -------------------------------------------------------------------
 PASSWORD_HASHERS = [

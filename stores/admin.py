@@ -68,7 +68,7 @@ class StoreAdmin(StoreScopedAdmin):
         return False  # deactivated instead (the action, or is_active for superusers)
 
     def save_model(self, request, obj, form, change):
-        data = {name: ("" if value is False else value)  # a cleared logo
+        data = {name: ("" if name == "logo" and value is False else value)  # a cleared logo
                 for name, value in form.cleaned_data.items()}
         if change:
             saved = store_update(

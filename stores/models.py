@@ -26,6 +26,9 @@ class Store(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text="Percent added to taxable totals.",
     )
+    prices_include_tax = models.BooleanField(
+        default=False, help_text="Catalog prices already contain the tax (the total does not add it again).",
+    )
     low_stock_threshold = models.PositiveIntegerField(default=5)
     is_active = models.BooleanField(default=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_stores")

@@ -14,6 +14,7 @@ class StoreCreateInput(serializers.Serializer):
     # no default="": the schema would show "" as an email; an omitted one is the model's ""
     contact_email = serializers.EmailField(required=False, allow_blank=True)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
+    prices_include_tax = serializers.BooleanField(required=False)
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 
 
@@ -23,6 +24,7 @@ class StoreUpdateInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     contact_email = serializers.EmailField(required=False, allow_blank=True)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
+    prices_include_tax = serializers.BooleanField(required=False)
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 
 
@@ -41,8 +43,8 @@ class StoreMemberOutput(StoreOutput):
     permissions = serializers.SerializerMethodField()
 
     class Meta(StoreOutput.Meta):
-        fields = [*StoreOutput.Meta.fields, "is_active", "tax_rate", "low_stock_threshold", "updated_at",
-                  "role", "permissions"]
+        fields = [*StoreOutput.Meta.fields, "is_active", "tax_rate", "prices_include_tax", "low_stock_threshold",
+                  "updated_at", "role", "permissions"]
 
     def get_role(self, store) -> str | None:
         access = self.context.get("access")

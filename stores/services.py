@@ -65,7 +65,8 @@ def store_public_pages_invalidate(*, store: Store) -> None:
 
 
 UPDATABLE_FIELDS = frozenset(
-    {"name", "description", "currency", "contact_email", "tax_rate", "low_stock_threshold", "logo"}
+    {"name", "description", "currency", "contact_email", "tax_rate", "prices_include_tax", "low_stock_threshold",
+     "logo"}
 )
 # Only platform superusers change these, in the admin (``platform=True``).
 PLATFORM_FIELDS = frozenset({"slug", "owner", "is_active"})

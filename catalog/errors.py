@@ -17,3 +17,10 @@ class ProductInUse(DomainError):
 
 class NotPublished(DomainError):
     default_message = "Only published products take reviews."
+
+
+class OutOfStock(DomainError):
+    """Fewer units available than wanted; details name the variant(s) and what is available."""
+
+    code = "OUT_OF_STOCK"
+    default_message = "Not enough stock."

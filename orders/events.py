@@ -1,0 +1,79 @@
+"""Orders' calls into the audit log and the event fan-out (DESIGN.md "Events"), and the order payload.
+
+Both run inside the calling service's transaction: the audit row is rolled back with it, and
+``emit`` sends nothing before COMMIT.
+"""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from auditlog.services import audit_record
+from config.money import money_str
+from notifications.services import emit
+
+from .models import Order, OrderLine
+
+
+def actor_or_none(actor) -> Any:
+    """The acting user or API key, or None for anonymous callers and the system."""
+    if actor is None:
+        return None
+    if hasattr(actor, "is_authenticated") and not actor.is_authenticated:
+        return None
+    return actor
+
+
+def actor_user(actor):
+    """The User behind ``actor`` (None for API keys, anonymous callers and the system)."""
+    actor = actor_or_none(actor)
+    return actor if isinstance(actor, get_user_model()) else None
+
+
+def actor_label(actor) -> str:
+    """How an order event names who acted (as the audit log does)."""
+    if actor is None:
+        return "system"
+    if getattr(actor, "is_anonymous", False) is True:
+        return "anonymous"
+    if isinstance(actor, get_user_model()):
+        return actor.email
+    return f"apikey:{actor.pk}"
+
+
+def audit(*, store, actor, action: str, target=None, changes: dict | None = None) -> None:
+    audit_record(store=store, actor=actor_or_none(actor), action=action, target=target, changes=changes)
+
+
+def emit_event(event_type: str, *, store, payload: dict, actor=None) -> None:
+    emit(event_type, store, payload, actor=actor_or_none(actor))
+
+
+def order_payload(order: Order, lines: list[OrderLine] | None = None, **extra) -> dict:
+    """What order events carry (templates/emails/order_*.html read these keys); money as strings."""
+    currency = order.currency
+    if lines is None:
+        lines = list(order.lines.all())
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "status": order.status,
+        **extra,
+        "payment_status": order.payment_status,
+        "email": order.email,
+        "customer_name": order.customer_name,
+        "currency": currency,
+        "subtotal": money_str(order.subtotal, currency),
+        "discount": money_str(order.discount, currency),
+        "shipping": money_str(order.shipping, currency),
+        "tax": money_str(order.tax, currency),
+        "total": money_str(order.total, currency),
+        "lines": [
+            {"sku": line.sku, "name": f"{line.product_name} {line.variant_name}".strip(),
+             "quantity": line.quantity, "unit_price": money_str(line.unit_price, currency),
+             "total": money_str(line.line_total, currency)}
+            for line in lines
+        ],
+        "payment_method": order.payment_method,
+        "store": order.store.slug,
+    }

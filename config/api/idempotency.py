@@ -1,9 +1,30 @@
 """Idempotency-Key for POSTs that must not run twice (checkout, payments, refunds).
 
 Same key, owner, method and path with the same body: the first answer is
-replayed. Same key with another body: 409 IDEMPOTENCY_CONFLICT. A retry while
-the first request is still running: 409 CONFLICT. Failed first attempts (an
-exception or a 5xx) are forgotten so that a retry runs again.
+replayed (header ``Idempotent-Replayed: true``). Same key with another body:
+409 IDEMPOTENCY_CONFLICT. Keys live 24 hours.
+
+The key is bound to the work it protects: the decorator opens one transaction,
+claims the key in it (an INSERT on the unique key), runs the view inside it
+(services' own ``transaction.atomic`` blocks become savepoints, their
+``on_commit`` callbacks run after the outer COMMIT) and stores the answer
+before COMMIT. Either the work and its answer are committed together, or
+neither is: an exception or a 5xx answer rolls back the work and the key, so a
+retry after a crash anywhere (before, during or after COMMIT) either replays
+the answer or runs the work again, never neither.
+
+A duplicate sent while the first request runs waits for it: on PostgreSQL its
+INSERT blocks on the unique index until the first transaction ends, then it
+replays the committed answer (or, if the first rolled back, runs the work
+itself); on SQLite (BEGIN IMMEDIATE) it waits for the write lock, and answers
+503 SERVICE_UNAVAILABLE if the busy timeout runs out. The 409 CONFLICT "still
+being processed" remains only for a key row committed without an answer, which
+this code never writes (rows left by the former two-step code, or a backend
+whose duplicate INSERT fails at once instead of waiting), and for a clashing
+row that is gone by the time it is read.
+
+The cost: a decorated view holds one database transaction open for its whole
+run, so it should not wait long on anything outside the database.
 """
 
 import hashlib
@@ -28,7 +49,8 @@ class IdempotentRequestInProgress(DomainError):
 
 
 def idempotent(view_method):
-    """Decorates a DRF view method (``def post(self, request, ...)``)."""
+    """Decorates a DRF view method (``def post(self, request, ...)``): runs it at most once per key,
+    in one transaction with the key and its stored answer."""
 
     @wraps(view_method)
     def wrapper(view, request, *args, **kwargs):
@@ -38,17 +60,14 @@ def idempotent(view_method):
         if len(key) > 255:
             raise ValidationFailed("Idempotency-Key is too long.", idempotency_key=["At most 255 characters."])
 
-        record, replay = _claim(key=key, request=request)
-        if replay is not None:
-            return replay
-        try:
+        with transaction.atomic():  # an exception leaving it rolls back the work and the key
+            record, replay = _claim(key=key, request=request)
+            if replay is not None:
+                return replay
             response = view_method(view, request, *args, **kwargs)
-        except BaseException:
-            IdempotencyKey.objects.filter(pk=record.pk).delete()
-            raise
-        if response.status_code >= 500:
-            IdempotencyKey.objects.filter(pk=record.pk).delete()
-        else:
+            if response.status_code >= 500:
+                transaction.set_rollback(True)  # a failed attempt is forgotten, its work too
+                return response
             body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
             IdempotencyKey.objects.filter(pk=record.pk).update(
                 response_status=response.status_code,
@@ -59,17 +78,20 @@ def idempotent(view_method):
     return wrapper
 
 
-def _claim(*, key: str, request) -> tuple[IdempotencyKey, Response | None]:
+def _claim(*, key: str, request) -> tuple[IdempotencyKey | None, Response | None]:
+    """Inside the caller's transaction: the new key row, or the stored answer to replay.
+
+    Raises IdempotencyConflict (another body) or IdempotentRequestInProgress (no answer stored)."""
     fields = {"key": key, "owner": _owner(request), "method": request.method, "path": request.path.rstrip("/")}
     request_hash = _hash(request.data)
     IdempotencyKey.objects.filter(**fields, created_at__lt=timezone.now() - KEY_LIFETIME).delete()
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a savepoint: after a clash the outer transaction can still read
             return IdempotencyKey.objects.create(**fields, request_hash=request_hash), None
     except IntegrityError:
-        pass
+        pass  # on PostgreSQL, raised once the holder of the key has committed
     existing = IdempotencyKey.objects.filter(**fields).first()
-    if existing is None:  # the first attempt failed and was forgotten meanwhile: the client may retry
+    if existing is None:  # the clashing row is gone already (expired and purged): the client may retry
         raise IdempotentRequestInProgress()
     if existing.request_hash != request_hash:
         raise IdempotencyConflict()

@@ -4,7 +4,8 @@ from django.db import models
 class IdempotencyKey(models.Model):
     """The first answer to a request sent with an Idempotency-Key, kept 24 hours.
 
-    A row with ``response_status`` null is a request still being processed.
+    Written in the same transaction as the work it protects (see ``idempotency``): a row with
+    ``response_status`` null is a claim only that transaction sees until it stores the answer.
     """
 
     key = models.CharField(max_length=255)

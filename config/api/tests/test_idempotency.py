@@ -1,17 +1,38 @@
-"""The Idempotency-Key decorator, through a tiny test-only view on a test urlconf."""
+"""The Idempotency-Key decorator, through a tiny test-only view on a test urlconf.
+
+The view's work is a service writing a row (an auth Group, a model every install has) and
+registering an on_commit callback, so the tests can see what was committed and what ran after.
+"""
+
+import threading
+import time
 
 import pytest
+from django.contrib.auth.models import Group
+from django.db import OperationalError, connection, transaction
+from django.db.models import QuerySet
 from django.urls import re_path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from config.api.errors import ValidationFailed
 from config.api.idempotency import idempotent
 from config.api.models import IdempotencyKey
+from config.api.renderers import EnvelopeJSONRenderer
 
-CALLS: list[dict] = []
-FAIL_NEXT: list[str] = []  # "raise" or "503", consumed one per call
+CALLS: list[dict] = []  # every run of the view, committed or not
+COMMITTED: list[str] = []  # on_commit callbacks of the work that ran
+FAIL_NEXT: list[str] = []  # "raise", "503", "400" or "slow", consumed one per call
+
+
+@transaction.atomic
+def charge_record(*, amount) -> Group:
+    """The protected work: one row, and a side effect once it is committed."""
+    charge = Group.objects.create(name=f"charge-{len(CALLS)}-{amount}")
+    transaction.on_commit(lambda: COMMITTED.append(charge.name))
+    return charge
 
 
 class ChargeView(APIView):
@@ -21,12 +42,15 @@ class ChargeView(APIView):
     def post(self, request):
         CALLS.append(dict(request.data))
         failure = FAIL_NEXT.pop(0) if FAIL_NEXT else None
+        if failure == "400":
+            raise ValidationFailed("bad amount", amount=["Too small."])
+        charge_record(amount=request.data.get("amount"))
         if failure == "raise":
             raise RuntimeError("gateway exploded")
         if failure == "503":
             return Response({"detail": "try later"}, status=503)
-        if failure == "400":
-            raise ValidationFailed("bad amount", amount=["Too small."])
+        if failure == "slow":
+            time.sleep(0.5)  # the duplicates arrive while this one holds the key
         return Response({"charge": len(CALLS), "amount": request.data.get("amount")}, status=201)
 
 
@@ -38,6 +62,7 @@ URL = "/api/test/charges"
 @pytest.fixture(autouse=True)
 def _reset():
     CALLS.clear()
+    COMMITTED.clear()
     FAIL_NEXT.clear()
 
 
@@ -68,7 +93,7 @@ def test_key_order_in_the_body_does_not_matter(api):
     assert len(CALLS) == 1
 
 
-def test_same_key_with_another_body_is_409(api):
+def test_same_key_with_another_body_is_409_and_nothing_runs(api):
     # given
     post(api, {"amount": "10.00"}, key="k-1")
     # when
@@ -77,6 +102,8 @@ def test_same_key_with_another_body_is_409(api):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "IDEMPOTENCY_CONFLICT"
     assert len(CALLS) == 1
+    assert list(Group.objects.values_list("name", flat=True)) == ["charge-1-10.00"]
+    assert IdempotencyKey.objects.get().response_status == 201
 
 
 def test_without_a_key_every_request_runs(api):
@@ -96,24 +123,113 @@ def test_the_key_belongs_to_its_owner(api, user_factory, client_for):
     assert len(CALLS) == 2
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("failure, status", [("raise", 500), ("503", 503)])
-def test_a_failed_first_attempt_is_forgotten(api, failure, status):
-    # given
+def test_a_failure_inside_the_work_commits_nothing_and_the_retry_runs_it_once(api, failure, status):
+    # given: the service wrote its row, then the view raised or answered 5xx
     FAIL_NEXT.append(failure)
     first = post(api, {"amount": "10.00"}, key="k-1")
     assert first.status_code == status
     assert b"Traceback" not in first.content
-    assert not IdempotencyKey.objects.exists()
+    assert not Group.objects.exists() and not IdempotencyKey.objects.exists()
+    assert COMMITTED == []
     # when
     retry = post(api, {"amount": "10.00"}, key="k-1")
     # then
     assert retry.status_code == 201
     assert "Idempotent-Replayed" not in retry
     assert len(CALLS) == 2
+    assert Group.objects.count() == 1
+    assert COMMITTED == ["charge-2-10.00"]
+    assert IdempotencyKey.objects.get().response_status == 201
 
 
-def test_a_request_still_running_answers_409_conflict(api):
-    # given: a first request with this key has claimed it and not finished
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_storing_the_answer_undoes_the_work_and_the_retry_runs_it_once(api, monkeypatch):
+    # given: the service has written (and, on its own, would have committed), then the database
+    # fails while the answer is stored; two separate commits left the work done and the key stuck
+    update = QuerySet.update
+    failures = ["once"]
+
+    def update_or_fail(self, **fields):
+        if self.model is IdempotencyKey and failures:
+            failures.pop()
+            raise OperationalError("server closed the connection unexpectedly")
+        return update(self, **fields)
+
+    monkeypatch.setattr(QuerySet, "update", update_or_fail)
+    first = post(api, {"amount": "10.00"}, key="k-1")
+    assert first.status_code == 503
+    assert not Group.objects.exists() and not IdempotencyKey.objects.exists()
+    # when
+    retry = post(api, {"amount": "10.00"}, key="k-1")
+    # then
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry
+    assert Group.objects.count() == 1
+    assert COMMITTED == ["charge-2-10.00"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_between_commit_and_answer_is_replayed_on_retry_and_the_work_ran_once(api, monkeypatch):
+    # given: the work and its answer are committed, then the answer is lost on its way out
+    render = EnvelopeJSONRenderer.render
+    crashes = ["once"]
+
+    def render_or_crash(self, *args, **kwargs):
+        if crashes:
+            crashes.pop()
+            raise RuntimeError("worker killed before the answer was sent")
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(EnvelopeJSONRenderer, "render", render_or_crash)
+    api.raise_request_exception = False
+    lost = post(api, {"amount": "10.00"}, key="k-1")
+    assert lost.status_code == 500
+    # when
+    retry = post(api, {"amount": "10.00"}, key="k-1")
+    # then
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["data"] == {"charge": 1, "amount": "10.00"}
+    assert len(CALLS) == 1
+    assert list(Group.objects.values_list("name", flat=True)) == ["charge-1-10.00"]
+    assert COMMITTED == ["charge-1-10.00"]  # the work's on_commit ran after the outer commit, once
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_five_concurrent_requests_with_one_key_run_the_work_once_and_get_one_answer():
+    # given: the first to claim the key is slow, the others arrive meanwhile
+    FAIL_NEXT.append("slow")
+    barrier = threading.Barrier(5)
+    answers: list = [None] * 5
+
+    def send(index):
+        try:
+            barrier.wait()
+            time.sleep(0.05 * index)  # the first is in the work when the others claim the key
+            answers[index] = post(APIClient(), {"amount": "10.00"}, key="k-1")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(5)]
+    # when
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then
+    assert [answer.status_code for answer in answers] == [201] * 5
+    assert [answer.json()["data"] for answer in answers] == [{"charge": 1, "amount": "10.00"}] * 5
+    assert sum(answer.get("Idempotent-Replayed") == "true" for answer in answers) == 4
+    assert len(CALLS) == 1
+    assert Group.objects.count() == 1
+    assert COMMITTED == ["charge-1-10.00"]
+
+
+def test_a_key_committed_without_an_answer_answers_409_conflict(api):
+    # given: a claimed key with no answer, as the former two-step code could leave behind
     IdempotencyKey.objects.create(key="k-1", owner="anon", method="POST", path=URL,
                                   request_hash=_hash({"amount": "10.00"}))
     # when
@@ -150,3 +266,4 @@ def test_a_refused_first_attempt_is_not_replayed(api):
     retry = post(api, {"amount": "0.01"}, key="k-1")
     assert retry.status_code == 201
     assert len(CALLS) == 2
+    assert Group.objects.count() == 1

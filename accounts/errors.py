@@ -1,4 +1,4 @@
-from config.api.errors import DomainError
+from config.api.errors import DomainError, RetryLater
 
 
 class InvalidToken(DomainError):
@@ -17,3 +17,26 @@ class TwoFactorConflict(DomainError):
 
 class EmailAlreadyVerified(DomainError):
     default_message = "This email address is already verified."
+
+
+class InvalidCredentials(DomainError):
+    code = "INVALID_CREDENTIALS"
+    status_code = 401
+    default_message = "Email or password is incorrect."
+
+
+class OtpRequired(DomainError):
+    code = "OTP_REQUIRED"
+    status_code = 401
+    default_message = "A one-time password is required."
+
+
+class InvalidOtp(DomainError):
+    code = "INVALID_OTP"
+    status_code = 401
+    default_message = "The one-time password is invalid."
+
+
+class AccountLocked(RetryLater):
+    code = "ACCOUNT_LOCKED"
+    default_message = "Too many failed logins. Try again later."

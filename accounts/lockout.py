@@ -13,7 +13,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from config.api.errors import AccountLocked
+from .errors import AccountLocked
 
 
 def _digest(email: str) -> str:

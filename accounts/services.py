@@ -20,10 +20,10 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from config.api.errors import AlreadyExists, InvalidCredentials, InvalidOtp, OtpRequired, ValidationFailed
+from config.api.errors import AlreadyExists, ValidationFailed
 from notifications.emails import email_enqueue
 
-from .errors import EmailAlreadyVerified, InvalidToken, TwoFactorConflict
+from .errors import EmailAlreadyVerified, InvalidCredentials, InvalidOtp, InvalidToken, OtpRequired, TwoFactorConflict
 from .lockout import lockout_check, lockout_clear, lockout_failure_record
 from .models import User
 from .tokens import email_verification_token, uid_decode, uid_encode

@@ -1,8 +1,7 @@
 from django.contrib import admin
 
-from config.admin import StoreScopedAdmin
-from teams.models import Membership
-from teams.permissions import AUDIT_READ, role_permissions
+from teams.admin_base import StoreScopedAdmin
+from teams.permissions import AUDIT_READ
 
 from .models import AuditLog
 
@@ -22,17 +21,7 @@ class AuditLogAdmin(StoreScopedAdmin):
     ]
     fields = readonly_fields
     show_full_result_count = False
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        readable = [
-            store_id
-            for store_id, role in Membership.objects.filter(user=request.user).values_list("store_id", "role")
-            if AUDIT_READ in role_permissions(role)
-        ]
-        return queryset.filter(store_id__in=readable)
+    view_permission = AUDIT_READ
 
     def get_actions(self, request):
         return {}

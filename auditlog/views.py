@@ -1,8 +1,8 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
-from config.api.scoping import StoreScopedReadOnlyViewSet
 from teams.permissions import AUDIT_READ
+from teams.scoping import StoreScopedReadOnlyViewSet
 
 from .export import audit_log_csv_response
 from .selectors import AuditLogFilter, audit_log_list

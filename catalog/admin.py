@@ -10,11 +10,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from config.admin import StoreScopedAdmin, StoreScopedInline, admin_store_ids_with
 from config.api.errors import DomainError
 from config.api.fields import json_text_problem
 from config.money import currency_places, money_str
 from stores.models import Store
+from teams.admin_base import StoreScopedAdmin, StoreScopedInline
 from teams.permissions import CATALOG_WRITE
 
 from . import services
@@ -32,7 +32,7 @@ def _domain_message(exc: DomainError) -> str:
 @admin.register(Category)
 class CategoryAdmin(StoreScopedAdmin):
     audited_by_services = True
-    required_permission = CATALOG_WRITE
+    write_permission = CATALOG_WRITE
     list_display = ["tree_name", "slug", "store", "position", "product_count"]
     list_filter = ["store"]
     search_fields = ["name", "slug"]
@@ -76,7 +76,7 @@ class CategoryAdmin(StoreScopedAdmin):
         services.category_delete(category=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        writable = admin_store_ids_with(request, CATALOG_WRITE)
+        writable = self.writable_store_ids(request)
         for category in queryset.order_by("-depth"):  # children before their parents
             if writable is None or category.store_id in writable:
                 try:
@@ -172,7 +172,7 @@ class VariantInline(StoreScopedInline):
     model = Variant
     form = VariantInlineForm
     formset = VariantInlineFormSet
-    required_permission = CATALOG_WRITE
+    write_permission = CATALOG_WRITE
     extra = 0
     fields = ["sku", "name", "price", "compare_at_price", "options", "stock_quantity", "reserved",
               "track_inventory", "allow_backorder", "position"]
@@ -197,7 +197,7 @@ class ProductImageInlineForm(forms.ModelForm):
 class ProductImageInline(StoreScopedInline):
     model = ProductImage
     form = ProductImageInlineForm
-    required_permission = CATALOG_WRITE
+    write_permission = CATALOG_WRITE
     extra = 0
     fields = ["preview", "image", "alt", "position"]
     readonly_fields = ["preview"]
@@ -280,7 +280,7 @@ class ProductImportForm(forms.Form):
 @admin.register(Product)
 class ProductAdmin(StoreScopedAdmin):
     audited_by_services = True  # the product, its variants and images are saved through catalog.services
-    required_permission = CATALOG_WRITE
+    write_permission = CATALOG_WRITE
     form = ProductAdminForm
     list_display = ["name", "store", "status", "price_display", "in_stock", "brand", "category", "featured",
                     "updated_at"]
@@ -367,7 +367,7 @@ class ProductAdmin(StoreScopedAdmin):
 
     # --- bulk actions ----------------------------------------------------------
     def _bulk(self, request, queryset, action: str, verb: str) -> None:
-        writable = admin_store_ids_with(request, CATALOG_WRITE)
+        writable = self.writable_store_ids(request)
         done = 0
         for product in queryset.select_related("store"):
             if writable is not None and product.store_id not in writable:
@@ -398,7 +398,7 @@ class ProductAdmin(StoreScopedAdmin):
         services.product_delete(product=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        writable = admin_store_ids_with(request, CATALOG_WRITE)
+        writable = self.writable_store_ids(request)
         for product in queryset:
             if writable is None or product.store_id in writable:
                 try:
@@ -412,7 +412,7 @@ class ProductAdmin(StoreScopedAdmin):
         return custom + super().get_urls()
 
     def import_view(self, request):
-        writable = admin_store_ids_with(request, CATALOG_WRITE)
+        writable = self.writable_store_ids(request)
         stores = Store.objects.all() if writable is None else Store.objects.filter(pk__in=writable)
         if not stores.exists():
             raise PermissionDenied
@@ -452,7 +452,7 @@ def _deleted(formset) -> list:
 @admin.register(Review)
 class ReviewAdmin(StoreScopedAdmin):
     audited_by_services = True
-    required_permission = CATALOG_WRITE
+    write_permission = CATALOG_WRITE
     list_display = ["product", "user", "rating", "title", "is_hidden", "created_at"]
     list_filter = ["is_hidden", "rating", "store"]
     list_select_related = ["product", "user"]
@@ -465,7 +465,7 @@ class ReviewAdmin(StoreScopedAdmin):
         return False  # reviews come from customers
 
     def _set_hidden(self, request, queryset, hidden: bool) -> None:
-        writable = admin_store_ids_with(request, CATALOG_WRITE)
+        writable = self.writable_store_ids(request)
         changed = 0
         for review in queryset.select_related("product__store"):
             if writable is None or review.store_id in writable:
@@ -490,7 +490,7 @@ class ReviewAdmin(StoreScopedAdmin):
         services.review_delete(review=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        writable = admin_store_ids_with(request, CATALOG_WRITE)
+        writable = self.writable_store_ids(request)
         for review in queryset.select_related("product__store"):
             if writable is None or review.store_id in writable:
                 services.review_delete(review=review, actor=request.user)

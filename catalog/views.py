@@ -10,9 +10,9 @@ from rest_framework.response import Response
 
 from config.api.parsers import JSONParser
 from config.api.renderers import ok
-from config.api.scoping import StoreScopedGenericView, StoreScopedViewSet
 from config.api.throttles import SCOPED_THROTTLES
 from teams.permissions import CATALOG_WRITE
+from teams.scoping import StoreScopedGenericView, StoreScopedViewSet
 
 from . import output, search, selectors, services
 from .cache import CatalogPagination

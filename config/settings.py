@@ -60,7 +60,7 @@ CORS_ALLOW_HEADERS = (
 )
 
 INSTALLED_APPS = [
-    "config.apps.StoreAdminConfig",
+    "teams.apps.StoreAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

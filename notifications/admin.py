@@ -4,8 +4,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.admin import StoreScopedAdmin, object_store_id
 from config.api.errors import DomainError, ValidationFailed
+from teams.admin_base import StoreScopedAdmin, object_store_id
 from teams.permissions import WEBHOOKS_MANAGE
 
 from . import services
@@ -17,12 +17,8 @@ class WebhooksManageAdmin(StoreScopedAdmin):
     """Endpoints and deliveries (payloads, the right to send) belong to webhooks.manage, as in the API:
     members see and act on them only in the stores where they hold it."""
 
-    required_permission = WEBHOOKS_MANAGE
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        store_ids = self.writable_store_ids(request)
-        return queryset if store_ids is None else queryset.filter(**{f"{self.store_field}__in": store_ids})
+    write_permission = WEBHOOKS_MANAGE
+    view_permission = WEBHOOKS_MANAGE
 
     def has_module_permission(self, request) -> bool:
         return super().has_module_permission(request) and self.writable_store_ids(request) != []

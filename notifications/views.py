@@ -4,8 +4,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from config.api.scoping import StoreScopedViewSet
 from teams.permissions import WEBHOOKS_MANAGE
+from teams.scoping import StoreScopedViewSet
 
 from . import services
 from .models import WebhookDelivery, WebhookEndpoint

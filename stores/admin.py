@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from config.admin import StoreScopedAdmin
+from teams.admin_base import StoreScopedAdmin
 from teams.permissions import STORE_MANAGE
 
 from .models import Store
@@ -47,7 +47,7 @@ class StoreAdmin(StoreScopedAdmin):
     audited_by_services = True
     form = StoreForm
     store_field = "pk"
-    required_permission = STORE_MANAGE
+    write_permission = STORE_MANAGE
     list_display = ["name", "slug", "currency", "is_active", "created_at"]
     list_filter = ["is_active", "currency"]
     search_fields = ["name", "slug", "contact_email"]

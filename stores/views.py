@@ -4,7 +4,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
 from auditlog.services import request_actor
-from config.api.scoping import StoreScopedMixin
+from teams.scoping import StoreScopedMixin
 from teams.selectors import store_access
 
 from .models import Store

@@ -3,8 +3,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from config.admin import StoreScopedAdmin
 from config.api.errors import DomainError, PermissionDenied
+from teams.admin_base import StoreScopedAdmin
 from teams.selectors import store_access
 
 from .models import ApiKey, Invitation, Membership
@@ -92,7 +92,7 @@ class MembershipAdmin(StoreScopedAdmin):
     teams.services, which audit each change)."""
 
     audited_by_services = True
-    required_permission = TEAM_MANAGE
+    write_permission = TEAM_MANAGE
     list_display = ["user", "store", "role", "created_at"]
     list_filter = ["role", "store"]
     search_fields = ["user__email", "user__name", "store__name"]
@@ -168,10 +168,7 @@ class TeamManageReadsMixin:
     """Rows the API lists to team.manage only (keys, and invitations, which hold people's emails): the
     admin shows them only in the stores where the user holds team.manage, not to every admin-site role."""
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        store_ids = self.writable_store_ids(request)
-        return queryset if store_ids is None else queryset.filter(store_id__in=store_ids)
+    view_permission = TEAM_MANAGE
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self._may_write(request, obj)
@@ -200,7 +197,7 @@ class InvitationAdmin(TeamManageReadsMixin, StoreScopedAdmin):
     teams.services audit each change."""
 
     audited_by_services = True
-    required_permission = TEAM_MANAGE
+    write_permission = TEAM_MANAGE
     list_display = ["email", "store", "role", "status", "created_at", "expires_at", "accepted_at"]
     list_filter = ["role", "store"]
     search_fields = ["email", "store__name"]
@@ -271,7 +268,7 @@ class ApiKeyAdmin(TeamManageReadsMixin, StoreScopedAdmin):
     revoked by the action (through teams.services, which audit each change)."""
 
     audited_by_services = True
-    required_permission = TEAM_MANAGE
+    write_permission = TEAM_MANAGE
     form = ApiKeyForm
     list_display = ["name", "prefix", "store", "scopes", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["store"]

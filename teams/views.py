@@ -4,8 +4,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from auditlog.services import request_actor
-from config.api.scoping import StoreScopedMixin
 from stores.serializers import StoreOutput
+from teams.scoping import StoreScopedMixin
 
 from .models import ApiKey, Invitation, Membership
 from .permissions import TEAM_MANAGE

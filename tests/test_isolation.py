@@ -22,11 +22,11 @@ from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
-from config.admin import StoreScopedAdmin, object_store_id
-from config.api.scoping import StoreScopedMixin
 from stores.models import Store
 from stores.services import store_deactivate
+from teams.admin_base import StoreScopedAdmin, object_store_id
 from teams.permissions import ALL_PERMISSIONS
+from teams.scoping import StoreScopedMixin
 from teams.services import api_key_create
 
 from .isolation import CannotBuild, build, kwarg_values, make_view, route_model, store_routes
@@ -75,7 +75,7 @@ def test_every_route_with_a_store_uses_the_scoping_base():
         if not issubclass(route.view_class, StoreScopedMixin) and _path(route.view_class) not in NOT_STORE_SCOPED
     ]
     assert not unscoped, (
-        "These routes take {store} but do not use config.api.scoping (StoreScopedMixin); scope them, or list "
+        "These routes take {store} but do not use teams.scoping (StoreScopedMixin); scope them, or list "
         f"them with a reason in NOT_STORE_SCOPED: {unscoped}"
     )
 
@@ -176,7 +176,7 @@ def test_every_admin_of_store_rows_is_store_scoped():
         if not isinstance(admin, StoreScopedAdmin)
         and any(getattr(field, "related_model", None) is Store for field in model._meta.concrete_fields)
     ]
-    assert not plain, f"Admins of store-owned models must extend config.admin.StoreScopedAdmin: {plain}"
+    assert not plain, f"Admins of store-owned models must extend teams.admin_base.StoreScopedAdmin: {plain}"
 
 
 def _rows_of(queryset, store: Store, other: Store):

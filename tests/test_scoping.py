@@ -1,4 +1,4 @@
-"""The scoping base every store endpoint is built on (config/api/scoping.py), tested on a small viewset."""
+"""The scoping base every store endpoint is built on (teams/scoping.py), tested on a small viewset."""
 
 import pytest
 from django.urls import resolve
@@ -6,9 +6,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from config.api.scoping import MEMBERS, StoreScopedGenericView, StoreScopedMixin, StoreScopedViewSet
 from teams.models import Membership
 from teams.permissions import CATALOG_WRITE
+from teams.scoping import MEMBERS, StoreScopedGenericView, StoreScopedMixin, StoreScopedViewSet
 from teams.services import api_key_create
 
 from .isolation import store_routes

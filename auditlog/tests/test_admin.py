@@ -5,8 +5,8 @@ from django.test import RequestFactory
 
 from auditlog.models import AuditLog
 from auditlog.services import audit_record
-from config.admin import StoreScopedAdmin
 from notifications.models import WebhookEndpoint
+from teams.admin_base import StoreScopedAdmin
 from teams.models import Membership
 
 pytestmark = pytest.mark.django_db

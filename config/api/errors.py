@@ -1,4 +1,7 @@
-"""Domain errors: each carries the contract's code and status (API.md "Conventions")."""
+"""Domain errors: each carries the contract's code and status (API.md "Conventions").
+
+The base and the generic ones live here; an app's own errors live in its ``errors.py`` (accounts,
+stores, teams, catalog, payments …) and extend ``DomainError``."""
 
 from typing import Any
 
@@ -47,24 +50,6 @@ class IdempotencyConflict(DomainError):
     default_message = "This Idempotency-Key was used with a different request."
 
 
-class InvalidCredentials(DomainError):
-    code = "INVALID_CREDENTIALS"
-    status_code = 401
-    default_message = "Email or password is incorrect."
-
-
-class OtpRequired(DomainError):
-    code = "OTP_REQUIRED"
-    status_code = 401
-    default_message = "A one-time password is required."
-
-
-class InvalidOtp(DomainError):
-    code = "INVALID_OTP"
-    status_code = 401
-    default_message = "The one-time password is invalid."
-
-
 class RetryLater(DomainError):
     """A 429 answered with Retry-After."""
 
@@ -75,17 +60,6 @@ class RetryLater(DomainError):
     def __init__(self, message: str = "", *, retry_after: int, **details: Any) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(message, **details)
-
-
-class AccountLocked(RetryLater):
-    code = "ACCOUNT_LOCKED"
-    default_message = "Too many failed logins. Try again later."
-
-
-class PaymentError(DomainError):
-    code = "PAYMENT_ERROR"
-    status_code = 402
-    default_message = "The payment could not be processed."
 
 
 class ServiceUnavailable(DomainError):

@@ -227,7 +227,7 @@ def test_search_and_actions_stay_in_scope(admin_client, store, other_store):
 def test_user_choices_are_members_of_the_admins_stores_only(rf, store, other_store, member_factory, user_factory):
     from django.contrib import admin as django_admin
 
-    from config.admin import StoreScopedAdmin
+    from teams.admin_base import StoreScopedAdmin
     from teams.models import Invitation
 
     # given: a generic store-scoped admin of a model with a foreign key to the User model

@@ -1,3 +1,6 @@
+"""The admin base every merchant-owned model admin extends, and the merchant dashboard (the admin site):
+who sees and changes which store's rows comes from the one tenancy rule, ``teams.selectors.store_grants``."""
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
@@ -8,10 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.errors import AccountLocked, InvalidCredentials, InvalidOtp, OtpRequired
 from accounts.services import user_authenticate
 from auditlog.admin_mixins import AuditedAdminMixin
-from config.api.errors import AccountLocked, InvalidCredentials, InvalidOtp, OtpRequired
-from teams.permissions import ADMIN_SITE_ROLES, role_permissions
+from teams.permissions import ADMIN_SITE_ROLES
+from teams.selectors import Grant, store_grants, store_ids_with
 
 
 def user_may_use_admin(user) -> bool:
@@ -92,30 +96,19 @@ class StoreAdminSite(admin.AdminSite):
         return user_may_use_admin(request.user)
 
 
-def admin_store_roles(request) -> dict[int, str] | None:
-    """Store id → role for the stores whose data this admin user may see; None means every store
-    (superuser). Cached on the request: one query per admin page, however many widgets ask."""
-    if request.user.is_superuser:
-        return None
-    if not hasattr(request, "_admin_store_roles"):
-        request._admin_store_roles = dict(
-            request.user.memberships.filter(role__in=ADMIN_SITE_ROLES).values_list("store_id", "role")
-        )
-    return request._admin_store_roles
-
-
-def admin_store_ids(request) -> list[int] | None:
-    """The stores whose data this admin user may see; None means every store (superuser)."""
-    roles = admin_store_roles(request)
-    return None if roles is None else list(roles)
+def admin_store_grants(request) -> dict[int, Grant] | None:
+    """``teams.selectors.store_grants`` for this admin user's admin-site roles (owner, admin, staff):
+    store id → role and permissions; None means every store (superuser). Cached on the request: one
+    query per admin page, however many widgets ask."""
+    if not hasattr(request, "_admin_store_grants"):
+        request._admin_store_grants = store_grants(user=request.user, roles=ADMIN_SITE_ROLES)
+    return request._admin_store_grants
 
 
 def admin_store_ids_with(request, permission: str | None) -> list[int] | None:
-    """The stores where this admin user holds ``permission`` (None: any admin-site role)."""
-    roles = admin_store_roles(request)
-    if roles is None:
-        return None
-    return [store_id for store_id, role in roles.items() if permission is None or permission in role_permissions(role)]
+    """The stores where this admin user holds ``permission`` (None: any admin-site role); None means
+    every store (superuser)."""
+    return store_ids_with(admin_store_grants(request), permission)
 
 
 def object_store_id(obj, store_field: str) -> int | None:
@@ -151,27 +144,36 @@ class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
     foreign-key choices and autocompletes all go through ``get_queryset`` and
     ``formfield_for_foreignkey``.
 
-    ``required_permission`` (a name from ``teams.permissions``) is what adding,
-    changing and deleting need, checked in the object's own store; viewing needs an
-    admin-site role (owner, admin, staff) only. None lets every admin-site role write.
+    Who may do what comes from the one tenancy rule (``teams.selectors.store_grants``, the map in
+    ``teams.permissions``), as in the API base (``teams.scoping``):
+    ``write_permission`` is what adding, changing and deleting need, checked in the object's own
+    store (None lets every admin-site role write); it also limits foreign-key choices and bulk
+    deletes to the stores where it is held, and ``writable_store_ids(request)`` names them.
+    ``view_permission`` is what seeing a row needs (None: an admin-site role, owner, admin or staff).
 
     Every save and delete is audited (``AuditedAdminMixin``: ``admin.<model>.<verb>``); an admin
     that writes through services auditing themselves sets ``audited_by_services = True``.
     """
 
     store_field = "store"
-    required_permission: str | None = None
+    write_permission: str | None = None
+    view_permission: str | None = None
 
     # --- what may be seen ----------------------------------------------------
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        store_ids = admin_store_ids(request)
+        store_ids = self.visible_store_ids(request)
         if store_ids is None:
             return queryset
         return queryset.filter(**{f"{self.store_field}__in": store_ids})
 
+    def visible_store_ids(self, request) -> list[int] | None:
+        """The stores whose rows this admin user sees here; None means every store (superuser)."""
+        return admin_store_ids_with(request, self.view_permission)
+
     def writable_store_ids(self, request) -> list[int] | None:
-        return admin_store_ids_with(request, self.required_permission)
+        """The stores where this admin user may add, change and delete here; None means every store."""
+        return admin_store_ids_with(request, self.write_permission)
 
     def get_list_filter(self, request):
         # A plain related filter lists every row of the related table (every store's);
@@ -194,7 +196,7 @@ class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     # --- permissions ---------------------------------------------------------
     def _may_write(self, request, obj=None) -> bool:
-        return may_write(self.admin_site, request, self.required_permission, obj, self.store_field)
+        return may_write(self.admin_site, request, self.write_permission, obj, self.store_field)
 
     def has_module_permission(self, request) -> bool:
         return self.admin_site.has_permission(request)
@@ -202,7 +204,7 @@ class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         if not self.admin_site.has_permission(request):
             return False
-        store_ids = admin_store_ids(request)
+        store_ids = self.visible_store_ids(request)
         return store_ids is None or obj is None or object_store_id(obj, self.store_field) in store_ids
 
     def has_add_permission(self, request) -> bool:
@@ -228,18 +230,18 @@ class StoreScopedInline(admin.TabularInline):
     ``obj`` in the permission hooks is the parent object.
     """
 
-    required_permission: str | None = None
+    write_permission: str | None = None
     parent_store_field = "store"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        store_ids = admin_store_ids_with(request, self.required_permission)
+        store_ids = admin_store_ids_with(request, self.write_permission)
         if field is not None and store_ids is not None:
             field.queryset = scope_to_stores(field.queryset, store_ids, admin_site=self.admin_site)
         return field
 
     def _may_write(self, request, obj=None) -> bool:
-        return may_write(self.admin_site, request, self.required_permission, obj, self.parent_store_field)
+        return may_write(self.admin_site, request, self.write_permission, obj, self.parent_store_field)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.admin_site.has_permission(request)

@@ -6,6 +6,8 @@
   store for anyone but its members, is 404.
 - ``get_queryset`` is limited to that store (``store_field``), so another store's
   object is 404.
+- The caller's role and permissions in the store come from the one tenancy rule
+  (``teams.selectors.store_access``, built on ``store_grants``, as the admin base is).
 - An action needing a permission: anonymous → 401, not a member → 404,
   a member lacking it → 403 PERMISSION_DENIED.
 - Writes need ``write_permission`` (store.manage unless a view says otherwise):

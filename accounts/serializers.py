@@ -41,16 +41,6 @@ class AuthOutput(TokenPairOutput):
     user = UserOutput()
 
 
-class StorePermissionsOutput(serializers.Serializer):
-    store = serializers.CharField(help_text="The store's slug.")
-    role = serializers.CharField()
-    permissions = serializers.ListField(child=serializers.CharField())
-
-
-class PermissionsOutput(serializers.Serializer):
-    stores = StorePermissionsOutput(many=True)
-
-
 class TotpSetupOutput(serializers.Serializer):
     secret = serializers.CharField(help_text="Base32 secret, for manual entry.")
     otpauth_uri = serializers.CharField(help_text="otpauth:// URI, for a QR code.")

@@ -10,7 +10,6 @@ urlpatterns = [
     re_path(r"^refresh/?$", views.RefreshView.as_view(), name="auth-refresh"),
     re_path(r"^logout/?$", views.LogoutView.as_view(), name="auth-logout"),
     re_path(r"^me/?$", views.MeView.as_view(), name="auth-me"),
-    re_path(r"^permissions/?$", views.PermissionsView.as_view(), name="auth-permissions"),
     re_path(r"^verify-email/?$", views.EmailVerifyView.as_view(), name="auth-verify-email"),
     re_path(r"^verify-email/resend/?$", views.EmailVerifyResendView.as_view(), name="auth-verify-email-resend"),
     re_path(r"^password/reset/?$", views.PasswordResetView.as_view(), name="auth-password-reset"),

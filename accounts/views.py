@@ -11,7 +11,6 @@ from config.api.throttles import SCOPED_THROTTLES
 
 from . import serializers as io
 from . import services
-from .selectors import user_store_permissions
 
 TAGS = ["auth"]
 
@@ -118,13 +117,6 @@ class MeView(UserView):
     def patch(self, request):
         user = services.user_update(user=request.user, **_validated(io.MeUpdateInput, request))
         return Response(io.UserOutput(user).data)
-
-
-class PermissionsView(UserView):
-    @extend_schema(tags=TAGS, summary="The current user's role and permissions in each store",
-                   responses={200: io.PermissionsOutput})
-    def get(self, request):
-        return Response(io.PermissionsOutput({"stores": user_store_permissions(user=request.user)}).data)
 
 
 class EmailVerifyView(PublicAuthView):

@@ -69,3 +69,15 @@ def store_access(*, store: Store, user, api_key=None) -> StoreAccess:
     grant = grants.get(store.pk)
     return StoreAccess(store, None, frozenset()) if grant is None else StoreAccess(store, grant.role, grant.permissions)
 
+
+def user_store_permissions(*, user) -> list[dict]:
+    """Each store the user is a member of, with their role and its permissions (sorted), by slug.
+
+    Platform superusers get no special list: their reach is not a store membership.
+    """
+    memberships = Membership.objects.filter(user=user).select_related("store").order_by("store__slug")
+    return [
+        {"store": membership.store.slug, "role": membership.role,
+         "permissions": sorted(role_permissions(membership.role))}
+        for membership in memberships
+    ]

@@ -63,3 +63,13 @@ class ApiKeyCreatedOutput(ApiKeyOutput):
 
     class Meta(ApiKeyOutput.Meta):
         fields = [*ApiKeyOutput.Meta.fields, "key"]
+
+
+class StorePermissionsOutput(serializers.Serializer):
+    store = serializers.CharField(help_text="The store's slug.")
+    role = serializers.CharField()
+    permissions = serializers.ListField(child=serializers.CharField())
+
+
+class PermissionsOutput(serializers.Serializer):
+    stores = StorePermissionsOutput(many=True)

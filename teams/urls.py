@@ -1,3 +1,5 @@
+from django.urls import re_path
+
 from config.api.routers import Router
 
 from . import views
@@ -10,4 +12,8 @@ router.register(rf"{STORE}/invites", views.InvitationViewSet, basename="store-in
 router.register(rf"{STORE}/api-keys", views.ApiKeyViewSet, basename="store-api-key")
 router.register("invites", views.InvitationAcceptViewSet, basename="invite")
 
-urlpatterns = router.urls
+urlpatterns = [
+    # under /auth/ with the account endpoints; the answer is the teams' permission map
+    re_path(r"^auth/permissions/?$", views.PermissionsView.as_view(), name="auth-permissions"),
+    *router.urls,
+]

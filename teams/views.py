@@ -1,14 +1,18 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from auditlog.services import request_actor
+from config.api.parsers import JSONParser
 from stores.serializers import StoreOutput
 from teams.scoping import StoreScopedMixin
 
 from .models import ApiKey, Invitation, Membership
 from .permissions import TEAM_MANAGE
+from .selectors import user_store_permissions
 from .serializers import (
     ApiKeyCreatedOutput,
     ApiKeyInput,
@@ -18,6 +22,7 @@ from .serializers import (
     MemberAddInput,
     MemberOutput,
     MemberUpdateInput,
+    PermissionsOutput,
 )
 from .services import (
     api_key_create,
@@ -148,3 +153,16 @@ class ApiKeyViewSet(StoreScopedMixin, mixins.ListModelMixin, viewsets.GenericVie
     def destroy(self, request, store, pk):
         api_key_revoke(api_key=self.get_object(), actor=request_actor(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PermissionsView(APIView):
+    """/auth/permissions: the caller's role and permissions in each of their stores (served here, with the
+    other /auth/ endpoints' tag: the map is the teams'; accounts does not know about stores)."""
+
+    parser_classes = [JSONParser]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["auth"], summary="The current user's role and permissions in each store",
+                   responses={200: PermissionsOutput})
+    def get(self, request):
+        return Response(PermissionsOutput({"stores": user_store_permissions(user=request.user)}).data)

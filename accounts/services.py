@@ -21,7 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from config.api.errors import AlreadyExists, ValidationFailed
-from notifications.emails import email_enqueue
+from config.emails import email_enqueue
 
 from .errors import EmailAlreadyVerified, InvalidCredentials, InvalidOtp, InvalidToken, OtpRequired, TwoFactorConflict
 from .lockout import lockout_check, lockout_clear, lockout_failure_record

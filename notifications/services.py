@@ -16,11 +16,11 @@ from django.utils import timezone
 from auditlog.services import audit_diff, audit_record, jsonable
 from config.api.envelope import now_iso
 from config.api.errors import DomainError, ValidationFailed
+from config.emails import email_enqueue
 from stores.models import Store
 from teams.models import Membership
 
 from . import events
-from .emails import email_enqueue
 from .models import (
     Notification,
     NotificationPreference,

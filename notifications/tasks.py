@@ -1,15 +1,4 @@
-from smtplib import SMTPException
-
 from celery import shared_task
-
-from .emails import email_send
-
-
-# OSError: refused or dropped connections, timeouts and a mail host that does not resolve (gaierror).
-@shared_task(autoretry_for=(SMTPException, OSError), retry_backoff=30,
-             retry_backoff_max=3600, retry_jitter=True, max_retries=8)
-def email_send_task(template: str, to: list[str], context: dict) -> None:
-    email_send(template=template, to=to, context=context)
 
 
 @shared_task(ignore_result=True)

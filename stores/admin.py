@@ -1,11 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 
+from config.api.errors import DomainError
 from teams.admin_base import StoreScopedAdmin
 from teams.permissions import STORE_MANAGE
 
 from .models import Store
-from .services import RESERVED_SLUGS, store_create, store_deactivate, store_update
+from .services import RESERVED_SLUGS, store_create, store_currency_check, store_deactivate, store_update
 
 CREATE_ARGUMENTS = ("owner", "name", "currency", "slug")
 
@@ -25,13 +26,12 @@ class StoreForm(forms.ModelForm):
         return slug
 
     def clean_currency(self) -> str:
-        from catalog.selectors import store_prices_fit
-
         currency = self.cleaned_data["currency"]
-        if self.instance.pk and currency != self.instance.currency and not store_prices_fit(
-                store=self.instance, currency=currency):
-            raise forms.ValidationError(f"Some prices have more decimal places than {currency} allows; "
-                                        "change them first.")
+        if self.instance.pk:
+            try:
+                store_currency_check(store=self.instance, currency=currency)
+            except DomainError as exc:
+                raise forms.ValidationError(exc.details.get("currency") or exc.message) from None
         return currency
 
 

@@ -1,5 +1,8 @@
 """Store writes. Each service owns its transaction and writes its audit entry in it."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -8,7 +11,6 @@ from config.api.errors import AlreadyExists
 from teams.models import Membership
 from teams.permissions import OWNER
 
-from .errors import CurrencyPlacesConflict
 from .models import Store
 
 SLUG_MAX_LENGTH = Store._meta.get_field("slug").max_length
@@ -57,11 +59,43 @@ def store_create(
     return store
 
 
-def store_public_pages_invalidate(*, store: Store) -> None:
-    """Cached public catalog answers show the store's name, currency and existence: drop them."""
-    from catalog.cache import catalog_cache_invalidate
+@dataclass(frozen=True)
+class StoreContents:
+    """What a store sells, as far as a change to the store goes. A store does not know what it sells:
+    stores never imports catalog; catalog calls down once at startup (CatalogConfig.ready) to hand
+    these two over with ``store_contents_register``. Both run synchronously in the caller's transaction.
 
-    catalog_cache_invalidate(store.pk)
+    - ``currency_check(store=, currency=)`` raises (CurrencyPlacesConflict, 409) when the store's
+      prices cannot be written in ``currency``;
+    - ``public_pages_invalidate(store=)`` makes cached public answers that show the store stale.
+    """
+
+    currency_check: Callable[..., None]
+    public_pages_invalidate: Callable[..., None]
+
+
+_contents: list[StoreContents] = []
+
+
+def store_contents_register(contents: StoreContents) -> None:
+    """Called once by each app that holds what stores sell (catalog), from its AppConfig.ready."""
+    if contents not in _contents:
+        _contents.append(contents)
+
+
+def store_currency_check(*, store: Store, currency: str) -> None:
+    """Raises CurrencyPlacesConflict (409) when some of the store's prices have more decimal places than
+    ``currency`` allows (19.995 LYD cannot become USD); the registered contents (catalog) answer."""
+    if currency == store.currency:
+        return
+    for contents in _contents:
+        contents.currency_check(store=store, currency=currency)
+
+
+def store_public_pages_invalidate(*, store: Store) -> None:
+    """Cached public answers show the store's name, currency and existence: drop them."""
+    for contents in _contents:
+        contents.public_pages_invalidate(store=store)
 
 
 UPDATABLE_FIELDS = frozenset(
@@ -87,11 +121,7 @@ def store_update(*, store: Store, actor=None, request=None, platform: bool = Fal
     if not changed:
         return store
     if "currency" in changed:
-        from catalog.selectors import store_prices_fit
-
-        if not store_prices_fit(store=store, currency=values["currency"]):
-            raise CurrencyPlacesConflict(currency=[f"Some prices have more decimal places than "
-                                                   f"{values['currency']} allows; change them first."])
+        store_currency_check(store=store, currency=values["currency"])
     for name in changed:
         setattr(store, name, values[name])
     store.save(update_fields=[*changed, "updated_at"])

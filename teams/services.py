@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from auditlog.services import audit_record
 from config.api.errors import AlreadyExists, PermissionDenied, ValidationFailed
-from notifications.emails import email_enqueue
+from config.emails import email_enqueue
 from stores.models import Store
 
 from .errors import InvitationInvalid, LastOwner

@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from config.emails import email_send_task  # noqa: F401 - registers it in workers (autodiscovered here)
+
 from .idempotency import idempotency_keys_purge
 
 

@@ -1,7 +1,7 @@
 import pytest
 from django.core import mail
 
-from notifications.emails import email_render, email_send
+from config.emails import email_render, email_send
 from notifications.services import event_describe
 
 ORDER = {
@@ -115,7 +115,7 @@ def test_the_email_task_retries_on_transient_errors(error):
     import smtplib
     import socket
 
-    from notifications.tasks import email_send_task
+    from config.emails import email_send_task
 
     kind = getattr(smtplib, error, None) or getattr(socket, error, None) or getattr(builtins, error)
     assert issubclass(kind, email_send_task.autoretry_for)

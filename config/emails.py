@@ -1,7 +1,11 @@
-"""Templated email: templates/emails/<name>.txt and .html, subject from <name>_subject.txt."""
+"""Templated email: templates/emails/<name>.txt and .html, subject from <name>_subject.txt.
+
+The ground floor: accounts, teams and notifications send through it; it knows none of them."""
 
 from functools import partial
+from smtplib import SMTPException
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -30,6 +34,12 @@ def email_enqueue(*, template: str, to: list[str], context: dict) -> None:
 
     ``context`` must be JSON-serialisable: ids and strings, not model instances.
     """
-    from .tasks import email_send_task
-
     transaction.on_commit(partial(email_send_task.delay, template, to, context))
+
+
+# OSError: refused or dropped connections, timeouts and a mail host that does not resolve (gaierror).
+# The name is the one the task had in notifications.tasks: messages already queued still find it.
+@shared_task(name="notifications.tasks.email_send_task", autoretry_for=(SMTPException, OSError), retry_backoff=30,
+             retry_backoff_max=3600, retry_jitter=True, max_retries=8)
+def email_send_task(template: str, to: list[str], context: dict) -> None:
+    email_send(template=template, to=to, context=context)

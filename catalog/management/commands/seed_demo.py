@@ -1,9 +1,13 @@
+"""Demo users, stores, teams and catalogs: here, in catalog, the highest app it fills (a store does not
+know what it sells)."""
+
 import time
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from catalog.demo import seed_bulk, seed_catalog
 from stores.models import Store
 from teams.models import Membership
 
@@ -32,8 +36,6 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, products: int = 0, **options):
-        from catalog.demo import seed_bulk, seed_catalog
-
         users = {}
         for email, name, superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(

@@ -1,4 +1,8 @@
-"""Event types: what services emit, what endpoints subscribe to and members are notified of."""
+"""Event types: what services emit, what endpoints subscribe to and members are notified of, and how
+each is described to members (from its payload only: notifications knows no domain model)."""
+
+import re
+import string
 
 PRODUCT_PUBLISHED = "product.published"
 PRODUCT_UPDATED = "product.updated"
@@ -62,3 +66,53 @@ OFF = {"in_app": False, "email": False}
 
 def role_default(role: str | None, event_type: str) -> dict[str, bool]:
     return dict(ROLE_DEFAULTS.get(role or "", {}).get(event_type, OFF))
+
+
+# How members are told of each event (in-app title and body, the generic email): str.format fields
+# read the event's payload. "{a|b}" is the first of a, b the payload holds (not None or empty),
+# "{a|'text'}" falls back to the text; a field nothing fills is empty. An app adding an event adds its
+# line here; nothing else in notifications knows what the payload means.
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    ORDER_CREATED: ("New order #{number|order_number|id}",
+                    "{email|'A customer'} placed order #{number|order_number|id} ({total} {currency})."),
+    ORDER_PAID: ("Order #{number|order_number|id} paid",
+                 "Order #{number|order_number|id} was paid ({total} {currency})."),
+    ORDER_STATUS_CHANGED: ("Order #{number|order_number|id} is {status|'updated'}",
+                           "Order #{number|order_number|id} moved from {previous_status|'?'} to {status|'?'}."),
+    ORDER_CANCELLED: ("Order #{number|order_number|id} cancelled", "Order #{number|order_number|id} was cancelled."),
+    ORDER_REFUNDED: ("Order #{number|order_number|id} refunded",
+                     "Order #{number|order_number|id} was refunded ({amount|total} {currency})."),
+    PAYMENT_FAILED: ("Payment failed for order #{number|order_number|id}",
+                     "A {gateway} payment for order #{number|order_number|id} failed: {reason|'no reason given'}"),
+    INVENTORY_LOW_STOCK: ("Low stock: {name|product_name|sku}",
+                          "{name|product_name|sku} ({sku}) has {available|'?'} left (threshold {threshold|'?'})."),
+    PRODUCT_PUBLISHED: ("Product published: {name|product_name|sku}", "{name|product_name|sku} was published."),
+    PRODUCT_UPDATED: ("Product updated: {name|product_name|sku}", "{name|product_name|sku} was updated."),
+    PRODUCT_ARCHIVED: ("Product archived: {name|product_name|sku}", "{name|product_name|sku} was archived."),
+    WEBHOOK_ENDPOINT_DISABLED: ("Webhook endpoint disabled",
+                                "{url|'An endpoint'} was disabled after {failure_count|'?'} failed deliveries in a "
+                                "row. Fix it, then re-enable it."),
+}
+
+
+class _PayloadFormatter(string.Formatter):
+    def get_field(self, field_name, args, kwargs):
+        for name in field_name.split("|"):
+            if name.startswith("'") and name.endswith("'"):
+                return name[1:-1], field_name
+            value = kwargs.get(name)
+            if value is not None and value != "":
+                return value, field_name
+        return "", field_name
+
+
+_formatter = _PayloadFormatter()
+_SPACE_BEFORE_PAREN = re.compile(r" +\)")  # "({total} {currency})" without a currency
+
+
+def event_describe(event_type: str, payload: dict) -> tuple[str, str]:
+    """A human title and body for an event (in-app notifications, generic emails), from its line in
+    DESCRIPTIONS and its payload; an event without one is described by its type."""
+    title, body = DESCRIPTIONS.get(event_type, (event_type, ""))
+    title, body = (_SPACE_BEFORE_PAREN.sub(")", _formatter.vformat(text, (), payload)) for text in (title, body))
+    return title, body

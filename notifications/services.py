@@ -132,7 +132,7 @@ def members_notify(
             user_id__in=[membership.user_id for membership in memberships], event_type=event_type
         )
     }
-    title, body = event_describe(event_type, payload)
+    title, body = events.event_describe(event_type, payload)
     notifications, recipients = [], []
     for membership in memberships:
         preference = explicit.get(membership.user_id)
@@ -156,45 +156,6 @@ def members_notify(
     for recipient in recipients:  # one message each: members do not see each other's addresses
         email_enqueue(template=template, to=[recipient], context=context)
     return len({n.user_id for n in notifications} | set(recipients))
-
-
-def event_describe(event_type: str, payload: dict) -> tuple[str, str]:
-    """A human title and body for an event (in-app notifications, generic emails)."""
-    number = payload.get("number") or payload.get("order_number") or payload.get("id") or ""
-    total = f"{payload.get('total', '')} {payload.get('currency', '')}".strip()
-    name = payload.get("name") or payload.get("product_name") or payload.get("sku") or ""
-    match event_type:
-        case events.ORDER_CREATED:
-            return f"New order #{number}", f"{payload.get('email', 'A customer')} placed order #{number} ({total})."
-        case events.ORDER_PAID:
-            return f"Order #{number} paid", f"Order #{number} was paid ({total})."
-        case events.ORDER_STATUS_CHANGED:
-            return f"Order #{number} is {payload.get('status', 'updated')}", (
-                f"Order #{number} moved from {payload.get('previous_status', '?')} to {payload.get('status', '?')}."
-            )
-        case events.ORDER_CANCELLED:
-            return f"Order #{number} cancelled", f"Order #{number} was cancelled."
-        case events.ORDER_REFUNDED:
-            return f"Order #{number} refunded", f"Order #{number} was refunded ({payload.get('amount', total)})."
-        case events.PAYMENT_FAILED:
-            return f"Payment failed for order #{number}", (
-                f"A {payload.get('gateway', '')} payment for order #{number} failed: "
-                f"{payload.get('reason', 'no reason given')}"
-            )
-        case events.INVENTORY_LOW_STOCK:
-            return f"Low stock: {name}", (
-                f"{name} ({payload.get('sku', '')}) has {payload.get('available', '?')} left "
-                f"(threshold {payload.get('threshold', '?')})."
-            )
-        case events.PRODUCT_PUBLISHED | events.PRODUCT_UPDATED | events.PRODUCT_ARCHIVED:
-            verb = event_type.split(".", 1)[1]
-            return f"Product {verb}: {name}", f"{name} was {verb}."
-        case events.WEBHOOK_ENDPOINT_DISABLED:
-            return "Webhook endpoint disabled", (
-                f"{payload.get('url', 'An endpoint')} was disabled after {payload.get('failure_count', '?')} "
-                "failed deliveries in a row. Fix it, then re-enable it."
-            )
-    return event_type, ""
 
 
 def _email_context(store: Store, event_type: str, payload: dict) -> dict:

@@ -2,7 +2,7 @@ import pytest
 from django.core import mail
 
 from config.emails import email_render, email_send
-from notifications.services import event_describe
+from notifications.events import event_describe
 
 ORDER = {
     "id": 7, "number": "A-1007", "status": "processing", "previous_status": "pending", "payment_status": "paid",

@@ -245,7 +245,7 @@ def test_user_choices_are_members_of_the_admins_stores_only(rf, store, other_sto
     assert outsider_member not in choices and stranger not in choices and other_store.owner not in choices
 
 
-def test_store_choices_follow_the_required_permission(admin_client, store, other_store, member_factory):
+def test_store_choices_follow_the_write_permission(admin_client, store, other_store, member_factory):
     # given: owner of one store, staff of another
     Membership.objects.create(store=other_store, user=store.owner, role="staff")
     client = admin_client(store.owner)

@@ -60,6 +60,23 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def served():
+    """``served(request)`` publishes a hand-made request as the one being served (what RequestIDMiddleware
+    does), until the test ends: audit entries then take its IP, user agent and request id."""
+    from config.api.middleware import current_request_var
+
+    tokens = []
+
+    def serve(request):
+        tokens.append(current_request_var.set(request))
+        return request
+
+    yield serve
+    for token in reversed(tokens):
+        current_request_var.reset(token)
+
+
+@pytest.fixture
 def api() -> APIClient:
     return APIClient()
 

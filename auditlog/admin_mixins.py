@@ -2,6 +2,8 @@
 
 from django.db import models, transaction
 
+from config.api.actor import request_actor
+
 from .services import audit_diff, audit_record, jsonable
 
 
@@ -54,7 +56,7 @@ class AuditedAdminMixin:
         if store is None:
             return
         audit_record(
-            store=store, actor=request.user, request=request, action=f"admin.{obj._meta.model_name}.{verb}",
+            store=store, actor=request_actor(request), action=f"admin.{obj._meta.model_name}.{verb}",
             target=obj, changes=changes,
         )
 

@@ -22,24 +22,21 @@ def audit_record(
     action: str,
     target: models.Model | None = None,
     changes: dict | None = None,
-    request=None,
     object_type: str | None = None,
     object_id: str | None = None,
 ) -> AuditLog:
     """Appends one entry in the caller's transaction (rolled back with it); secrets in ``changes`` are redacted.
 
-    ``actor`` is a User, an API key (any object with a pk) or None (the system, or the
-    request's user/key when ``request`` is given). IP, user agent and request id come from
-    ``request``, or from the request being served when a service is not handed it.
+    ``actor`` is a User, an API key (any object with a pk) or None (the system; an anonymous
+    user counts as None). IP, user agent and request id come from the request being served
+    (``config.api.middleware``), none outside a request.
     """
-    if actor is None:
-        actor = request_actor(request)
     actor_user, actor_label, actor_id = _describe_actor(actor)
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
     # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless the proxy rewrites it.
-    origin = request if request is not None else current_request_var.get()
+    origin = current_request_var.get()
     meta = origin.META if origin is not None else {}
     return AuditLog.objects.create(
         store=store,
@@ -54,13 +51,6 @@ def audit_record(
         user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
         request_id=(getattr(origin, "request_id", "") or request_id_var.get())[:128],
     )
-
-
-def request_actor(request):
-    """Who a request acts as: its API key, its logged-in user, or None (anonymous)."""
-    if request is None:
-        return None
-    return getattr(request, "api_key", None) or _authenticated_user(request)
 
 
 def audit_diff(before: dict, after: dict) -> dict:
@@ -108,19 +98,12 @@ def _is_secret(key: Any) -> bool:
     return any(marker in lowered for marker in SECRET_MARKERS)
 
 
-def _authenticated_user(request):
-    user = getattr(request, "user", None)
-    return user if user is not None and user.is_authenticated else None
-
-
 def _describe_actor(actor) -> tuple[Any, str, str]:
     """(actor_user, actor_label, actor_id) for a User, an API key or None."""
     from django.contrib.auth import get_user_model
 
-    if actor is None:
+    if actor is None or getattr(actor, "is_anonymous", False) is True:
         return None, "system", ""
-    if getattr(actor, "is_anonymous", False) is True:
-        return None, "anonymous", ""
     if isinstance(actor, get_user_model()):
         return actor, actor.email, str(actor.pk)
     kind = "apikey" if "key" in type(actor).__name__.lower() else type(actor).__name__.lower()

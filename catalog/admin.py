@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.api.actor import request_actor
 from config.api.errors import DomainError
 from config.api.fields import json_text_problem
 from config.money import currency_places, money_str
@@ -65,22 +66,22 @@ class CategoryAdmin(StoreScopedAdmin):
         values = {"name": data["name"], "slug": data["slug"], "parent": data.get("parent"),
                   "position": data.get("position") or 0, "description": data.get("description", "")}
         if change:
-            category = services.category_update(category=Category.objects.get(pk=obj.pk), actor=request.user,
+            category = services.category_update(category=Category.objects.get(pk=obj.pk), actor=request_actor(request),
                                                 **values)
         else:
-            category = services.category_create(store=data["store"], actor=request.user, **values)
+            category = services.category_create(store=data["store"], actor=request_actor(request), **values)
         obj.pk = category.pk
         obj.refresh_from_db()
 
     def delete_model(self, request, obj):
-        services.category_delete(category=obj, actor=request.user)
+        services.category_delete(category=obj, actor=request_actor(request))
 
     def delete_queryset(self, request, queryset):
         writable = self.writable_store_ids(request)
         for category in queryset.order_by("-depth"):  # children before their parents
             if writable is None or category.store_id in writable:
                 try:
-                    services.category_delete(category=category, actor=request.user)
+                    services.category_delete(category=category, actor=request_actor(request))
                 except DomainError as exc:
                     self.message_user(request, f"{category.name}: {exc.message}", messages.ERROR)
 
@@ -318,9 +319,10 @@ class ProductAdmin(StoreScopedAdmin):
         fields = [name for name in services.PRODUCT_FIELDS if name in data]
         if change:
             values = {name: data[name] for name in fields if name in form.changed_data}
-            product = services.product_update(product=Product.objects.get(pk=obj.pk), actor=request.user, **values)
+            product = services.product_update(product=Product.objects.get(pk=obj.pk), actor=request_actor(request),
+                                              **values)
         else:
-            product = services.product_create(store=data["store"], actor=request.user,
+            product = services.product_create(store=data["store"], actor=request_actor(request),
                                               **{name: data[name] for name in fields if data[name] is not None})
         obj.pk = product.pk
         obj.refresh_from_db()
@@ -331,7 +333,7 @@ class ProductAdmin(StoreScopedAdmin):
         product = form.instance
         if formset.model is Variant:
             for variant in formset.deleted_objects:
-                services.variant_delete(variant=variant, actor=request.user)
+                services.variant_delete(variant=variant, actor=request_actor(request))
             for variant_form in formset.forms:
                 if variant_form in formset.deleted_forms or not variant_form.has_changed():
                     continue
@@ -339,14 +341,15 @@ class ProductAdmin(StoreScopedAdmin):
                           if name in variant_form.cleaned_data}
                 if variant_form.instance.pk:
                     changed = {name: values[name] for name in variant_form.changed_data if name in values}
-                    variant = services.variant_update(variant=variant_form.instance, actor=request.user, **changed)
+                    variant = services.variant_update(variant=variant_form.instance, actor=request_actor(request),
+                                                      **changed)
                     formset.changed_objects.append((variant, list(changed)))
                 else:
-                    variant = services.variant_create(product=product, actor=request.user, **values)
+                    variant = services.variant_create(product=product, actor=request_actor(request), **values)
                     formset.new_objects.append(variant)
         elif formset.model is ProductImage:
             for image in formset.deleted_objects:
-                services.product_image_delete(image=image, actor=request.user)
+                services.product_image_delete(image=image, actor=request_actor(request))
             for image_form in formset.forms:
                 if image_form in formset.deleted_forms or not image_form.has_changed():
                     continue
@@ -354,13 +357,14 @@ class ProductAdmin(StoreScopedAdmin):
                 if image_form.instance.pk and "image" not in image_form.changed_data:
                     # a fresh row: the form has already set the new values on its instance
                     services.product_image_update(image=ProductImage.objects.get(pk=image_form.instance.pk),
-                                                  actor=request.user, alt=data["alt"], position=data["position"])
+                                                  actor=request_actor(request), alt=data["alt"],
+                                                  position=data["position"])
                     formset.changed_objects.append((image_form.instance, image_form.changed_data))
                     continue
                 if image_form.instance.pk:
-                    services.product_image_delete(image=image_form.instance, actor=request.user)
+                    services.product_image_delete(image=image_form.instance, actor=request_actor(request))
                 image = services.product_image_add(product=product, upload=data["image"], alt=data.get("alt", ""),
-                                                   position=data.get("position"), actor=request.user)
+                                                   position=data.get("position"), actor=request_actor(request))
                 formset.new_objects.append(image)
         else:
             super().save_formset(request, form, formset, change)
@@ -375,7 +379,7 @@ class ProductAdmin(StoreScopedAdmin):
                                   messages.ERROR)
                 continue
             try:
-                services.product_transition(product=product, action=action, actor=request.user)
+                services.product_transition(product=product, action=action, actor=request_actor(request))
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{product.name}: {exc.message}", messages.ERROR)
@@ -395,14 +399,14 @@ class ProductAdmin(StoreScopedAdmin):
         self._bulk(request, queryset, "unpublish", "moved back to draft")
 
     def delete_model(self, request, obj):
-        services.product_delete(product=obj, actor=request.user)
+        services.product_delete(product=obj, actor=request_actor(request))
 
     def delete_queryset(self, request, queryset):
         writable = self.writable_store_ids(request)
         for product in queryset:
             if writable is None or product.store_id in writable:
                 try:
-                    services.product_delete(product=product, actor=request.user)
+                    services.product_delete(product=product, actor=request_actor(request))
                 except DomainError as exc:
                     self.message_user(request, f"{product.name}: {exc.message}", messages.ERROR)
 
@@ -425,7 +429,7 @@ class ProductAdmin(StoreScopedAdmin):
             else:
                 try:
                     result = products_import(store=form.cleaned_data["store"], source=upload.read(),
-                                             actor=request.user)
+                                             actor=request_actor(request))
                 except ImportFailed as exc:
                     errors = exc.errors
                 except DomainError as exc:  # e.g. a conflict met while writing: rolled back, nothing imported
@@ -469,7 +473,7 @@ class ReviewAdmin(StoreScopedAdmin):
         changed = 0
         for review in queryset.select_related("product__store"):
             if writable is None or review.store_id in writable:
-                services.review_set_hidden(review=review, hidden=hidden, actor=request.user)
+                services.review_set_hidden(review=review, hidden=hidden, actor=request_actor(request))
                 changed += 1
         self.message_user(request, f"{changed} review(s) {'hidden' if hidden else 'shown'}.", messages.SUCCESS)
 
@@ -484,13 +488,13 @@ class ReviewAdmin(StoreScopedAdmin):
     def save_model(self, request, obj, form, change):
         if "is_hidden" in form.changed_data:
             services.review_set_hidden(review=Review.objects.get(pk=obj.pk), hidden=obj.is_hidden,
-                                       actor=request.user)
+                                       actor=request_actor(request))
 
     def delete_model(self, request, obj):
-        services.review_delete(review=obj, actor=request.user)
+        services.review_delete(review=obj, actor=request_actor(request))
 
     def delete_queryset(self, request, queryset):
         writable = self.writable_store_ids(request)
         for review in queryset.select_related("product__store"):
             if writable is None or review.store_id in writable:
-                services.review_delete(review=review, actor=request.user)
+                services.review_delete(review=review, actor=request_actor(request))

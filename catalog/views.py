@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from config.api.actor import request_actor
 from config.api.parsers import JSONParser
 from config.api.renderers import ok
 from config.api.throttles import SCOPED_THROTTLES
@@ -52,13 +53,6 @@ class CatalogViewSet(StoreScopedViewSet):
     lookup_value_regex = r"\d+"
     http_method_names = WRITE_METHODS
 
-    def actor(self):
-        """Who the audit log names: the user, or the API key a request came with."""
-        api_key = getattr(self.request, "api_key", None)
-        if api_key is not None:
-            return api_key
-        return self.request.user if self.request.user.is_authenticated else None
-
 
 # --- categories ----------------------------------------------------------------
 @extend_schema_view(
@@ -88,17 +82,18 @@ class CategoryViewSet(CatalogViewSet):
     def create(self, request, *args, **kwargs):
         data = CategoryInput(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        category = services.category_create(store=self.store, actor=self.actor(), **data.validated_data)
+        category = services.category_create(store=self.store, actor=request_actor(request), **data.validated_data)
         return ok(CategoryOutput(category).data, status=201)
 
     def partial_update(self, request, *args, **kwargs):
         data = CategoryInput(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        category = services.category_update(category=self.get_object(), actor=self.actor(), **data.validated_data)
+        category = services.category_update(category=self.get_object(), actor=request_actor(request),
+                                            **data.validated_data)
         return ok(CategoryOutput(category).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.category_delete(category=self.get_object(), actor=self.actor())
+        services.category_delete(category=self.get_object(), actor=request_actor(request))
         return Response(status=204)
 
 
@@ -175,21 +170,23 @@ class ProductViewSet(CatalogViewSet):
     def create(self, request, *args, **kwargs):
         data = ProductCreateInput(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        product = services.product_create(store=self.store, actor=self.actor(), **data.validated_data)
+        product = services.product_create(store=self.store, actor=request_actor(request), **data.validated_data)
         return ok(self.output(product), status=201)
 
     def partial_update(self, request, *args, **kwargs):
         data = ProductInput(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        product = services.product_update(product=self.get_object(), actor=self.actor(), **data.validated_data)
+        product = services.product_update(product=self.get_object(), actor=request_actor(request),
+                                          **data.validated_data)
         return ok(self.output(product))
 
     def destroy(self, request, *args, **kwargs):
-        services.product_delete(product=self.get_object(), actor=self.actor())
+        services.product_delete(product=self.get_object(), actor=request_actor(request))
         return Response(status=204)
 
     def _transition(self, name: str):
-        product = services.product_transition(product=self.get_object(), action=name, actor=self.actor())
+        product = services.product_transition(product=self.get_object(), action=name,
+                                               actor=request_actor(self.request))
         return ok(self.output(product))
 
     @action(detail=True, methods=["post"])
@@ -257,17 +254,18 @@ class VariantViewSet(ProductChildViewSet):
     def create(self, request, *args, **kwargs):
         data = VariantInput(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        variant = services.variant_create(product=self.product, actor=self.actor(), **data.validated_data)
+        variant = services.variant_create(product=self.product, actor=request_actor(request), **data.validated_data)
         return ok(VariantOutput(variant, context=self.get_serializer_context()).data, status=201)
 
     def partial_update(self, request, *args, **kwargs):
         data = VariantInput(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        variant = services.variant_update(variant=self.get_object(), actor=self.actor(), **data.validated_data)
+        variant = services.variant_update(variant=self.get_object(), actor=request_actor(request),
+                                          **data.validated_data)
         return ok(VariantOutput(variant, context=self.get_serializer_context()).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.variant_delete(variant=self.get_object(), actor=self.actor())
+        services.variant_delete(variant=self.get_object(), actor=request_actor(request))
         return Response(status=204)
 
 
@@ -307,18 +305,19 @@ class ProductImageViewSet(ProductChildViewSet):
             raise exceptions.ValidationError({"file": data.errors["file"]})
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        image = services.product_image_add(product=self.product, upload=values.pop("file"), actor=self.actor(),
-                                           **values)
+        image = services.product_image_add(product=self.product, upload=values.pop("file"),
+                                           actor=request_actor(request), **values)
         return ok(ProductImageOutput(image, context=self.get_serializer_context()).data, status=201)
 
     def partial_update(self, request, *args, **kwargs):
         data = ProductImageUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        image = services.product_image_update(image=self.get_object(), actor=self.actor(), **data.validated_data)
+        image = services.product_image_update(image=self.get_object(), actor=request_actor(request),
+                                              **data.validated_data)
         return ok(ProductImageOutput(image, context=self.get_serializer_context()).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.product_image_delete(image=self.get_object(), actor=self.actor())
+        services.product_image_delete(image=self.get_object(), actor=request_actor(request))
         return Response(status=204)
 
 
@@ -358,11 +357,11 @@ class ReviewViewSet(ProductChildViewSet):
         data = ReviewModerationInput(data=request.data)
         data.is_valid(raise_exception=True)
         review = services.review_set_hidden(review=self.get_object(), hidden=data.validated_data["is_hidden"],
-                                            actor=self.actor())
+                                            actor=request_actor(request))
         return ok(ReviewOutput(review).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.review_delete(review=self.get_object(), actor=self.actor())
+        services.review_delete(review=self.get_object(), actor=request_actor(request))
         return Response(status=204)
 
 

@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.api.actor import request_actor
 from config.api.errors import DomainError, ValidationFailed
 from teams.admin_base import StoreScopedAdmin, object_store_id
 from teams.permissions import WEBHOOKS_MANAGE
@@ -70,7 +71,7 @@ class WebhookDeliveryInline(admin.TabularInline):
 def send_test(modeladmin, request, queryset):
     for endpoint in queryset:
         try:
-            services.webhook_endpoint_test(endpoint=endpoint, actor=request.user, request=request)
+            services.webhook_endpoint_test(endpoint=endpoint, actor=request_actor(request))
         except DomainError as exc:
             modeladmin.message_user(request, f"{endpoint.url}: {exc}", messages.ERROR)
 
@@ -140,10 +141,10 @@ class WebhookEndpointAdmin(WebhooksManageAdmin):
                 if name in form.cleaned_data}
         if change:
             saved = services.webhook_endpoint_update(
-                endpoint=WebhookEndpoint.objects.get(pk=obj.pk), actor=request.user, request=request, **data
+                endpoint=WebhookEndpoint.objects.get(pk=obj.pk), actor=request_actor(request), **data
             )
         else:
-            saved = services.webhook_endpoint_create(store=obj.store, actor=request.user, request=request, **data)
+            saved = services.webhook_endpoint_create(store=obj.store, actor=request_actor(request), **data)
             self.message_user(
                 request, format_html("Signing secret (shown only now): <code>{}</code>", saved.secret),
                 messages.WARNING,
@@ -152,14 +153,14 @@ class WebhookEndpointAdmin(WebhooksManageAdmin):
         obj.refresh_from_db()
 
     def delete_model(self, request, obj):
-        services.webhook_endpoint_delete(endpoint=obj, actor=request.user, request=request)
+        services.webhook_endpoint_delete(endpoint=obj, actor=request_actor(request))
 
     def delete_queryset(self, request, queryset):
         store_ids = self.writable_store_ids(request)  # the changelist shows stores the user may only read
         if store_ids is not None:
             queryset = queryset.filter(store_id__in=store_ids)
         for endpoint in queryset:
-            services.webhook_endpoint_delete(endpoint=endpoint, actor=request.user, request=request)
+            services.webhook_endpoint_delete(endpoint=endpoint, actor=request_actor(request))
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -188,7 +189,7 @@ def redeliver(modeladmin, request, queryset):
     sent = 0
     for delivery in queryset.select_related("endpoint__store"):
         try:
-            services.webhook_delivery_redeliver(delivery=delivery, actor=request.user, request=request)
+            services.webhook_delivery_redeliver(delivery=delivery, actor=request_actor(request))
             sent += 1
         except DomainError as exc:
             modeladmin.message_user(request, f"{delivery.webhook_id}: {exc}", messages.ERROR)

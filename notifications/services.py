@@ -248,7 +248,7 @@ def webhook_events_validate(event_types: list[str]) -> list[str]:
 @transaction.atomic
 def webhook_endpoint_create(
     *, store: Store, url: str, events: list[str], description: str = "", is_active: bool = True,
-    actor=None, request=None,
+    actor=None,
 ) -> WebhookEndpoint:
     """Creates an endpoint with a new signing secret. Raises ValidationFailed for an unsafe URL or unknown event."""
     webhook_url_validate(url)
@@ -257,14 +257,14 @@ def webhook_endpoint_create(
         disabled_at=None if is_active else timezone.now(),
     )
     audit_record(
-        store=store, actor=actor, request=request, action="webhook.created", target=endpoint,
+        store=store, actor=actor, action="webhook.created", target=endpoint,
         changes={"url": url, "events": endpoint.events, "is_active": is_active},
     )
     return endpoint
 
 
 @transaction.atomic
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor=None, request=None, **fields) -> WebhookEndpoint:
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor=None, **fields) -> WebhookEndpoint:
     """Changes url, events, description, is_active; re-enabling clears the failure streak."""
     before = {"url": endpoint.url, "events": endpoint.events, "description": endpoint.description,
               "is_active": endpoint.is_active}
@@ -286,21 +286,21 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor=None, request=No
              "is_active": endpoint.is_active}
     changes = audit_diff(before, after)
     if changes:
-        audit_record(store=endpoint.store, actor=actor, request=request, action="webhook.updated",
+        audit_record(store=endpoint.store, actor=actor, action="webhook.updated",
                      target=endpoint, changes=changes)
     return endpoint
 
 
 @transaction.atomic
-def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor=None, request=None) -> None:
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor=None) -> None:
     """Deletes the endpoint and its delivery log."""
-    audit_record(store=endpoint.store, actor=actor, request=request, action="webhook.deleted", target=endpoint,
+    audit_record(store=endpoint.store, actor=actor, action="webhook.deleted", target=endpoint,
                  changes={"url": endpoint.url})
     endpoint.delete()
 
 
 @transaction.atomic
-def webhook_endpoint_test(*, endpoint: WebhookEndpoint, actor=None, request=None) -> WebhookDelivery:
+def webhook_endpoint_test(*, endpoint: WebhookEndpoint, actor=None) -> WebhookDelivery:
     """Queues a ``webhook.test`` ping to the endpoint (audited). Raises EndpointInactive when it is disabled."""
     if not endpoint.is_active:
         raise EndpointInactive()
@@ -315,7 +315,7 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint, actor=None, request=None
             "data": {"endpoint_id": endpoint.pk, "store": endpoint.store.slug, "message": "Test event"},
         },
     )
-    audit_record(store=endpoint.store, actor=actor, request=request, action="webhook.tested", target=endpoint,
+    audit_record(store=endpoint.store, actor=actor, action="webhook.tested", target=endpoint,
                  changes={"delivery": delivery.pk, "webhook_id": delivery.webhook_id})
     from .tasks import webhook_delivery_send_task
 
@@ -324,7 +324,7 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint, actor=None, request=None
 
 
 @transaction.atomic
-def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None, request=None) -> WebhookDelivery:
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None) -> WebhookDelivery:
     """Sends a delivery again with a fresh round of retries (same webhook-id, so receivers can dedupe).
 
     Raises EndpointInactive when the endpoint is disabled.
@@ -336,7 +336,7 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None, request
         status=WebhookDelivery.PENDING, attempts=0, next_attempt_at=timezone.now(), updated_at=timezone.now()
     )
     delivery.refresh_from_db()
-    audit_record(store=endpoint.store, actor=actor, request=request, action="webhook.redelivered",
+    audit_record(store=endpoint.store, actor=actor, action="webhook.redelivered",
                  object_type="notifications.webhookdelivery", object_id=str(delivery.pk),
                  changes={"endpoint": endpoint.pk, "webhook_id": delivery.webhook_id})
     from .tasks import webhook_delivery_send_task

@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from config.api.actor import request_actor
 from teams.permissions import WEBHOOKS_MANAGE
 from teams.scoping import StoreScopedViewSet
 
@@ -106,7 +107,8 @@ class WebhookEndpointViewSet(StoreScopedViewSet):
     def create(self, request, *args, **kwargs):
         data = WebhookEndpointInput(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint = services.webhook_endpoint_create(store=self.store, request=request, **data.validated_data)
+        endpoint = services.webhook_endpoint_create(store=self.store, actor=request_actor(request),
+                                                    **data.validated_data)
         output = WebhookEndpointCreatedOutput(endpoint).data
         return Response(output, status=status.HTTP_201_CREATED)
 
@@ -114,12 +116,12 @@ class WebhookEndpointViewSet(StoreScopedViewSet):
         data = WebhookEndpointUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         endpoint = services.webhook_endpoint_update(
-            endpoint=self.get_object(), request=request, **data.validated_data
+            endpoint=self.get_object(), actor=request_actor(request), **data.validated_data
         )
         return Response(WebhookEndpointOutput(endpoint).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.webhook_endpoint_delete(endpoint=self.get_object(), request=request)
+        services.webhook_endpoint_delete(endpoint=self.get_object(), actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -150,12 +152,12 @@ class WebhookEndpointViewSet(StoreScopedViewSet):
             from django.http import Http404
 
             raise Http404
-        delivery = services.webhook_delivery_redeliver(delivery=delivery, request=request)
+        delivery = services.webhook_delivery_redeliver(delivery=delivery, actor=request_actor(request))
         return Response(WebhookDeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="Send a webhook.test ping", request=None, responses={202: WebhookDeliveryOutput})
     @action(detail=True, methods=["post"])
     def test(self, request, store=None, pk=None):
-        delivery = services.webhook_endpoint_test(endpoint=self.get_object(), request=request)
+        delivery = services.webhook_endpoint_test(endpoint=self.get_object(), actor=request_actor(request))
         delivery.refresh_from_db()
         return Response(WebhookDeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)

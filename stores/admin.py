@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from config.api.actor import request_actor
 from config.api.errors import DomainError
 from teams.admin_base import StoreScopedAdmin
 from teams.permissions import STORE_MANAGE
@@ -72,13 +73,13 @@ class StoreAdmin(StoreScopedAdmin):
                 for name, value in form.cleaned_data.items()}
         if change:
             saved = store_update(
-                store=Store.objects.get(pk=obj.pk), actor=request.user, request=request,
+                store=Store.objects.get(pk=obj.pk), actor=request_actor(request),
                 platform=request.user.is_superuser,
                 **{name: data[name] for name in form.changed_data if name in data},
             )
         else:
             saved = store_create(
-                **{name: data.get(name) for name in CREATE_ARGUMENTS}, actor=request.user, request=request,
+                **{name: data.get(name) for name in CREATE_ARGUMENTS}, actor=request_actor(request),
                 **{name: value for name, value in data.items() if name not in CREATE_ARGUMENTS},
             )
         obj.pk = saved.pk
@@ -91,6 +92,6 @@ class StoreAdmin(StoreScopedAdmin):
             queryset = queryset.filter(pk__in=store_ids)
         done = 0
         for store in queryset.filter(is_active=True):
-            store_deactivate(store=store, actor=request.user, request=request)
+            store_deactivate(store=store, actor=request_actor(request))
             done += 1
         self.message_user(request, f"{done} store(s) deactivated.", messages.SUCCESS)

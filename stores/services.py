@@ -33,7 +33,7 @@ def _slug_from_name(name: str) -> str:
 
 @transaction.atomic
 def store_create(
-    *, owner, name: str, currency: str, slug: str | None = None, actor=None, request=None, **fields
+    *, owner, name: str, currency: str, slug: str | None = None, actor=None, **fields
 ) -> Store:
     """Creates a store, makes ``owner`` its owner member and records ``store.created``: all or nothing.
 
@@ -54,7 +54,7 @@ def store_create(
     except IntegrityError:  # a concurrent create took the slug between the check and the insert
         raise AlreadyExists("This store slug is taken.", slug=["This store slug is taken."]) from None
     Membership.objects.create(store=store, user=owner, role=OWNER)
-    audit_record(store=store, actor=actor, request=request, action="store.created", target=store,
+    audit_record(store=store, actor=actor, action="store.created", target=store,
                  changes={name: getattr(store, name) for name in ("name", "slug", "currency", "owner")})
     return store
 
@@ -107,7 +107,7 @@ PLATFORM_FIELDS = frozenset({"slug", "owner", "is_active"})
 
 
 @transaction.atomic
-def store_update(*, store: Store, actor=None, request=None, platform: bool = False, **changes) -> Store:
+def store_update(*, store: Store, actor=None, platform: bool = False, **changes) -> Store:
     """Changes a store's settings and records ``store.updated`` with each changed field's old and new value.
 
     Never its slug, owner or is_active unless ``platform`` (a superuser in the admin); other
@@ -126,14 +126,14 @@ def store_update(*, store: Store, actor=None, request=None, platform: bool = Fal
         setattr(store, name, values[name])
     store.save(update_fields=[*changed, "updated_at"])
     # read back after the save: an uploaded logo is recorded by its stored name
-    audit_record(store=store, actor=actor, request=request, action="store.updated", target=store,
+    audit_record(store=store, actor=actor, action="store.updated", target=store,
                  changes={name: [before[name], getattr(store, name)] for name in changed})
     store_public_pages_invalidate(store=store)
     return store
 
 
 @transaction.atomic
-def store_deactivate(*, store: Store, actor=None, request=None) -> None:
+def store_deactivate(*, store: Store, actor=None) -> None:
     """Hides a store from the public (its storefront answers 404 to everyone but members) and records
     ``store.deactivated``; an inactive store stays as it is and records nothing.
 
@@ -142,6 +142,6 @@ def store_deactivate(*, store: Store, actor=None, request=None) -> None:
     deactivated = Store.objects.filter(pk=store.pk, is_active=True).update(is_active=False)
     store.is_active = False
     if deactivated:
-        audit_record(store=store, actor=actor, request=request, action="store.deactivated", target=store,
+        audit_record(store=store, actor=actor, action="store.deactivated", target=store,
                      changes={"is_active": [True, False]})
     store_public_pages_invalidate(store=store)

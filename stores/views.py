@@ -3,7 +3,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
-from auditlog.services import request_actor
+from config.api.actor import request_actor
 from teams.scoping import StoreScopedMixin
 from teams.selectors import store_access
 
@@ -35,7 +35,7 @@ class StoreViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise exceptions.NotAuthenticated()
         data = StoreCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        store = store_create(owner=request.user, actor=request.user, request=request, **data.validated_data)
+        store = store_create(owner=request.user, actor=request_actor(request), **data.validated_data)
         access = store_access(store=store, user=request.user)
         output = StoreMemberOutput(store, context={"request": request, "access": access})
         return Response(output.data, status=status.HTTP_201_CREATED)
@@ -67,10 +67,10 @@ class StoreDetailViewSet(StoreScopedMixin, viewsets.GenericViewSet):
     def partial_update(self, request, store):
         data = StoreUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        store = store_update(store=self.store, actor=request_actor(request), request=request, **data.validated_data)
+        store = store_update(store=self.store, actor=request_actor(request), **data.validated_data)
         return Response(self._output(store))
 
     @extend_schema(request=None, responses={204: None}, description="Deactivates the store (nothing is deleted).")
     def destroy(self, request, store):
-        store_deactivate(store=self.store, actor=request_actor(request), request=request)
+        store_deactivate(store=self.store, actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from config.api.actor import request_actor
 from config.api.errors import DomainError, PermissionDenied
 from teams.admin_base import StoreScopedAdmin
 from teams.selectors import store_access
@@ -127,14 +128,14 @@ class MembershipAdmin(StoreScopedAdmin):
             membership = Membership.objects.select_related("store").get(pk=obj.pk)
             try:
                 member_role_change(membership=membership, role=form.cleaned_data["role"],
-                                   access=_access(request, membership.store), actor=request.user, request=request)
+                                   access=_access(request, membership.store), actor=request_actor(request))
             except DomainError as exc:
                 raise SaveRefused("role", exc.message) from exc
             return
         store = form.cleaned_data["store"]
         try:
             membership = member_add(store=store, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-                                    access=_access(request, store), actor=request.user, request=request)
+                                    access=_access(request, store), actor=request_actor(request))
         except DomainError as exc:  # AlreadyExists: someone added this user since the form was checked
             raise SaveRefused("role" if isinstance(exc, PermissionDenied) else "email", exc.message) from exc
         obj.pk, obj.user = membership.pk, membership.user
@@ -151,15 +152,15 @@ class MembershipAdmin(StoreScopedAdmin):
         return True
 
     def delete_model(self, request, obj):
-        member_remove(membership=obj, access=_access(request, obj.store), actor=request.user, request=request)
+        member_remove(membership=obj, access=_access(request, obj.store), actor=request_actor(request))
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("store", "user"):
             if not super().has_delete_permission(request, membership):
                 continue
             try:
-                member_remove(membership=membership, access=_access(request, membership.store), actor=request.user,
-                              request=request)
+                member_remove(membership=membership, access=_access(request, membership.store),
+                              actor=request_actor(request))
             except DomainError as exc:
                 self.message_user(request, f"{membership.user}: {exc.message}", messages.ERROR)
 
@@ -228,7 +229,7 @@ class InvitationAdmin(TeamManageReadsMixin, StoreScopedAdmin):
         store = form.cleaned_data["store"]
         invitation = invitation_create(
             store=store, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-            access=_access(request, store), invited_by=request.user, actor=request.user, request=request,
+            access=_access(request, store), invited_by=request.user, actor=request_actor(request),
         )
         for field in Invitation._meta.concrete_fields:
             setattr(obj, field.attname, getattr(invitation, field.attname))
@@ -239,7 +240,7 @@ class InvitationAdmin(TeamManageReadsMixin, StoreScopedAdmin):
         if store_ids is not None:
             queryset = queryset.filter(store_id__in=store_ids)
         for invitation in queryset:
-            invitation_revoke(invitation=invitation, actor=request.user, request=request)
+            invitation_revoke(invitation=invitation, actor=request_actor(request))
         self.message_user(request, "Revoked.", messages.SUCCESS)
 
 
@@ -295,7 +296,7 @@ class ApiKeyAdmin(TeamManageReadsMixin, StoreScopedAdmin):
         store = form.cleaned_data["store"]
         api_key, key = api_key_create(
             store=store, name=form.cleaned_data["name"], scopes=form.cleaned_data.get("scopes") or [],
-            created_by=request.user, access=_access(request, store), actor=request.user, request=request,
+            created_by=request.user, access=_access(request, store), actor=request_actor(request),
         )
         for field in ApiKey._meta.concrete_fields:
             setattr(obj, field.attname, getattr(api_key, field.attname))
@@ -313,5 +314,5 @@ class ApiKeyAdmin(TeamManageReadsMixin, StoreScopedAdmin):
         if store_ids is not None:
             queryset = queryset.filter(store_id__in=store_ids)
         for api_key in queryset:
-            api_key_revoke(api_key=api_key, actor=request.user, request=request)
+            api_key_revoke(api_key=api_key, actor=request_actor(request))
         self.message_user(request, "Revoked.", messages.SUCCESS)

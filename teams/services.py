@@ -56,7 +56,7 @@ def _lock_owners(*, store: Store) -> list[int]:
 
 
 @transaction.atomic
-def member_add(*, store: Store, email: str, role: str, access: StoreAccess, actor=None, request=None) -> Membership:
+def member_add(*, store: Store, email: str, role: str, access: StoreAccess, actor=None) -> Membership:
     """Adds an existing user to ``store`` with ``role`` and records ``member.added``.
 
     Raises ValidationFailed (400) for an unknown email, PermissionDenied (403) when a
@@ -74,7 +74,7 @@ def member_add(*, store: Store, email: str, role: str, access: StoreAccess, acto
             membership = Membership.objects.create(store=store, user=user, role=role)
     except IntegrityError:
         raise AlreadyExists("This user is already a member of the store.", email=[email]) from None
-    audit_record(store=store, actor=actor, request=request, action="member.added", target=membership,
+    audit_record(store=store, actor=actor, action="member.added", target=membership,
                  changes={"user": user.pk, "email": user.email, "role": [None, role]})
     return membership
 
@@ -91,7 +91,7 @@ def member_change_check(*, membership: Membership, role: str, access: StoreAcces
 
 @transaction.atomic
 def member_role_change(
-    *, membership: Membership, role: str, access: StoreAccess, actor=None, request=None
+    *, membership: Membership, role: str, access: StoreAccess, actor=None
 ) -> Membership:
     """Changes a member's role and records ``member.role_changed`` (nothing when the role is the same).
 
@@ -107,7 +107,7 @@ def member_role_change(
     Membership.objects.filter(pk=membership.pk).update(role=role)
     membership.role = role
     if role != previous:
-        audit_record(store=membership.store, actor=actor, request=request, action="member.role_changed",
+        audit_record(store=membership.store, actor=actor, action="member.role_changed",
                      target=membership, changes={"user": membership.user_id, "role": [previous, role]})
     return membership
 
@@ -121,7 +121,7 @@ def member_remove_check(*, membership: Membership, access: StoreAccess) -> None:
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership, access: StoreAccess, actor=None, request=None) -> None:
+def member_remove(*, membership: Membership, access: StoreAccess, actor=None) -> None:
     """Removes a member and records ``member.removed``.
 
     Raises PermissionDenied (403) or LastOwner (409); removes nothing then.
@@ -133,13 +133,13 @@ def member_remove(*, membership: Membership, access: StoreAccess, actor=None, re
             raise LastOwner("The last owner cannot be removed.")
     removed, _ = Membership.objects.filter(pk=membership.pk).delete()
     if removed:
-        audit_record(store=membership.store, actor=actor, request=request, action="member.removed",
+        audit_record(store=membership.store, actor=actor, action="member.removed",
                      target=membership, changes={"user": membership.user_id, "role": [membership.role, None]})
 
 
 @transaction.atomic
 def invitation_create(
-    *, store: Store, email: str, role: str, access: StoreAccess, invited_by=None, actor=None, request=None
+    *, store: Store, email: str, role: str, access: StoreAccess, invited_by=None, actor=None
 ) -> Invitation:
     """Stores a pending invitation (its token's hash only), records ``invitation.created`` and emails the
     token after commit.
@@ -157,7 +157,7 @@ def invitation_create(
         invited_by=invited_by if invited_by is not None and invited_by.is_authenticated else None,
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
-    audit_record(store=store, actor=actor, request=request, action="invitation.created", target=invitation,
+    audit_record(store=store, actor=actor, action="invitation.created", target=invitation,
                  changes={"email": email, "role": role})
     email_enqueue(
         template="invitation",
@@ -172,7 +172,7 @@ def invitation_create(
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user, request=None) -> Membership:
+def invitation_accept(*, token: str, user) -> Membership:
     """Makes ``user`` a member with the invited role, uses the invitation up and records
     ``invitation.accepted`` (the actor is ``user``).
 
@@ -203,20 +203,20 @@ def invitation_accept(*, token: str, user, request=None) -> Membership:
             membership = Membership.objects.create(store_id=invitation.store_id, user=user, role=invitation.role)
     except IntegrityError:
         raise AlreadyExists("You are already a member of this store.") from None
-    audit_record(store=invitation.store, actor=user, request=request, action="invitation.accepted",
+    audit_record(store=invitation.store, actor=user, action="invitation.accepted",
                  target=invitation, changes={"user": user.pk, "email": invitation.email, "role": invitation.role})
     return membership
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, actor=None, request=None) -> None:
+def invitation_revoke(*, invitation: Invitation, actor=None) -> None:
     """Makes a pending invitation unusable and records ``invitation.revoked``; a used or revoked one is
     left as it is (and nothing is recorded)."""
     revoked = Invitation.objects.filter(
         pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     if revoked:
-        audit_record(store=invitation.store, actor=actor, request=request, action="invitation.revoked",
+        audit_record(store=invitation.store, actor=actor, action="invitation.revoked",
                      target=invitation, changes={"email": invitation.email, "revoked": [False, True]})
 
 
@@ -234,7 +234,7 @@ def _check_scopes(*, scopes: list[str], access: StoreAccess | None) -> list[str]
 @transaction.atomic
 def api_key_create(
     *, store: Store, name: str, scopes: list[str], created_by=None, access: StoreAccess | None = None,
-    actor=None, request=None,
+    actor=None,
 ) -> tuple[ApiKey, str]:
     """Creates a key, records ``api_key.created`` (name, prefix and scopes; never the key nor its hash)
     and returns it with the clear key, which is never stored nor shown again.
@@ -249,17 +249,17 @@ def api_key_create(
         store=store, name=name, prefix=prefix, hashed_key=token_hash(key), scopes=scopes,
         created_by=created_by if created_by is not None and created_by.is_authenticated else None,
     )
-    audit_record(store=store, actor=actor, request=request, action="api_key.created", target=api_key,
+    audit_record(store=store, actor=actor, action="api_key.created", target=api_key,
                  changes={"name": name, "prefix": prefix, "scopes": scopes})
     return api_key, key
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, actor=None, request=None) -> None:
+def api_key_revoke(*, api_key: ApiKey, actor=None) -> None:
     """Revokes a key at once and records ``api_key.revoked``; revoking twice keeps (and records) the first time."""
     revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
-        audit_record(store=api_key.store, actor=actor, request=request, action="api_key.revoked", target=api_key,
+        audit_record(store=api_key.store, actor=actor, action="api_key.revoked", target=api_key,
                      changes={"name": api_key.name, "prefix": api_key.prefix, "revoked": [False, True]})
 
 

@@ -5,7 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auditlog.services import request_actor
+from config.api.actor import request_actor
 from config.api.parsers import JSONParser
 from stores.serializers import StoreOutput
 from teams.scoping import StoreScopedMixin
@@ -56,7 +56,7 @@ class MembershipViewSet(
     def create(self, request, store):
         data = MemberAddInput(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = member_add(store=self.store, access=self.access, actor=request_actor(request), request=request,
+        membership = member_add(store=self.store, access=self.access, actor=request_actor(request),
                                 **data.validated_data)
         return Response(MemberOutput(membership).data, status=status.HTTP_201_CREATED)
 
@@ -68,13 +68,13 @@ class MembershipViewSet(
         data = MemberUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         membership = member_role_change(membership=membership, access=self.access, actor=request_actor(request),
-                                        request=request, **data.validated_data)
+                                        **data.validated_data)
         return Response(MemberOutput(membership).data)
 
     @extend_schema(request=None, responses={204: None},
                    description="Removes the member. The last owner cannot be removed (409).")
     def destroy(self, request, store, user_id):
-        member_remove(membership=self.get_object(), access=self.access, actor=request_actor(request), request=request)
+        member_remove(membership=self.get_object(), access=self.access, actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -94,14 +94,13 @@ class InvitationViewSet(StoreScopedMixin, mixins.ListModelMixin, viewsets.Generi
         data.is_valid(raise_exception=True)
         invitation = invitation_create(
             store=self.store, access=self.access, invited_by=request.user, actor=request_actor(request),
-            request=request,
             **data.validated_data,
         )
         return Response(InvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None}, description="Revokes a pending invitation.")
     def destroy(self, request, store, pk):
-        invitation_revoke(invitation=self.get_object(), actor=request_actor(request), request=request)
+        invitation_revoke(invitation=self.get_object(), actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -120,7 +119,7 @@ class InvitationAcceptViewSet(viewsets.GenericViewSet):
     def accept(self, request, token):
         if not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
-        membership = invitation_accept(token=token, user=request.user, request=request)
+        membership = invitation_accept(token=token, user=request.user)
         body = MemberOutput(membership).data
         body["store"] = StoreOutput(membership.store, context={"request": request}).data
         return Response(body)
@@ -143,7 +142,6 @@ class ApiKeyViewSet(StoreScopedMixin, mixins.ListModelMixin, viewsets.GenericVie
         data.is_valid(raise_exception=True)
         api_key, key = api_key_create(
             store=self.store, access=self.access, created_by=request.user, actor=request_actor(request),
-            request=request,
             **data.validated_data,
         )
         api_key.key = key
@@ -151,7 +149,7 @@ class ApiKeyViewSet(StoreScopedMixin, mixins.ListModelMixin, viewsets.GenericVie
 
     @extend_schema(request=None, responses={204: None}, description="Revokes the key at once.")
     def destroy(self, request, store, pk):
-        api_key_revoke(api_key=self.get_object(), actor=request_actor(request), request=request)
+        api_key_revoke(api_key=self.get_object(), actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -30,9 +30,9 @@ def admin_request(user):
     return request
 
 
-def test_mixin_audits_admin_create_change_and_delete(store):
+def test_mixin_audits_admin_create_change_and_delete(store, served):
     model_admin = AuditedEndpointAdmin(WebhookEndpoint, admin.site)
-    request = admin_request(store.owner)
+    request = served(admin_request(store.owner))
     data = {"store": store.pk, "url": "https://a.example.com/h", "description": "", "events": '["order.paid"]',
             "is_active": "on"}
     # when: created

@@ -4,7 +4,7 @@ from django.test import RequestFactory
 
 from auditlog.models import AuditLog, AuditLogImmutable
 from auditlog.services import audit_diff, audit_record
-from config.api.middleware import request_id_var
+from config.api.middleware import current_request_var, request_id_var
 
 pytestmark = pytest.mark.django_db
 
@@ -13,13 +13,13 @@ class FakeApiKey:
     pk = 7
 
 
-def test_records_user_target_request_and_redacts_secrets(store, user):
-    # given
-    request = RequestFactory().post("/x", HTTP_USER_AGENT="pytest-agent", REMOTE_ADDR="203.0.113.9")
+def test_records_user_target_request_and_redacts_secrets(store, user, served):
+    # given a request being served
+    request = served(RequestFactory().post("/x", HTTP_USER_AGENT="pytest-agent", REMOTE_ADDR="203.0.113.9"))
     request.request_id = "req-123"
     # when
     entry = audit_record(
-        store=store, actor=user, action="store.updated", target=store, request=request,
+        store=store, actor=user, action="store.updated", target=store,
         changes={"name": ["Old", "New"], "secret_key": ["a", "b"], "nested": {"api_token": "x", "ok": 1},
                  "password": "hunter2", "otp": "123456"},
     )
@@ -102,26 +102,23 @@ def test_database_trigger_refuses_raw_update_and_delete(store):
     assert AuditLog.objects.get(pk=entry.pk).action == "x.y"
 
 
-def test_anonymous_actor(store):
+def test_an_anonymous_user_is_recorded_as_no_one(store):
     from django.contrib.auth.models import AnonymousUser
 
     entry = audit_record(store=store, actor=AnonymousUser(), action="cart.created")
-    assert entry.actor_user is None and entry.actor_label == "anonymous"
+    assert entry.actor_user is None and entry.actor_label == "system" and entry.actor_id == ""
 
 
-def test_actor_from_an_api_key_request(store):
-    from django.contrib.auth.models import AnonymousUser
-
-    request = RequestFactory().get("/x")
-    request.user = AnonymousUser()
-    request.api_key = FakeApiKey()
-    entry = audit_record(store=store, action="product.created", request=request)
-    assert entry.actor_label == "apikey:7"
+def test_the_actor_is_only_what_the_caller_names_never_the_request_user(store, user, served):
+    # given a request served for a logged-in user
+    served(RequestFactory().get("/x")).user = user
+    # when a service records without naming an actor
+    entry = audit_record(store=store, action="x.y")
+    # then the entry names no one: who acts is the service's ``actor`` argument
+    assert entry.actor_user is None and entry.actor_label == "system"
 
 
 def test_request_origin_from_the_request_being_served(store):
-    from config.api.middleware import current_request_var
-
     def served(remote_addr: str):
         request = RequestFactory().get("/x", REMOTE_ADDR=remote_addr, HTTP_USER_AGENT="wsgi-agent")
         request.request_id = "req-served"

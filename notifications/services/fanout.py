@@ -1,0 +1,135 @@
+"""Emit and fan-out: an event becomes webhook delivery rows in the caller's transaction, then in-app
+notifications and emails to the members who opted in (and the customer) after COMMIT."""
+
+import uuid
+from functools import partial
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import transaction
+
+from auditlog.services import jsonable
+from config.api.envelope import now_iso
+from config.emails import email_enqueue
+from stores.models import Store
+from teams.models import Membership
+
+from .. import events
+from ..models import Notification, NotificationPreference, WebhookDelivery, WebhookEndpoint
+
+
+def emit(event_type: str, store: Store, payload: dict, actor=None) -> None:
+    """Publishes an event from inside the caller's transaction; nothing leaves before COMMIT.
+
+    Webhook deliveries are written as rows in the same transaction (so a rollback leaves
+    none); sending them and the notification/email fan-out are enqueued on commit, so the
+    request never waits on the network. Raises ValueError for an unknown event type.
+    """
+    if event_type not in events.EVENT_TYPES:
+        raise ValueError(f"Unknown event type {event_type!r}; see notifications.events.EVENT_TYPES")
+    event_id = uuid.uuid4().hex
+    data = jsonable(payload)
+    body = {"type": event_type, "timestamp": now_iso(), "data": data}
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(store=store, is_active=True).only("id", "events")
+        if event_type in endpoint.events
+    ]
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(endpoint=endpoint, event_type=event_type, webhook_id=f"msg_{event_id}", payload=body)
+        for endpoint in endpoints
+    )
+    from ..tasks import event_fanout_task, webhook_delivery_send_task
+
+    for delivery in deliveries:
+        transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk))
+    actor_user_id = actor.pk if isinstance(actor, get_user_model()) else None
+    transaction.on_commit(partial(event_fanout_task.delay, event_type, store.pk, data, event_id, actor_user_id))
+
+
+EMAIL_TEMPLATES = {
+    events.ORDER_CREATED: "order_new",
+    events.INVENTORY_LOW_STOCK: "low_stock",
+    events.WEBHOOK_ENDPOINT_DISABLED: "webhook_disabled",
+}
+GENERIC_EMAIL_TEMPLATE = "store_event"
+CUSTOMER_EMAILS = {
+    events.ORDER_CREATED: "order_confirmation",
+    events.ORDER_STATUS_CHANGED: "order_status_changed",
+    events.ORDER_CANCELLED: "order_status_changed",
+    events.ORDER_REFUNDED: "order_status_changed",
+}
+
+
+def event_fanout(
+    *, event_type: str, store: Store, payload: dict, event_id: str, actor_user_id: int | None = None
+) -> int:
+    """Notifies the store's members who opted in (in-app, email) and emails the customer.
+
+    Runs once per event: a second run of the same ``event_id`` does nothing. Returns how
+    many members were notified.
+    """
+    if not cache.add(f"event-fanout:{event_id}", 1, timeout=7 * 24 * 3600):
+        return 0
+    notified = members_notify(
+        store=store, event_type=event_type, payload=payload, event_id=event_id, exclude_user_id=actor_user_id
+    )
+    customer_template = CUSTOMER_EMAILS.get(event_type)
+    customer_email = payload.get("email") or payload.get("customer_email")
+    if customer_template and customer_email:
+        email_enqueue(
+            template=customer_template, to=[customer_email], context=_email_context(store, event_type, payload)
+        )
+    return notified
+
+
+def members_notify(
+    *,
+    store: Store,
+    event_type: str,
+    payload: dict,
+    event_id: str,
+    exclude_user_id: int | None = None,
+    only_user_ids: list[int] | None = None,
+) -> int:
+    """Creates in-app notifications and enqueues emails per each member's preference (or role default)."""
+    memberships = Membership.objects.filter(store=store, user__is_active=True).select_related("user")
+    if only_user_ids is not None:
+        memberships = memberships.filter(user_id__in=only_user_ids)
+    if exclude_user_id is not None:
+        memberships = memberships.exclude(user_id=exclude_user_id)
+    memberships = list(memberships)
+    explicit = {
+        preference.user_id: preference
+        for preference in NotificationPreference.objects.filter(
+            user_id__in=[membership.user_id for membership in memberships], event_type=event_type
+        )
+    }
+    title, body = events.event_describe(event_type, payload)
+    notifications, recipients = [], []
+    for membership in memberships:
+        preference = explicit.get(membership.user_id)
+        choice = (
+            {"in_app": preference.in_app, "email": preference.email}
+            if preference
+            else events.role_default(membership.role, event_type)
+        )
+        if choice["in_app"]:
+            notifications.append(
+                Notification(
+                    user=membership.user, store=store, event_type=event_type, event_id=event_id,
+                    title=title[:200], body=body, data=payload,
+                )
+            )
+        if choice["email"] and membership.user.email:
+            recipients.append(membership.user.email)
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    template = EMAIL_TEMPLATES.get(event_type, GENERIC_EMAIL_TEMPLATE)
+    context = {**_email_context(store, event_type, payload), "title": title, "body": body}
+    for recipient in recipients:  # one message each: members do not see each other's addresses
+        email_enqueue(template=template, to=[recipient], context=context)
+    return len({n.user_id for n in notifications} | set(recipients))
+
+
+def _email_context(store: Store, event_type: str, payload: dict) -> dict:
+    return {"store_name": store.name, "store_slug": store.slug, "event_type": event_type, "data": payload}

@@ -4,8 +4,6 @@ Both run inside the calling service's transaction: the audit row is rolled back 
 ``emit`` sends nothing before COMMIT.
 """
 
-from typing import Any
-
 from django.contrib.auth import get_user_model
 
 from auditlog.services import audit_record
@@ -15,38 +13,26 @@ from notifications.services import emit
 from .models import Order, OrderLine
 
 
-def actor_or_none(actor) -> Any:
-    """The acting user or API key, or None for anonymous callers and the system."""
-    if actor is None:
-        return None
-    if hasattr(actor, "is_authenticated") and not actor.is_authenticated:
-        return None
-    return actor
-
-
 def actor_user(actor):
     """The User behind ``actor`` (None for API keys, anonymous callers and the system)."""
-    actor = actor_or_none(actor)
     return actor if isinstance(actor, get_user_model()) else None
 
 
 def actor_label(actor) -> str:
-    """How an order event names who acted (as the audit log does)."""
-    if actor is None:
+    """How an order event names who acted (as the audit log does: docs/ARCHITECTURE.md "Actor")."""
+    if actor is None or getattr(actor, "is_anonymous", False) is True:
         return "system"
-    if getattr(actor, "is_anonymous", False) is True:
-        return "anonymous"
     if isinstance(actor, get_user_model()):
         return actor.email
     return f"apikey:{actor.pk}"
 
 
 def audit(*, store, actor, action: str, target=None, changes: dict | None = None) -> None:
-    audit_record(store=store, actor=actor_or_none(actor), action=action, target=target, changes=changes)
+    audit_record(store=store, actor=actor, action=action, target=target, changes=changes)
 
 
 def emit_event(event_type: str, *, store, payload: dict, actor=None) -> None:
-    emit(event_type, store, payload, actor=actor_or_none(actor))
+    emit(event_type, store, payload, actor=actor)
 
 
 def order_payload(order: Order, lines: list[OrderLine] | None = None, **extra) -> dict:

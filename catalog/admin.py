@@ -1,6 +1,5 @@
 """The merchant dashboard's catalog pages; every write goes through catalog.services."""
 
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,7 +12,7 @@ from django.utils.html import format_html
 from config.api.actor import request_actor
 from config.api.errors import DomainError
 from config.api.fields import json_text_problem
-from config.money import currency_places, money_str
+from config.money import money_str
 from stores.models import Store
 from teams.admin_base import StoreScopedAdmin, StoreScopedInline
 from teams.permissions import CATALOG_WRITE
@@ -27,6 +26,13 @@ from .models import Category, Product, ProductImage, Review, Variant
 def _domain_message(exc: DomainError) -> str:
     details = "; ".join(f"{key}: {value}" for key, value in exc.details.items()) if exc.details else ""
     return f"{exc.message} {details}".strip()
+
+
+def _refused(form, exc: DomainError, field: str) -> None:
+    """A service check's refusal shown on the form: on the fields it names, else on ``field``."""
+    named = {name: value for name, value in exc.details.items() if isinstance(value, list) and name in form.fields}
+    for name, value in named.items() or [(field, exc.message)]:
+        form.add_error(name, value)
 
 
 # --- categories ----------------------------------------------------------------
@@ -92,16 +98,19 @@ class CategoryAdmin(StoreScopedAdmin):
         class CategoryForm(admin_site_form):
             def clean(self):
                 cleaned = super().clean()
-                parent = cleaned.get("parent")
-                store = obj.store if obj else cleaned.get("store")
-                if parent is not None and store is not None and parent.store_id != store.pk:
-                    self.add_error("parent", "Pick a category of the same store.")
-                if parent is not None and obj is not None and parent.path.startswith(obj.path):
-                    self.add_error("parent", "A category cannot move under itself or its descendants.")
-                slug = cleaned.get("slug")
-                if store is not None and slug and Category.objects.filter(store=store, slug=slug).exclude(
-                        pk=getattr(obj, "pk", None)).exists():
-                    self.add_error("slug", "This slug is already used in the store.")
+                store, slug = obj.store if obj else cleaned.get("store"), cleaned.get("slug")
+                if store is None:
+                    return cleaned
+                checks = [("parent", lambda: services.category_parent_check(
+                    store=store, parent=cleaned.get("parent"), category=obj))]
+                if slug:
+                    checks.append(("slug", lambda: services.slug_free_check(
+                        model=Category, store=store, slug=slug, exclude_pk=getattr(obj, "pk", None))))
+                for field, check in checks:
+                    try:
+                        check()
+                    except DomainError as exc:
+                        _refused(self, exc, field)
                 return cleaned
 
         return CategoryForm
@@ -109,7 +118,8 @@ class CategoryAdmin(StoreScopedAdmin):
 
 # --- products ------------------------------------------------------------------
 class VariantInlineFormSet(forms.BaseInlineFormSet):
-    """Skus are unique per store: checked here, across the forms and against the store's other variants."""
+    """The rows against each other (one sku per row) here; each row against the store through the
+    services' checks (sku taken, prices with more places than the store currency has)."""
 
     def clean(self):
         super().clean()
@@ -124,26 +134,21 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
             if sku in skus:
                 form.add_error("sku", "Another row has this sku.")
             skus[sku] = form
-        store_id = product.store_id if product.store_id else None
-        if store_id:
-            self._check_money_places(currency_places(product.store.currency), product.store.currency)
-        if store_id and skus:
-            mine = [form.instance.pk for form in self.forms if form.instance.pk]
-            taken = set(Variant.objects.filter(store_id=store_id, sku__in=list(skus)).exclude(pk__in=mine)
-                        .values_list("sku", flat=True))
-            for sku in taken:
-                skus[sku].add_error("sku", "This sku is already used in the store.")
-
-    def _check_money_places(self, places: int, currency: str) -> None:
-        """The API refuses more places than the store currency has (API.md "Money"); so does the admin."""
-        quantum = Decimal(1).scaleb(-places)
+        if not product.store_id:
+            return
+        for sku, form in skus.items():
+            if "sku" in form.changed_data or not form.instance.pk:
+                try:
+                    services.variant_sku_check(store_id=product.store_id, sku=sku, exclude_pk=form.instance.pk)
+                except DomainError as exc:
+                    _refused(form, exc, "sku")
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE") or not form.has_changed():
                 continue
-            for name in ("price", "compare_at_price"):
-                value = form.cleaned_data.get(name)
-                if value is not None and value != value.quantize(quantum):
-                    form.add_error(name, f"At most {places} decimal places for {currency}.")
+            try:
+                services.variant_prices_check(currency=product.store.currency, values=form.cleaned_data)
+            except DomainError as exc:
+                _refused(form, exc, "price")
 
 
 class VariantInlineForm(forms.ModelForm):
@@ -162,11 +167,14 @@ class VariantInlineForm(forms.ModelForm):
             raise forms.ValidationError(problem)
         return options
 
-    def clean_stock_quantity(self):
-        stock = self.cleaned_data["stock_quantity"]
-        if self.instance.pk and stock is not None and stock < self.instance.reserved:
-            raise forms.ValidationError(f"{self.instance.reserved} units are reserved by open orders.")
-        return stock
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            try:
+                services.variant_stock_check(variant=self.instance, values=cleaned)
+            except DomainError as exc:
+                _refused(self, exc, "stock_quantity")
+        return cleaned
 
 
 class VariantInline(StoreScopedInline):
@@ -258,12 +266,18 @@ class ProductAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         store = self.instance.store if self.instance.pk else cleaned.get("store")
-        slug, category = cleaned.get("slug"), cleaned.get("category")
-        if store is not None and slug and Product.objects.filter(store=store, slug=slug).exclude(
-                pk=self.instance.pk).exists():
-            self.add_error("slug", "This slug is already used in the store.")
-        if store is not None and category is not None and category.store_id != store.pk:
-            self.add_error("category", "Pick a category of the product's store.")
+        slug = cleaned.get("slug")
+        if store is None:
+            return cleaned
+        checks = [("category", lambda: services.product_category_check(store=store, category=cleaned.get("category")))]
+        if slug:
+            checks.append(("slug", lambda: services.slug_free_check(model=Product, store=store, slug=slug,
+                                                                    exclude_pk=self.instance.pk)))
+        for field, check in checks:
+            try:
+                check()
+            except DomainError as exc:
+                _refused(self, exc, field)
         return cleaned
 
 

@@ -29,16 +29,14 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models.functions import Lower
-from django.utils import timezone
 from django.utils.text import slugify
 
 from config.api.errors import ValidationFailed
 from config.api.fields import INTEGER_MAX
-from config.money import MAX_DIGITS, currency_places
+from config.money import MAX_DIGITS
 from stores.models import Store
 
 from . import services
-from .events import audit, emit_event, product_payload
 from .models import Category, Product, ProductStatus, Variant
 
 PRODUCT_SLUG_MAX_LENGTH = Product._meta.get_field("slug").max_length
@@ -99,17 +97,19 @@ class _VariantPlan:
     values: dict
 
 
-def _money(raw: str, places: int) -> Decimal:
+def _money(raw: str, currency: str) -> Decimal:
     try:
         value = Decimal(raw)
     except InvalidOperation:
         raise ValueError("Not a number.") from None
     if not value.is_finite() or value < 0:
         raise ValueError("Must be a number ≥ 0.")
-    if -value.as_tuple().exponent > places:
-        raise ValueError(f"At most {places} decimal places.")
     if value.adjusted() >= MAX_DIGITS - 3:
         raise ValueError("Too large.")
+    try:
+        services.variant_prices_check(currency=currency, values={"price": value})
+    except ValidationFailed as exc:
+        raise ValueError(exc.message) from None
     return value
 
 
@@ -166,8 +166,6 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
         errors.append(RowError(1, "file", "The file has no rows."))
     if errors:
         raise ImportFailed(errors)
-
-    places = currency_places(store.currency)
 
     def lookup_values(column: str) -> set[str]:
         # values with a NUL are row errors below; PostgreSQL could not even compare them
@@ -264,7 +262,7 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
         for money_field in ("price", "compare_at_price"):
             if cell[money_field]:
                 try:
-                    values[money_field] = _money(cell[money_field], places)
+                    values[money_field] = _money(cell[money_field], store.currency)
                 except ValueError as exc:
                     error(money_field, str(exc))
         if "price" not in values and existing is None and not any(e.field == "price" for e in row_errors):
@@ -277,8 +275,11 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
             except ValueError:
                 error("stock_quantity", f"A whole number from 0 to {INTEGER_MAX}.")
             else:
-                if existing is not None and stock < existing.reserved:
-                    error("stock_quantity", f"{existing.reserved} units are reserved by open orders.")
+                try:
+                    if existing is not None:
+                        services.variant_stock_check(variant=existing, values={"stock_quantity": stock})
+                except ValidationFailed as exc:
+                    error("stock_quantity", exc.details["stock_quantity"][0])
                 values["stock_quantity"] = stock
         if cell["options"]:
             try:
@@ -291,7 +292,8 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
             if plan is None:
                 new_slug = slug
                 if product is None and not slug:
-                    new_slug = _free_slug(store=store, source=name, taken=taken_new_slugs)
+                    new_slug = services.slug_generate(model=Product, store=store, source=name,
+                                                      avoid=taken_new_slugs)
                 if product is None:
                     taken_new_slugs.add(new_slug)
                 plan = products[key] = _ProductPlan(key=key, slug=product.slug if product else new_slug,
@@ -310,15 +312,6 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
     if errors:
         raise ImportFailed(errors)
     return products, variants
-
-
-def _free_slug(*, store: Store, source: str, taken: set[str]) -> str:
-    base = (slugify(source) or "product")[:200]
-    candidate, n = base, 2
-    existing = set(Product.objects.filter(store=store, slug__startswith=base).values_list("slug", flat=True))
-    while candidate in taken or candidate in existing:
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
 
 
 @transaction.atomic
@@ -341,11 +334,11 @@ def _apply(*, store: Store, products: dict[str, _ProductPlan], variants: list[_V
             result.variants_created += len(rows)
             continue
         product = plan.existing
-        changed = bool(services._shared._changes(product, values))
-        if changed:
-            product = services.product_update(product=product, actor=actor, **values)
+        before = product.updated_at
+        product = services.product_update(product=product, actor=actor, **values)  # writes only what differs
+        changed = product.updated_at != before
         if status and status != product.status:
-            _status_set(product=product, status=status, actor=actor)
+            product = services.product_status_set(product=product, status=status, actor=actor)
             changed = True
         created, updated = services.product_variants_apply(
             product=product, actor=actor,
@@ -356,15 +349,3 @@ def _apply(*, store: Store, products: dict[str, _ProductPlan], variants: list[_V
         result.variants_updated += updated
         result.products_updated += changed or bool(created or updated)
     return result
-
-
-def _status_set(*, product: Product, status: str, actor) -> None:
-    """The import sets a status directly (a merchant's bulk edit), recorded like a transition."""
-    old = product.status
-    extra = {"published_at": timezone.now()} if status == ProductStatus.PUBLISHED else {}
-    Product.objects.filter(pk=product.pk).update(status=status, updated_at=timezone.now(), **extra)
-    product.refresh_from_db()
-    audit(store=product.store, actor=actor, action=f"product.{'unpublished' if status == 'draft' else status}",
-          target=product, changes={"status": [old, status], "source": "import"})
-    event = {"published": "product.published", "archived": "product.archived"}.get(status, "product.updated")
-    emit_event(event, store=product.store, payload=product_payload(product), actor=actor)

@@ -106,6 +106,16 @@ class Product(models.Model):
         return self.name
 
 
+# "A variant can be bought": it does not track stock, takes backorders, or has stock nobody holds.
+# The one rule, in its two forms: for a row in memory and for SQL (a product's in_stock).
+def variant_purchasable(variant) -> bool:
+    """For a Variant or anything with its four fields (catalog.output's plain rows)."""
+    return not variant.track_inventory or variant.allow_backorder or variant.stock_quantity - variant.reserved > 0
+
+
+PURCHASABLE = Q(track_inventory=False) | Q(allow_backorder=True) | Q(stock_quantity__gt=F("reserved"))
+
+
 class Variant(models.Model):
     store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="variants")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
@@ -142,7 +152,7 @@ class Variant(models.Model):
 
     @property
     def purchasable(self) -> bool:
-        return not self.track_inventory or self.allow_backorder or self.available > 0
+        return variant_purchasable(self)
 
 
 def product_image_path(instance: "ProductImage", filename: str) -> str:

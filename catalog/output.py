@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from config.money import money_str
 
+from .models import variant_purchasable
+
 try:
     from psycopg import ClientCursor
 except ImportError:  # no psycopg 3: SQLite or psycopg2, the single statements are used
@@ -152,8 +154,8 @@ class _VariantRow:
             self.options = json.loads(self.options)
 
     @property
-    def purchasable(self) -> bool:  # the same rule as Variant.purchasable
-        return not self.track_inventory or self.allow_backorder or self.stock_quantity - self.reserved > 0
+    def purchasable(self) -> bool:
+        return variant_purchasable(self)
 
 
 class _ImageRow:

@@ -7,7 +7,7 @@ from teams.admin_base import StoreScopedAdmin
 from teams.permissions import STORE_MANAGE
 
 from .models import Store
-from .services import RESERVED_SLUGS, store_create, store_currency_check, store_deactivate, store_update
+from .services import store_create, store_currency_check, store_deactivate, store_slug_check, store_update
 
 CREATE_ARGUMENTS = ("owner", "name", "currency", "slug")
 
@@ -22,8 +22,10 @@ class StoreForm(forms.ModelForm):
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].lower()
-        if slug in RESERVED_SLUGS or Store.objects.filter(slug__iexact=slug).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("This store slug is taken.")
+        try:
+            store_slug_check(slug=slug, store=self.instance if self.instance.pk else None)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
         return slug
 
     def clean_currency(self) -> str:

@@ -8,6 +8,7 @@ from django.utils.text import slugify
 
 from auditlog.services import audit_diff, audit_record
 from config.api.errors import AlreadyExists
+from config.slugs import slug_unique
 from teams.models import Membership
 from teams.permissions import OWNER
 
@@ -19,16 +20,19 @@ RESERVED_SLUGS = frozenset({"admin", "api", "new", "me", "static", "media"})
 
 
 def _slug_from_name(name: str) -> str:
-    base = slugify(name)[: SLUG_MAX_LENGTH - 6].strip("-") or "store"
-    if base in RESERVED_SLUGS:
-        base = f"{base}-store"
-    taken = {slug.lower() for slug in Store.objects.filter(slug__istartswith=base).values_list("slug", flat=True)}
-    if base not in taken:
-        return base
-    number = 2
-    while f"{base}-{number}" in taken:
-        number += 1
-    return f"{base}-{number}"
+    source = slugify(name) or "store"
+    if source in RESERVED_SLUGS:
+        source = f"{source}-store"
+    return slug_unique(source=source, taken_in=Store.objects.all(), max_length=SLUG_MAX_LENGTH, fallback="store",
+                       ignore_case=True)
+
+
+def store_slug_check(*, slug: str, store: Store | None = None) -> None:
+    """Raises AlreadyExists (409) for a reserved slug or one another store has in any case ("Shop" takes
+    "shop"); give it lower-cased."""
+    others = Store.objects.exclude(pk=store.pk) if store is not None else Store.objects.all()
+    if slug in RESERVED_SLUGS or others.filter(slug__iexact=slug).exists():
+        raise AlreadyExists("This store slug is taken.", slug=["This store slug is taken."])
 
 
 @transaction.atomic
@@ -44,8 +48,7 @@ def store_create(
     if slug:
         # One store per slug whatever its case: "Alpha" beside "alpha" would pass for the other store.
         slug = slug.lower()
-        if slug in RESERVED_SLUGS or Store.objects.filter(slug__iexact=slug).exists():
-            raise AlreadyExists("This store slug is taken.", slug=["This store slug is taken."])
+        store_slug_check(slug=slug)
     try:
         with transaction.atomic():
             store = Store.objects.create(

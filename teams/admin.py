@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from config.api.actor import request_actor
@@ -17,6 +16,7 @@ from .services import (
     invitation_create,
     invitation_revoke,
     member_add,
+    member_add_check,
     member_change_check,
     member_remove,
     member_remove_check,
@@ -62,13 +62,10 @@ class MembershipAddForm(MembershipForm):
         store, role, email = cleaned.get("store"), cleaned.get("role"), cleaned.get("email")
         if not (store and role and email):
             return cleaned
-        if role == OWNER and _access(self.admin_request, store).role not in OWNER_MANAGERS:
-            raise ValidationError({"role": "Only an owner can make someone an owner."})
-        user = get_user_model().objects.filter(email__iexact=email).first()
-        if user is None:
-            raise ValidationError({"email": "No account uses this email; send an invitation instead."})
-        if Membership.objects.filter(store=store, user=user).exists():
-            raise ValidationError({"email": "This user is already a member of the store."})
+        try:
+            member_add_check(store=store, email=email, role=role, access=_access(self.admin_request, store))
+        except DomainError as exc:
+            raise ValidationError({"role" if isinstance(exc, PermissionDenied) else "email": exc.message}) from None
         return cleaned
 
 

@@ -55,12 +55,9 @@ def _lock_owners(*, store: Store) -> list[int]:
     )
 
 
-@transaction.atomic
-def member_add(*, store: Store, email: str, role: str, access: StoreAccess, actor=None) -> Membership:
-    """Adds an existing user to ``store`` with ``role`` and records ``member.added``.
-
-    Raises ValidationFailed (400) for an unknown email, PermissionDenied (403) when a
-    non-owner makes an owner, AlreadyExists (409) when the user is already a member.
+def member_add_check(*, store: Store, email: str, role: str, access: StoreAccess):
+    """The rules of adding a member, without writing; returns the user to add. Raises PermissionDenied (403)
+    when a non-owner makes an owner, ValidationFailed (400) for an unknown email, AlreadyExists (409) for a member.
     """
     _check_may_grant(access=access, role=role)
     user = User.objects.filter(email__iexact=email.strip()).first()
@@ -69,6 +66,19 @@ def member_add(*, store: Store, email: str, role: str, access: StoreAccess, acto
             "No account uses this email; send an invitation instead.",
             email=["No account uses this email; send an invitation instead."],
         )
+    if Membership.objects.filter(store=store, user=user).exists():
+        raise AlreadyExists("This user is already a member of the store.", email=[email])
+    return user
+
+
+@transaction.atomic
+def member_add(*, store: Store, email: str, role: str, access: StoreAccess, actor=None) -> Membership:
+    """Adds an existing user to ``store`` with ``role`` and records ``member.added``.
+
+    Raises ValidationFailed (400) for an unknown email, PermissionDenied (403) when a
+    non-owner makes an owner, AlreadyExists (409) when the user is already a member.
+    """
+    user = member_add_check(store=store, email=email, role=role, access=access)
     try:
         with transaction.atomic():
             membership = Membership.objects.create(store=store, user=user, role=role)

@@ -2,33 +2,57 @@
 
 One module per thing a reader looks for: ``categories``, ``products`` (incl. the status transitions),
 ``variants``, ``images``, ``reviews``, ``slugs``, ``summary`` (a product's price and in_stock).
-Callers import from ``catalog.services``; the names below are the public surface.
+Callers import from ``catalog.services``; the names below are the public surface. Each rule is a
+``*_check`` function here that raises the DomainError the API answers with; the services call it,
+and so do the admin forms and the CSV importer (docs/ARCHITECTURE.md "Rules").
 """
 
-from .categories import category_create, category_delete, category_descendants, category_update
+from .categories import (
+    category_create,
+    category_delete,
+    category_descendants,
+    category_parent_check,
+    category_update,
+)
 from .images import product_image_add, product_image_delete, product_image_update
 from .products import (
     EVENT_FOR_STATUS,
     PRODUCT_FIELDS,
+    STATUS_PATHS,
     TRANSITIONS,
     product_archive,
+    product_category_check,
     product_create,
     product_delete,
     product_publish,
+    product_status_set,
     product_transition,
     product_unpublish,
     product_update,
 )
 from .reviews import review_create, review_delete, review_set_hidden
+from .slugs import slug_free_check, slug_generate
 from .summary import product_summary_refresh
-from .variants import VARIANT_FIELDS, product_variants_apply, variant_create, variant_delete, variant_update
+from .variants import (
+    VARIANT_FIELDS,
+    product_variants_apply,
+    variant_create,
+    variant_delete,
+    variant_prices_check,
+    variant_sku_check,
+    variant_stock_check,
+    variant_update,
+)
 
 __all__ = [
-    "EVENT_FOR_STATUS", "PRODUCT_FIELDS", "TRANSITIONS", "VARIANT_FIELDS",
-    "category_create", "category_delete", "category_descendants", "category_update",
-    "product_archive", "product_create", "product_delete", "product_image_add", "product_image_delete",
-    "product_image_update", "product_publish", "product_summary_refresh", "product_transition",
-    "product_unpublish", "product_update", "product_variants_apply",
+    "EVENT_FOR_STATUS", "PRODUCT_FIELDS", "STATUS_PATHS", "TRANSITIONS", "VARIANT_FIELDS",
+    "category_create", "category_delete", "category_descendants", "category_parent_check", "category_update",
+    "product_archive", "product_category_check", "product_create", "product_delete", "product_image_add",
+    "product_image_delete", "product_image_update", "product_publish", "product_status_set",
+    "product_summary_refresh", "product_transition", "product_unpublish", "product_update",
+    "product_variants_apply",
     "review_create", "review_delete", "review_set_hidden",
-    "variant_create", "variant_delete", "variant_update",
+    "slug_free_check", "slug_generate",
+    "variant_create", "variant_delete", "variant_prices_check", "variant_sku_check", "variant_stock_check",
+    "variant_update",
 ]

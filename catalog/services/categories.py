@@ -13,14 +13,25 @@ from ..errors import CategoryInUse
 from ..events import audit
 from ..models import MAX_CATEGORY_DEPTH, Category, path_segment
 from ._shared import _changes, _plain
-from .slugs import _check_slug_free, _unique_slug
+from .slugs import slug_free_check, slug_generate
 
 
-def _check_parent(*, store: Store, parent: Category | None) -> None:
-    if parent is not None and parent.store_id != store.pk:
+def category_parent_check(*, store: Store, parent: Category | None, category: Category | None = None) -> None:
+    """The rules of a parent, without writing: of the same store, not ``category`` itself or one of its
+    descendants, and the tree no deeper than MAX_CATEGORY_DEPTH. Raises ValidationFailed (``parent``)."""
+    if parent is None:
+        return
+    if parent.store_id != store.pk:
         raise ValidationFailed("The parent category belongs to another store.", parent=["Unknown category."])
-    if parent is not None and parent.depth + 1 >= MAX_CATEGORY_DEPTH:
+    if parent.depth + 1 >= MAX_CATEGORY_DEPTH:
         raise ValidationFailed("The category tree is too deep.", parent=["The category tree is too deep."])
+    if category is not None and category.pk is not None:
+        if parent.path.startswith(category.path):
+            raise ValidationFailed("A category cannot move under itself.",
+                                   parent=["A category cannot be moved under itself or its descendants."])
+        deepest = category_descendants(category=category).aggregate(deepest=Max("depth"))["deepest"]
+        if parent.depth + 1 + (deepest - category.depth) >= MAX_CATEGORY_DEPTH:
+            raise ValidationFailed("The category tree is too deep.", parent=["The category tree is too deep."])
 
 
 @transaction.atomic
@@ -30,11 +41,11 @@ def category_create(*, store: Store, name: str, slug: str = "", parent: Category
 
     Raises AlreadyExists for a slug taken in the store, ValidationFailed for a foreign parent.
     """
-    _check_parent(store=store, parent=parent)
+    category_parent_check(store=store, parent=parent)
     if slug:
-        _check_slug_free(model=Category, store=store, slug=slug)
+        slug_free_check(model=Category, store=store, slug=slug)
     else:
-        slug = _unique_slug(model=Category, store=store, source=name, max_length=140)
+        slug = slug_generate(model=Category, store=store, source=name)
     try:
         with transaction.atomic():
             category = Category.objects.create(store=store, name=name, slug=slug, parent=parent, position=position,
@@ -63,22 +74,15 @@ def category_update(*, category: Category, actor=None, **values: Any) -> Categor
             values["parent"] = Category.objects.get(pk=values["parent"].pk)
     category = Category.objects.select_for_update().get(pk=category.pk)
     if values.get("slug") and values["slug"] != category.slug:
-        _check_slug_free(model=Category, store=category.store, slug=values["slug"], exclude_pk=category.pk)
+        slug_free_check(model=Category, store=category.store, slug=values["slug"], exclude_pk=category.pk)
     elif "slug" in values and not values["slug"]:
         values.pop("slug")
     if moving:
         parent = values["parent"]
-        _check_parent(store=category.store, parent=parent)
-        if parent is not None and parent.path.startswith(category.path):
-            raise ValidationFailed("A category cannot move under itself.",
-                                   parent=["A category cannot be moved under itself or its descendants."])
-    if moving:
+        category_parent_check(store=category.store, parent=parent, category=category)
         old_path, old_depth = category.path, category.depth
         new_path = (parent.path if parent else "") + path_segment(category.pk)
         new_depth = parent.depth + 1 if parent else 0
-        deepest = category_descendants(category=category).aggregate(deepest=Max("depth"))["deepest"]
-        if new_depth + (deepest - old_depth) >= MAX_CATEGORY_DEPTH:
-            raise ValidationFailed("The category tree is too deep.", parent=["The category tree is too deep."])
     changes = _changes(category, values)
     for field, value in values.items():
         setattr(category, field, value)

@@ -14,7 +14,7 @@ from ..errors import ProductInUse
 from ..events import audit, emit_event, product_payload
 from ..models import Category, Product, ProductImage, ProductStatus
 from ._shared import _changes, _delete_files
-from .slugs import _check_slug_free, _unique_slug
+from .slugs import slug_free_check, slug_generate
 from .summary import product_summary_refresh
 from .variants import _variant_insert
 
@@ -29,7 +29,8 @@ EVENT_FOR_STATUS = {ProductStatus.PUBLISHED: "product.published", ProductStatus.
 PRODUCT_FIELDS = ("name", "slug", "description", "brand", "category", "featured", "attributes")
 
 
-def _check_category(*, store: Store, category: Category | None) -> None:
+def product_category_check(*, store: Store, category: Category | None) -> None:
+    """Raises ValidationFailed (``category``) for a category of another store."""
     if category is not None and category.store_id != store.pk:
         raise ValidationFailed("The category belongs to another store.", category=["Unknown category."])
 
@@ -42,11 +43,11 @@ def product_create(*, store: Store, actor=None, name: str, slug: str = "", descr
 
     Raises AlreadyExists for a taken slug or sku, ValidationFailed for a foreign category.
     """
-    _check_category(store=store, category=category)
+    product_category_check(store=store, category=category)
     if slug:
-        _check_slug_free(model=Product, store=store, slug=slug)
+        slug_free_check(model=Product, store=store, slug=slug)
     else:
-        slug = _unique_slug(model=Product, store=store, source=name, max_length=220)
+        slug = slug_generate(model=Product, store=store, source=name)
     try:
         with transaction.atomic():
             product = Product.objects.create(
@@ -78,11 +79,11 @@ def product_update(*, product: Product, actor=None, **values: Any) -> Product:
     if unknown:
         raise ValueError(f"product_update does not change {sorted(unknown)}")
     if "category" in values:
-        _check_category(store=product.store, category=values["category"])
+        product_category_check(store=product.store, category=values["category"])
     if "slug" in values and not values["slug"]:
         values.pop("slug")
     if values.get("slug") and values["slug"] != product.slug:
-        _check_slug_free(model=Product, store=product.store, slug=values["slug"], exclude_pk=product.pk)
+        slug_free_check(model=Product, store=product.store, slug=values["slug"], exclude_pk=product.pk)
     if "brand" in values:
         values["brand"] = values["brand"].strip()
     changes = _changes(product, values)
@@ -136,6 +137,28 @@ def product_unpublish(*, product: Product, actor=None) -> Product:
 def product_archive(*, product: Product, actor=None) -> Product:
     """published → archived; raises InvalidTransition otherwise."""
     return product_transition(product=product, action="archive", actor=actor)
+
+
+# status -> status: the transitions that lead there (draft → archived goes through published).
+STATUS_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
+    (ProductStatus.DRAFT, ProductStatus.PUBLISHED): ("publish",),
+    (ProductStatus.DRAFT, ProductStatus.ARCHIVED): ("publish", "archive"),
+    (ProductStatus.PUBLISHED, ProductStatus.DRAFT): ("unpublish",),
+    (ProductStatus.PUBLISHED, ProductStatus.ARCHIVED): ("archive",),
+    (ProductStatus.ARCHIVED, ProductStatus.DRAFT): ("unpublish",),
+    (ProductStatus.ARCHIVED, ProductStatus.PUBLISHED): ("unpublish", "publish"),
+}
+
+
+@transaction.atomic
+def product_status_set(*, product: Product, status: str, actor=None) -> Product:
+    """Brings a product to ``status`` (a bulk edit: the importer) through product_transition, one step or two.
+
+    Raises InvalidTransition (409) when the product's status changed meanwhile; nothing changes then.
+    """
+    for action in STATUS_PATHS.get((product.status, status), ()):
+        product = product_transition(product=product, action=action, actor=actor)
+    return product
 
 
 @transaction.atomic

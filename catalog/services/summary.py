@@ -2,10 +2,10 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
+from django.db.models import Exists, Min, OuterRef, Subquery
 
 from ..cache import catalog_cache_invalidate
-from ..models import Product, Variant
+from ..models import PURCHASABLE, Product, Variant
 
 
 def product_summary_refresh(*, product_ids: Iterable[int]) -> None:
@@ -17,8 +17,7 @@ def product_summary_refresh(*, product_ids: Iterable[int]) -> None:
     if not ids:
         return
     variants = Variant.objects.filter(product=OuterRef("pk"))
-    purchasable = variants.filter(Q(track_inventory=False) | Q(allow_backorder=True)
-                                  | Q(stock_quantity__gt=F("reserved")))
+    purchasable = variants.filter(PURCHASABLE)
     Product.objects.filter(pk__in=ids).update(
         price=Subquery(variants.order_by().values("product").annotate(low=Min("price")).values("low")[:1]),
         in_stock=Exists(purchasable),

@@ -1,11 +1,13 @@
 """Variants of a product: skus unique per store, price, stock and options."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from config.api.errors import AlreadyExists, ValidationFailed
+from config.money import currency_places
 from notifications import events
 
 from ..errors import ProductInUse
@@ -18,13 +20,41 @@ VARIANT_FIELDS = ("sku", "name", "price", "compare_at_price", "options", "stock_
                   "allow_backorder", "position")
 
 
+def variant_sku_check(*, store_id: int, sku: str, exclude_pk: int | None = None) -> None:
+    """Raises AlreadyExists (409) when another variant of the store has ``sku`` (give it stripped)."""
+    if Variant.objects.filter(store_id=store_id, sku=sku).exclude(pk=exclude_pk).exists():
+        raise AlreadyExists(f"The sku {sku!r} is already used in this store.", sku=sku)
+
+
+def variant_prices_check(*, currency: str, values: dict[str, Any]) -> None:
+    """Raises ValidationFailed (per field) for a ``price`` or ``compare_at_price`` in ``values`` with more
+    decimal places than ``currency`` has (API.md "Money")."""
+    places = currency_places(currency)
+    quantum = Decimal(1).scaleb(-places)
+    message = f"At most {places} decimal places for {currency}."
+    wrong = {name: [message] for name in ("price", "compare_at_price")
+             if values.get(name) is not None and Decimal(values[name]) != Decimal(values[name]).quantize(quantum)}
+    if wrong:
+        raise ValidationFailed(message, **wrong)
+
+
+def variant_stock_check(*, variant: Variant, values: dict[str, Any]) -> None:
+    """The reserved floor: on-hand stock never below what open orders hold unless the variant takes
+    backorders. Raises ValidationFailed (``stock_quantity``)."""
+    stock = values.get("stock_quantity", variant.stock_quantity)
+    backorder = values.get("allow_backorder", variant.allow_backorder)
+    if stock is not None and stock < variant.reserved and not backorder:
+        raise ValidationFailed("Stock cannot go below what open orders hold.",
+                               stock_quantity=[f"At least {variant.reserved} units are reserved by open orders."])
+
+
 def _variant_insert(*, product: Product, values: dict[str, Any]) -> Variant:
     unknown = set(values) - set(VARIANT_FIELDS)
     if unknown:
         raise ValueError(f"variants do not have {sorted(unknown)}")
     sku = values["sku"].strip()
-    if Variant.objects.filter(store_id=product.store_id, sku=sku).exists():
-        raise AlreadyExists(f"The sku {sku!r} is already used in this store.", sku=sku)
+    variant_sku_check(store_id=product.store_id, sku=sku)
+    variant_prices_check(currency=product.store.currency, values=values)
     values = {**values, "sku": sku}
     values.setdefault("options", {})
     try:
@@ -32,8 +62,6 @@ def _variant_insert(*, product: Product, values: dict[str, Any]) -> Variant:
             return Variant.objects.create(store_id=product.store_id, product=product, **values)
     except IntegrityError:
         raise AlreadyExists(f"The sku {sku!r} is already used in this store.", sku=sku) from None
-
-
 
 
 @transaction.atomic
@@ -53,11 +81,9 @@ def _variant_change(*, variant: Variant, values: dict[str, Any]) -> tuple[Varian
     variant = Variant.objects.select_for_update().select_related("product__store").get(pk=variant.pk)
     if "sku" in values:
         values["sku"] = values["sku"].strip()
-        if Variant.objects.filter(store_id=variant.store_id, sku=values["sku"]).exclude(pk=variant.pk).exists():
-            raise AlreadyExists(f"The sku {values['sku']!r} is already used in this store.", sku=values["sku"])
-    if "stock_quantity" in values and values["stock_quantity"] < variant.reserved:
-        raise ValidationFailed("Stock cannot go below what open orders hold.",
-                               stock_quantity=[f"At least {variant.reserved} units are reserved by open orders."])
+        variant_sku_check(store_id=variant.store_id, sku=values["sku"], exclude_pk=variant.pk)
+    variant_prices_check(currency=variant.product.store.currency, values=values)
+    variant_stock_check(variant=variant, values=values)
     changes = _changes(variant, values)
     if not changes:
         return variant, {}

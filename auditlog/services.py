@@ -118,3 +118,9 @@ def _ip_or_none(value) -> str | None:
         return str(ipaddress.ip_address(value))
     except ValueError:
         return None
+
+
+def actor_describe(actor) -> tuple[Any, str, str]:
+    """(actor_user, actor_label, actor_id) as the audit log records them: for other append-only ledgers
+    (catalog's InventoryMovement) that name who acted the same way."""
+    return _describe_actor(actor)

@@ -190,6 +190,8 @@ def seed_bulk(store: Store, n: int, *, batch_size: int = 10_000) -> int:
                 cursor.executemany(
                     f"INSERT INTO catalog_variant ({', '.join(VARIANT_COLUMNS)}) "
                     f"VALUES ({', '.join(['%s'] * len(VARIANT_COLUMNS))})", variants)
+            # the ledger adds up for these rows too: their opening stock as movements
+            services.stock_opening_record_bulk(product_ids=ids)
         done += size
     # raw rows bypass the services: cached public pages of the store must not outlive them
     catalog_cache_invalidate(store.pk)

@@ -20,7 +20,8 @@ class NotPublished(DomainError):
 
 
 class OutOfStock(DomainError):
-    """Fewer units available than wanted; details name the variant(s) and what is available."""
+    """Fewer units available than wanted, or on-hand stock that would fall below zero or below what open
+    orders hold; details name the variant(s) and what is available."""
 
     code = "OUT_OF_STOCK"
     default_message = "Not enough stock."

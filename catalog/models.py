@@ -125,6 +125,7 @@ class Variant(models.Model):
     compare_at_price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True,
                                            blank=True)
     options = models.JSONField(default=dict, blank=True)
+    # Both counts change only through catalog.services.stock, each change with an InventoryMovement row.
     stock_quantity = models.IntegerField(default=0, help_text="Units on hand.")
     reserved = models.IntegerField(default=0, editable=False, help_text="Units held by open orders.")
     track_inventory = models.BooleanField(default=True)
@@ -139,7 +140,9 @@ class Variant(models.Model):
             models.UniqueConstraint(fields=["store", "sku"], name="variant_unique_store_sku"),
             models.CheckConstraint(condition=Q(stock_quantity__gte=0), name="variant_stock_not_negative"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="variant_reserved_not_negative"),
-            models.CheckConstraint(condition=Q(reserved__lte=F("stock_quantity")), name="variant_reserved_le_stock"),
+            # reserved beyond what is on hand only for variants that take backorders
+            models.CheckConstraint(condition=Q(allow_backorder=True) | Q(reserved__lte=F("stock_quantity")),
+                                   name="variant_reserved_le_stock"),
             models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
         ]
 
@@ -148,11 +151,79 @@ class Variant(models.Model):
 
     @property
     def available(self) -> int:
+        """Units that can still be promised: on hand less what open orders hold."""
         return self.stock_quantity - self.reserved
 
     @property
     def purchasable(self) -> bool:
         return variant_purchasable(self)
+
+
+class MovementReason(models.TextChoices):
+    RESERVE = "reserve", "Reserve"
+    RELEASE = "release", "Release"
+    SALE = "sale", "Sale"
+    RESTOCK = "restock", "Restock"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    RETURN = "return", "Return"
+
+
+class InventoryMovementImmutable(Exception):
+    """A movement was about to be changed or deleted: the ledger is append-only."""
+
+
+class InventoryMovementQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # Deleting a user nulls their movements' actor_user (actor_label keeps who it was).
+        if set(kwargs) <= {"actor_user", "actor_user_id"} and all(value is None for value in kwargs.values()):
+            return super().update(**kwargs)
+        raise InventoryMovementImmutable("Inventory movements cannot be changed.")
+
+    def delete(self):
+        raise InventoryMovementImmutable("Inventory movements cannot be deleted.")
+
+
+class InventoryMovement(models.Model):
+    """One change of a variant's stock: why (``reason``), by how much (on hand and reserved), who.
+
+    Written by catalog.services.stock in the transaction of the change, never edited: the sum of a
+    variant's ``quantity_delta`` is its ``stock_quantity`` and of ``reserved_delta`` its ``reserved``.
+    The variant's deletion takes its movements with it (CASCADE): a variant can only be deleted while no
+    order points at it, and PROTECT would make every variant that ever had stock undeletable.
+    """
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="inventory_movements")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="movements")
+    reason = models.CharField(max_length=12, choices=MovementReason.choices)
+    quantity_delta = models.IntegerField(default=0, help_text="Change of the units on hand.")
+    reserved_delta = models.IntegerField(default=0, help_text="Change of the units held by open orders.")
+    note = models.TextField(blank=True)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    actor_label = models.CharField(max_length=255, blank=True, help_text="The user's email, apikey:<id> or system")
+    actor_id = models.CharField(max_length=64, blank=True, help_text="The actor's id (user or API key)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InventoryMovementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["store", "-created_at"], name="movement_store_created"),
+            models.Index(fields=["store", "variant", "-created_at"], name="movement_store_variant"),
+            models.Index(fields=["store", "reason", "-created_at"], name="movement_store_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.quantity_delta:+d}/{self.reserved_delta:+d} · {self.variant_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise InventoryMovementImmutable("Inventory movements cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise InventoryMovementImmutable("Inventory movements cannot be deleted.")
 
 
 def product_image_path(instance: "ProductImage", filename: str) -> str:

@@ -1,7 +1,8 @@
 """Catalog writes: every use case in one transaction, business rules here and nowhere else.
 
 One module per thing a reader looks for: ``categories``, ``products`` (incl. the status transitions),
-``variants``, ``images``, ``reviews``, ``slugs``, ``summary`` (a product's price and in_stock).
+``variants``, ``images``, ``reviews``, ``slugs``, ``stock`` (the only writer of stock, with its ledger),
+``summary`` (a product's price and in_stock).
 Callers import from ``catalog.services``; the names below are the public surface. Each rule is a
 ``*_check`` function here that raises the DomainError the API answers with; the services call it,
 and so do the admin forms and the CSV importer (docs/ARCHITECTURE.md "Rules").
@@ -32,6 +33,7 @@ from .products import (
 )
 from .reviews import review_create, review_delete, review_set_hidden
 from .slugs import slug_free_check, slug_generate
+from .stock import stock_adjust, stock_low_notice, stock_opening_record, stock_opening_record_bulk, stock_set
 from .summary import product_summary_refresh
 from .variants import (
     VARIANT_FIELDS,
@@ -53,6 +55,7 @@ __all__ = [
     "product_variants_apply",
     "review_create", "review_delete", "review_set_hidden",
     "slug_free_check", "slug_generate",
+    "stock_adjust", "stock_low_notice", "stock_opening_record", "stock_opening_record_bulk", "stock_set",
     "variant_create", "variant_delete", "variant_prices_check", "variant_sku_check", "variant_stock_check",
     "variant_update",
 ]

@@ -59,7 +59,7 @@ def product_create(*, store: Store, actor=None, name: str, slug: str = "", descr
         raise AlreadyExists(f"The slug {slug!r} is already used in this store.", slug=slug) from None
     for position, variant in enumerate(variants):
         variant.setdefault("position", position)
-        _variant_insert(product=product, values=variant)
+        _variant_insert(product=product, values=variant, actor=actor)
     product_summary_refresh(product_ids=[product.pk])
     product.refresh_from_db()
     audit(store=store, actor=actor, action="product.created", target=product,

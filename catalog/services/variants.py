@@ -8,12 +8,11 @@ from django.db.models import ProtectedError
 
 from config.api.errors import AlreadyExists, ValidationFailed
 from config.money import currency_places
-from notifications import events
 
 from ..errors import ProductInUse
-from ..events import emit_event
 from ..models import Product, Variant
 from ._shared import _changes, _product_changed
+from .stock import stock_opening_record, stock_set
 from .summary import product_summary_refresh
 
 VARIANT_FIELDS = ("sku", "name", "price", "compare_at_price", "options", "stock_quantity", "track_inventory",
@@ -48,7 +47,8 @@ def variant_stock_check(*, variant: Variant, values: dict[str, Any]) -> None:
                                stock_quantity=[f"At least {variant.reserved} units are reserved by open orders."])
 
 
-def _variant_insert(*, product: Product, values: dict[str, Any]) -> Variant:
+def _variant_insert(*, product: Product, values: dict[str, Any], actor) -> Variant:
+    """Inserts a variant (its opening stock recorded as a movement); the caller refreshes the summary."""
     unknown = set(values) - set(VARIANT_FIELDS)
     if unknown:
         raise ValueError(f"variants do not have {sorted(unknown)}")
@@ -59,22 +59,25 @@ def _variant_insert(*, product: Product, values: dict[str, Any]) -> Variant:
     values.setdefault("options", {})
     try:
         with transaction.atomic():
-            return Variant.objects.create(store_id=product.store_id, product=product, **values)
+            variant = Variant.objects.create(store_id=product.store_id, product=product, **values)
     except IntegrityError:
         raise AlreadyExists(f"The sku {sku!r} is already used in this store.", sku=sku) from None
+    stock_opening_record(variant=variant, actor=actor)
+    return variant
 
 
 @transaction.atomic
 def variant_create(*, product: Product, actor=None, **values: Any) -> Variant:
     """Adds a variant and refreshes the product's price and in_stock. Raises AlreadyExists for a taken sku."""
-    variant = _variant_insert(product=product, values=values)
+    variant = _variant_insert(product=product, values=values, actor=actor)
     product_summary_refresh(product_ids=[product.pk])
     _product_changed(product=product, actor=actor, changes={"variants": {"added": variant.sku}})
     return variant
 
 
-def _variant_change(*, variant: Variant, values: dict[str, Any]) -> tuple[Variant, dict]:
-    """Saves ``values`` on the variant under a row lock; returns it with {field: [old, new]}."""
+def _variant_change(*, variant: Variant, values: dict[str, Any], actor) -> tuple[Variant, dict]:
+    """Saves ``values`` on the variant under a row lock, the stock through stock_set; returns it with
+    {field: [old, new]}. The caller refreshes the product summary."""
     unknown = set(values) - set(VARIANT_FIELDS)
     if unknown:
         raise ValueError(f"variant_update does not change {sorted(unknown)}")
@@ -87,41 +90,39 @@ def _variant_change(*, variant: Variant, values: dict[str, Any]) -> tuple[Varian
     changes = _changes(variant, values)
     if not changes:
         return variant, {}
-    for field, value in values.items():
-        setattr(variant, field, value)
-    try:
-        with transaction.atomic():
-            variant.save()
-    except IntegrityError:
-        raise AlreadyExists("The sku is already used in this store.", sku=variant.sku) from None
+    stock = values["stock_quantity"] if "stock_quantity" in changes else None
+    fields = [field for field in values if field in changes and field != "stock_quantity"]
+    # turning backorders off: the stock first, so that each step keeps the reserved-within-stock constraint
+    stock_first = variant.allow_backorder and not values.get("allow_backorder", True)
+    if stock is not None and stock_first:
+        stock_set(variant=variant, quantity=stock, actor=actor, summary=False)
+    if fields:
+        for field in fields:
+            setattr(variant, field, values[field])
+        try:
+            with transaction.atomic():
+                variant.save(update_fields=[*fields, "updated_at"])
+        except IntegrityError:
+            raise AlreadyExists("The sku is already used in this store.", sku=variant.sku) from None
+    if stock is not None and not stock_first:
+        stock_set(variant=variant, quantity=stock, actor=actor, summary=False)
+    if stock is not None:
+        variant.refresh_from_db(fields=["stock_quantity", "reserved", "updated_at"])
     return variant, changes
 
 
 @transaction.atomic
 def variant_update(*, variant: Variant, actor=None, **values: Any) -> Variant:
-    """Changes a variant (never ``reserved``, which belongs to orders).
+    """Changes a variant (never ``reserved``, which belongs to orders); a new ``stock_quantity`` goes
+    through stock_set and is recorded as an adjustment.
 
     Raises AlreadyExists for a taken sku and ValidationFailed when on-hand stock would drop below what is reserved.
     """
-    variant, changes = _variant_change(variant=variant, values=values)
+    variant, changes = _variant_change(variant=variant, values=values, actor=actor)
     if changes:
         product_summary_refresh(product_ids=[variant.product_id])
         _product_changed(product=variant.product, actor=actor, changes={"variant": {variant.sku: changes}})
-        _low_stock_notice(variant=variant, changes=changes, actor=actor)
     return variant
-
-
-def _low_stock_notice(*, variant: Variant, changes: dict, actor) -> None:
-    """inventory.low_stock when a tracked variant's available stock falls to the store's threshold or below."""
-    if "stock_quantity" not in changes or not variant.track_inventory:
-        return
-    store = variant.product.store
-    before, after = (quantity - variant.reserved for quantity in changes["stock_quantity"])
-    if before > store.low_stock_threshold >= after:
-        emit_event(events.INVENTORY_LOW_STOCK, store=store, actor=actor, payload={
-            "variant_id": variant.pk, "product_id": variant.product_id, "sku": variant.sku,
-            "name": f"{variant.product.name} {variant.name}".strip(), "available": after,
-            "threshold": store.low_stock_threshold})
 
 
 @transaction.atomic
@@ -137,12 +138,11 @@ def product_variants_apply(*, product: Product, new: list[dict], changed: list[t
         values = {**values}
         values.setdefault("position", position)
         position += 1
-        added.append(_variant_insert(product=product, values=values).sku)
+        added.append(_variant_insert(product=product, values=values, actor=actor).sku)
     for variant, values in changed:
-        variant, changes = _variant_change(variant=variant, values=dict(values))
+        variant, changes = _variant_change(variant=variant, values=dict(values), actor=actor)
         if changes:
             updated[variant.sku] = changes
-            _low_stock_notice(variant=variant, changes=changes, actor=actor)
     if added or updated:
         product_summary_refresh(product_ids=[product.pk])
         summary = {key: value for key, value in (("added", added), ("changed", updated)) if value}

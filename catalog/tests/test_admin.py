@@ -203,6 +203,9 @@ def test_inline_variant_and_image_changes_are_audited_on_the_product(admin_clien
     entries = list(AuditLog.objects.order_by("id")[before:])
     assert [e.action for e in entries] == ["product.updated", "product.updated"]
     assert entries[0].changes == {"variant": {variant.sku: {"stock_quantity": [5, 9]}}}
+    # and the stock change is in the inventory ledger, by the same person
+    movement = variant.movements.latest("id")
+    assert (movement.reason, movement.quantity_delta, movement.actor_user) == ("adjustment", 4, store.owner)
     assert list(entries[1].changes["images"].values()) == [{"alt": ["Front", "Back"]}]
     assert product.images.get().alt == "Back"
 

@@ -29,6 +29,13 @@ def test_seed_bulk_rows_are_complete(store, api):
     variant = sample.variants.get()
     assert sample.price == variant.price
     assert sample.in_stock == (variant.stock_quantity > 0)
+    # the inventory ledger adds up for bulk rows too
+    from django.db.models import Sum
+
+    from catalog.models import InventoryMovement
+
+    ledger = InventoryMovement.objects.filter(store=store).aggregate(total=Sum("quantity_delta"))["total"]
+    assert ledger == Variant.objects.filter(store=store).aggregate(total=Sum("stock_quantity"))["total"]
     body = api.get(f"/api/v1/stores/{store.slug}/products?sort=price&limit=5").json()
     assert body["pagination"]["total"] == 260
     prices = [float(p["price"]) for p in body["data"]]

@@ -202,6 +202,9 @@ class InventoryMovement(models.Model):
                                    related_name="+")
     actor_label = models.CharField(max_length=255, blank=True, help_text="The user's email, apikey:<id> or system")
     actor_id = models.CharField(max_length=64, blank=True, help_text="The actor's id (user or API key)")
+    # The order a reserve, release or sale was for (a string reference: orders sits above catalog).
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="inventory_movements")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = InventoryMovementQuerySet.as_manager()

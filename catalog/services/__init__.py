@@ -33,7 +33,16 @@ from .products import (
 )
 from .reviews import review_create, review_delete, review_set_hidden
 from .slugs import slug_free_check, slug_generate
-from .stock import stock_adjust, stock_low_notice, stock_opening_record, stock_opening_record_bulk, stock_set
+from .stock import (
+    stock_adjust,
+    stock_low_notice,
+    stock_opening_record,
+    stock_opening_record_bulk,
+    stock_release,
+    stock_reserve,
+    stock_sell,
+    stock_set,
+)
 from .summary import product_summary_refresh
 from .variants import (
     VARIANT_FIELDS,
@@ -55,7 +64,8 @@ __all__ = [
     "product_variants_apply",
     "review_create", "review_delete", "review_set_hidden",
     "slug_free_check", "slug_generate",
-    "stock_adjust", "stock_low_notice", "stock_opening_record", "stock_opening_record_bulk", "stock_set",
+    "stock_adjust", "stock_low_notice", "stock_opening_record", "stock_opening_record_bulk", "stock_release",
+    "stock_reserve", "stock_sell", "stock_set",
     "variant_create", "variant_delete", "variant_prices_check", "variant_sku_check", "variant_stock_check",
     "variant_update",
 ]

@@ -4,14 +4,16 @@ transaction (docs/ARCHITECTURE.md "Stock").
 
 The conditional UPDATE carries the variant's CHECK constraints as its WHERE clause (neither count below
 zero; reserved within what is on hand unless the variant takes backorders), so concurrent writers cannot
-oversell and a refusal changes nothing. Reserving, releasing and selling for orders are further
-``_stock_move`` calls with their own reasons and deltas (one per line, in variant-id order).
+oversell and a refusal changes nothing. Reserving, releasing and selling for orders (``stock_reserve``,
+``stock_release``, ``stock_sell``) do the same for all of an order's lines at once, in a constant number of
+statements: the variants locked in id order, one UPDATE with a condition and a CASE per variant, one bulk
+INSERT of movements that name the order.
 """
 
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Sum, When
 from django.utils import timezone
 
 from auditlog.services import actor_describe
@@ -139,3 +141,139 @@ def stock_low_notice(*, variant: Variant, available_before: int, actor=None) -> 
             "variant_id": variant.pk, "product_id": variant.product_id, "sku": variant.sku,
             "name": f"{variant.product.name} {variant.name}".strip(), "available": after,
             "threshold": store.low_stock_threshold})
+
+
+# --- orders: reserve, release, sell ---------------------------------------------------------------------------
+# The same few statements whatever the number of lines: the variants locked in id order (one SELECT … FOR UPDATE
+# ORDER BY id, so two checkouts never wait on each other crosswise), one UPDATE whose WHERE is the OR of the
+# lines' conditions and whose SET is a CASE per variant, one bulk INSERT of movements.
+
+
+def _order_held(order) -> dict[int, int]:
+    """{variant_id: units} the order still holds, from its movements (reserve +, release and sale −)."""
+    held = (InventoryMovement.objects.filter(order=order).order_by().values("variant_id")
+            .annotate(units=Sum("reserved_delta")).values_list("variant_id", "units"))
+    return {variant_id: units for variant_id, units in held if units > 0}
+
+
+def _movements_bulk(*, store_id: int, order, reason: str, deltas: dict[int, tuple[int, int]], actor) -> None:
+    actor_user, actor_label, actor_id = actor_describe(actor)
+    InventoryMovement.objects.bulk_create(
+        InventoryMovement(store_id=store_id, variant_id=variant_id, reason=reason, quantity_delta=quantity_delta,
+                          reserved_delta=reserved_delta, order=order, actor_user=actor_user,
+                          actor_label=actor_label[:255], actor_id=actor_id[:64])
+        for variant_id, (quantity_delta, reserved_delta) in sorted(deltas.items())
+    )
+
+
+def _locked_variants(*, ids, store_id: int | None = None) -> list[Variant]:
+    rows = Variant.objects.select_for_update(of=("self",)).select_related("product__store").filter(pk__in=ids)
+    if store_id is not None:
+        rows = rows.filter(store_id=store_id)
+    return list(rows.order_by("pk"))
+
+
+def _short(variants: list[Variant], wanted: dict[int, int]) -> list[dict]:
+    return [{"variant": variant.pk, "sku": variant.sku, "requested": wanted[variant.pk],
+             "available": max(variant.available, 0)}
+            for variant in variants
+            if variant.pk in wanted and not variant.allow_backorder and variant.available < wanted[variant.pk]]
+
+
+def _insufficient(short: list[dict]) -> OutOfStock:
+    names = ", ".join(f"{item['sku']} ({item['available']} available)" for item in short)
+    return OutOfStock(f"Not enough stock: {names}.", variants=short)
+
+
+def stock_reserve(*, store, items: list[tuple[int, int]], order, actor=None) -> None:
+    """Holds ``items`` ((variant_id, quantity), any order, repeats added up) for ``order`` in the caller's
+    transaction: ``reserved`` grows only where ``stock_quantity - reserved`` covers it (backorder variants
+    unconditionally; untracked ones are not counted). Raises OutOfStock (409 OUT_OF_STOCK, details.variants
+    naming each short variant and what is available) and writes nothing when any line is short."""
+    wanted: dict[int, int] = {}
+    for variant_id, quantity in items:
+        if quantity <= 0:
+            raise ValueError("reserve a positive quantity")
+        wanted[variant_id] = wanted.get(variant_id, 0) + quantity
+    locked = _locked_variants(ids=sorted(wanted), store_id=store.pk)
+    missing = sorted(set(wanted) - {variant.pk for variant in locked})
+    if missing:  # deleted meanwhile, or not this store's
+        raise _insufficient([{"variant": pk, "sku": "", "requested": wanted[pk], "available": 0} for pk in missing])
+    variants = [variant for variant in locked if variant.track_inventory]
+    if not variants:
+        return
+    short = _short(variants, wanted)
+    if short:
+        raise _insufficient(short)
+    condition = Q()
+    for variant in variants:
+        quantity = wanted[variant.pk]
+        condition |= Q(pk=variant.pk) & (Q(allow_backorder=True) | Q(stock_quantity__gte=F("reserved") + quantity))
+    updated = Variant.objects.filter(condition).update(
+        reserved=Case(*(When(pk=variant.pk, then=F("reserved") + wanted[variant.pk]) for variant in variants),
+                      default=F("reserved")),
+        updated_at=timezone.now())
+    if updated != len(variants):  # only without row locks (SQLite): a concurrent writer took the stock first
+        fresh = list(Variant.objects.filter(pk__in=[variant.pk for variant in variants]).order_by("pk"))
+        raise _insufficient(_short(fresh, wanted) or [
+            {"variant": variant.pk, "sku": variant.sku, "requested": wanted[variant.pk],
+             "available": max(variant.available, 0)} for variant in fresh])
+    _movements_bulk(store_id=store.pk, order=order, reason=MovementReason.RESERVE, actor=actor,
+                    deltas={variant.pk: (0, wanted[variant.pk]) for variant in variants})
+    sold_out = []
+    for variant in variants:
+        before = variant.available
+        variant.reserved += wanted[variant.pk]
+        stock_low_notice(variant=variant, available_before=before, actor=actor)
+        if not variant.allow_backorder and before > 0 >= variant.available:
+            sold_out.append(variant.product_id)
+    # a product's in_stock flips only when a variant runs out: refreshing it then, not on every checkout, keeps
+    # hot products' rows out of the checkout's locks
+    product_summary_refresh(product_ids=sold_out)
+
+
+def _stock_give_back(*, order, actor, reason: str, sell: bool) -> None:
+    held = _order_held(order)
+    if not held:
+        return
+    variants = _locked_variants(ids=sorted(held))
+    if not variants:
+        return
+    guard = Q()
+    for variant in variants:
+        units = held[variant.pk]
+        guard |= Q(pk=variant.pk, reserved__gte=units, **({"stock_quantity__gte": units} if sell else {}))
+    changes = {"reserved": Case(*(When(pk=variant.pk, then=F("reserved") - held[variant.pk]) for variant in variants),
+                                default=F("reserved"))}
+    if sell:
+        changes["stock_quantity"] = Case(
+            *(When(pk=variant.pk, then=F("stock_quantity") - held[variant.pk]) for variant in variants),
+            default=F("stock_quantity"))
+    updated = Variant.objects.filter(guard).update(**changes, updated_at=timezone.now())
+    if updated != len(variants):
+        # a backorder sold before its units arrived, or counts changed behind the ledger's back
+        short = [{"variant": variant.pk, "sku": variant.sku, "requested": held[variant.pk],
+                  "available": variant.stock_quantity if sell else variant.reserved} for variant in variants
+                 if variant.reserved < held[variant.pk] or (sell and variant.stock_quantity < held[variant.pk])]
+        raise _insufficient(short)
+    _movements_bulk(store_id=order.store_id, order=order, reason=reason, actor=actor,
+                    deltas={variant.pk: (-held[variant.pk] if sell else 0, -held[variant.pk])
+                            for variant in variants})
+    if not sell:
+        back = [variant.product_id for variant in variants
+                if not variant.allow_backorder and variant.available <= 0 < variant.available + held[variant.pk]]
+        product_summary_refresh(product_ids=back)
+
+
+def stock_release(*, order, actor=None, reason: str = MovementReason.RELEASE) -> None:
+    """Gives back what ``order`` still holds (its reserve movements less its releases and sales) in the caller's
+    transaction: ``reserved`` drops, ``release`` movements are written. Holding nothing does nothing, so a second
+    call is harmless."""
+    _stock_give_back(order=order, actor=actor, reason=reason, sell=False)
+
+
+def stock_sell(*, order, actor=None) -> None:
+    """Consumes what ``order`` still holds in the caller's transaction: on hand and reserved both drop, ``sale``
+    movements are written. Raises OutOfStock (409) when a backordered variant has fewer units on hand than
+    the order takes (restock first); nothing changes then."""
+    _stock_give_back(order=order, actor=actor, reason=MovementReason.SALE, sell=True)

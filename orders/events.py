@@ -4,9 +4,7 @@ Both run inside the calling service's transaction: the audit row is rolled back 
 ``emit`` sends nothing before COMMIT.
 """
 
-from django.contrib.auth import get_user_model
-
-from auditlog.services import audit_record
+from auditlog.services import actor_describe, audit_record
 from config.money import money_str
 from notifications.services import emit
 
@@ -14,17 +12,13 @@ from .models import Order, OrderLine
 
 
 def actor_user(actor):
-    """The User behind ``actor`` (None for API keys, anonymous callers and the system)."""
-    return actor if isinstance(actor, get_user_model()) else None
+    """The User behind ``actor`` (None for API keys, anonymous callers and the system), as the audit log records it."""
+    return actor_describe(actor)[0]
 
 
 def actor_label(actor) -> str:
-    """How an order event names who acted (as the audit log does: docs/ARCHITECTURE.md "Actor")."""
-    if actor is None or getattr(actor, "is_anonymous", False) is True:
-        return "system"
-    if isinstance(actor, get_user_model()):
-        return actor.email
-    return f"apikey:{actor.pk}"
+    """How an order event names who acted, as the audit log does (docs/ARCHITECTURE.md "Actor")."""
+    return actor_describe(actor)[1]
 
 
 def audit(*, store, actor, action: str, target=None, changes: dict | None = None) -> None:

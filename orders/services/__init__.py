@@ -1,7 +1,8 @@
 """Orders' writes: every use case in one transaction, business rules here and nowhere else.
 
 ``carts`` (carts and their lines, coupon on a cart, merge, the priced view), ``coupons`` and ``shipping`` (the
-store's CRUD with audit rows and one check each for the API and the admin). Callers import from
+store's CRUD with audit rows and one check each for the API and the admin), ``checkout`` (order_place),
+``lifecycle`` (the transition table, cancel, mark-paid, reorder), ``jobs`` (expiry, cart pruning). Callers import from
 ``orders.services``; the names below are the public surface.
 """
 
@@ -20,7 +21,18 @@ from .carts import (
     cart_merge,
     cart_view,
 )
+from .checkout import order_number_new, order_number_normalize, order_place
 from .coupons import COUPON_FIELDS, coupon_check, coupon_create, coupon_delete, coupon_update
+from .jobs import carts_prune, orders_expire
+from .lifecycle import (
+    EVENT_FOR_STATUS,
+    TRANSITIONS,
+    order_cancel,
+    order_mark_paid,
+    order_moved,
+    order_reorder,
+    order_transition,
+)
 from .shipping import (
     SHIPPING_METHOD_FIELDS,
     shipping_method_check,
@@ -34,5 +46,8 @@ __all__ = [
     "cart_coupon_apply", "cart_coupon_remove", "cart_create", "cart_get", "cart_item_add", "cart_item_remove",
     "cart_item_update", "cart_merge", "cart_view",
     "coupon_check", "coupon_create", "coupon_delete", "coupon_update",
+    "EVENT_FOR_STATUS", "TRANSITIONS", "order_cancel", "order_mark_paid", "order_moved", "order_number_new",
+    "order_number_normalize", "order_place", "order_reorder", "order_transition",
+    "carts_prune", "orders_expire",
     "shipping_method_check", "shipping_method_create", "shipping_method_delete", "shipping_method_update",
 ]

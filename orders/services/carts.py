@@ -97,7 +97,8 @@ def _check_stock(variant: Variant, wanted: int) -> None:
 @transaction.atomic
 def cart_item_add(*, cart: Cart, variant_id: int, quantity: int) -> CartLine:
     """Adds ``quantity`` of a variant (to its line when there is one). Raises ValidationFailed (400) for a
-    variant of another store, an unpublished product or a bad quantity, OutOfStock (409) past available stock."""
+    variant of another store, an unpublished product or a bad quantity, OutOfStock (409 OUT_OF_STOCK)
+    past available stock."""
     _check_quantity(quantity)
     cart = _locked(cart)
     variant = _sellable_variant(store_id=cart.store_id, variant_id=variant_id)
@@ -128,7 +129,7 @@ def _cart_line(*, cart: Cart, line_id) -> CartLine:
 @transaction.atomic
 def cart_item_update(*, cart: Cart, line_id: int, quantity: int) -> CartLine:
     """Sets a line's quantity. Raises NotFound (404) for a line of another cart, ValidationFailed (400) for a bad
-    quantity or a product no longer for sale, OutOfStock (409) past available stock."""
+    quantity or a product no longer for sale, OutOfStock (409 OUT_OF_STOCK) past available stock."""
     _check_quantity(quantity)
     cart = _locked(cart)
     line = _cart_line(cart=cart, line_id=line_id)

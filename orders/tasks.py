@@ -1,0 +1,15 @@
+"""Celery tasks: thin, the services do the work (CELERY_BEAT_SCHEDULE runs them)."""
+
+from celery import shared_task
+
+from .services import carts_prune, orders_expire
+
+
+@shared_task
+def orders_expire_task() -> int:
+    return orders_expire()
+
+
+@shared_task
+def carts_prune_task() -> int:
+    return carts_prune()

@@ -1,1 +1,17 @@
-urlpatterns: list = []
+from django.urls import re_path
+
+from config.api.routers import Router
+
+from . import views
+
+STORE = r"stores/(?P<store>[-\w]+)"
+
+router = Router()
+router.register(rf"{STORE}/payments", views.PaymentViewSet, basename="payments-payment")
+
+urlpatterns = [
+    re_path(rf"^{STORE}/checkout/?$", views.CheckoutView.as_view(), name="payments-checkout"),
+    re_path(rf"^{STORE}/payment-gateways/(?P<gateway>[-\w]+)/?$", views.GatewaySettingView.as_view(),
+            name="payments-gateway-setting"),
+    *router.urls,
+]

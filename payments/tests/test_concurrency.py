@@ -1,0 +1,70 @@
+"""Races checkout and mark-paid must win on PostgreSQL: real threads, each on its own connection, no mocks."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from catalog.models import InventoryMovement
+from config.api.errors import DomainError
+from orders.models import Order
+from orders.services import orders_expire
+from orders.tests.test_concurrency import race
+from payments import services
+from payments.models import Payment
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ADDRESS = {"line1": "1 Main St", "city": "Tripoli"}
+
+
+@pytest.fixture(autouse=True)
+def _no_throttling(monkeypatch):
+    monkeypatch.setattr("rest_framework.throttling.SimpleRateThrottle.allow_request", lambda self, r, v: True)
+
+
+def test_five_checkouts_with_one_idempotency_key_make_one_order(store, make_variant, cart_with):
+    # given one cart, and a buyer whose client retries the same request 5 times at once
+    variant = make_variant(stock=10)
+    cart = cart_with((variant, 2))
+    body = {"cart": str(cart.pk), "email": "buyer@example.com", "shipping_address": ADDRESS,
+            "payment_method": "bank_transfer"}
+
+    def send():
+        response = APIClient().post(f"/api/v1/stores/{store.slug}/checkout", body, format="json",
+                                    HTTP_IDEMPOTENCY_KEY="same-key")
+        return response.status_code, response.json()["data"]["number"]
+
+    # when
+    results = race(*(send for _ in range(5)))
+    # then every answer names the one order
+    order = Order.objects.get()
+    assert results == [(201, order.number)] * 5, results
+    assert Payment.objects.filter(order=order).count() == 1
+    variant.refresh_from_db()
+    assert variant.reserved == 2
+    assert InventoryMovement.objects.filter(reason="reserve").count() == 1
+
+
+def test_mark_paid_racing_the_expiry_job_never_pays_a_cancelled_order(store, make_variant, cart_with):
+    variant = make_variant(stock=100)
+    for _ in range(3):  # a few rounds: each race can fall either way
+        placed = [services.checkout_complete(store=store, cart=cart_with((variant, 1)), email="b@example.com",
+                                             shipping_address=ADDRESS, payment_method="bank_transfer")
+                  for _ in range(6)]
+        Order.objects.filter(status="pending").update(reserved_until=timezone.now() - timedelta(minutes=1))
+
+        results = race(orders_expire,
+                       *(lambda payment=payment: services.payment_mark_paid(payment=payment) for _, payment in placed))
+
+        assert all(not isinstance(result, Exception) or isinstance(result, DomainError) for result in results), results
+        for order, payment in placed:
+            order.refresh_from_db()
+            payment.refresh_from_db()
+            assert (order.status, order.payment_status, payment.status) in {
+                ("cancelled", "unpaid", "pending"), ("processing", "paid", "paid")}, (order, payment)
+    assert not Order.objects.filter(status="cancelled", payment_status="paid").exists()
+    assert Payment.objects.filter(status="paid").count() == Order.objects.filter(payment_status="paid").count()
+    variant.refresh_from_db()
+    assert variant.reserved == Order.objects.filter(payment_status="paid").count()

@@ -1,0 +1,142 @@
+"""Payments endpoints (API.md "Payments", "Cart, checkout, orders"): scope, validate, delegate to services, shape."""
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.decorators import action
+
+from config.api.idempotency import idempotent
+from config.api.renderers import ok
+from orders.models import Order
+from orders.services import cart_get
+from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
+from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
+
+from . import services
+from .gateways import gateway_get
+from .models import GatewaySetting, Payment
+from .serializers import (
+    CheckoutInput,
+    GatewaySettingInput,
+    GatewaySettingOutput,
+    OrderOutput,
+    PaymentFilterInput,
+    PaymentOutput,
+)
+
+STORE_PARAM = OpenApiParameter("store", OpenApiTypes.STR, OpenApiParameter.PATH, description="The store's slug.")
+ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+GATEWAY_PARAM = OpenApiParameter("gateway", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                 description="cod or bank_transfer.")
+IDEMPOTENCY_PARAM = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="A retry with the same key and body replays the first answer.")
+
+
+def request_actor(request):
+    """Who acts: the request's API key, else its user, else None (config.api.actor on main once issue 10 lands)."""
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return api_key
+    return request.user if request.user.is_authenticated else None
+
+
+def _buyer(request):
+    """The logged-in buyer an order is tied to (an API key places orders for no one)."""
+    if getattr(request, "api_key", None) is not None or not request.user.is_authenticated:
+        return None
+    return request.user
+
+
+class CheckoutView(StoreScopedGenericView):
+    """POST checkout: public (anonymous allowed); a logged-in buyer's order is theirs."""
+
+    queryset = Order.objects.all()
+    write_permission = None
+    http_method_names = ["post", "options"]
+
+    @extend_schema(parameters=[STORE_PARAM, IDEMPOTENCY_PARAM], request=CheckoutInput, responses={201: OrderOutput},
+                   description="Places the cart's order and starts its payment (cod: processing, bank_transfer: "
+                               "pending with the store's instructions). A method the store does not offer is 400 "
+                               "with details.payment_method; a short line 409 OUT_OF_STOCK; nothing changes then.")
+    @idempotent
+    def post(self, request, *args, **kwargs):
+        data = CheckoutInput(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        buyer = _buyer(request)
+        cart = cart_get(store=self.store, cart_id=values["cart"], user=buyer)
+        order, payment = services.checkout_complete(
+            store=self.store, cart=cart, email=values["email"], customer_name=values["customer_name"],
+            shipping_address=values["shipping_address"], billing_address=values["billing_address"],
+            shipping_method_id=values["shipping_method"], payment_method=values["payment_method"], user=buyer,
+            actor=request_actor(request))
+        order = Order.objects.prefetch_related("lines").get(pk=order.pk)
+        return ok(OrderOutput(order, context={"payment": payment}).data, status=201)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[STORE_PARAM, PaymentFilterInput], description="Members; newest first."),
+    retrieve=extend_schema(parameters=[STORE_PARAM, ID_PARAM]),
+    mark_paid=extend_schema(parameters=[STORE_PARAM, ID_PARAM], request=None, responses=PaymentOutput,
+                            description="cod and bank_transfer (orders.manage): the payment and its order become "
+                                        "paid once; again → 409 CONFLICT; a cancelled order → 409."),
+)
+class PaymentViewSet(StoreScopedReadOnlyViewSet):
+    queryset = Payment.objects.select_related("order")
+    serializer_class = PaymentOutput
+    members_only = True
+    lookup_value_regex = r"\d+"
+    action_permissions = {"mark_paid": ORDERS_MANAGE}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list" or getattr(self, "swagger_fake_view", False):
+            return queryset
+        data = PaymentFilterInput(data=self.request.query_params)
+        data.is_valid(raise_exception=True)
+        filters = {name: value for name, value in data.validated_data.items() if value not in (None, "")}
+        if "order" in filters:
+            filters["order_id"] = filters.pop("order")
+        return queryset.filter(**filters)
+
+    @action(detail=True, methods=["post"], url_path="mark-paid")
+    def mark_paid(self, request, *args, **kwargs):
+        payment = services.payment_mark_paid(payment=self.get_object(), actor=request_actor(request))
+        return ok(PaymentOutput(payment).data)
+
+
+class GatewaySettingView(StoreScopedGenericView):
+    """GET/PUT payment-gateways/{gateway}: store.manage for both (settings may hold what buyers must not see)."""
+
+    queryset = GatewaySetting.objects.all()
+    lookup_field = "gateway"
+    http_method_names = ["get", "put", "options"]
+
+    def required_permission(self):
+        return STORE_MANAGE
+
+    def gateway_name(self) -> str:
+        name = self.kwargs["gateway"]
+        if gateway_get(name) is None:
+            raise Http404
+        return name
+
+    @extend_schema(parameters=[STORE_PARAM, GATEWAY_PARAM], responses=GatewaySettingOutput,
+                   description="The store's setting (the defaults until it changes them: enabled, no instructions). "
+                               "Other gateway names are 404.")
+    def get(self, request, *args, **kwargs):
+        setting = services.gateway_setting_get(store=self.store, gateway=self.gateway_name())
+        return ok(GatewaySettingOutput(setting).data)
+
+    @extend_schema(parameters=[STORE_PARAM, GATEWAY_PARAM], request=GatewaySettingInput,
+                   responses=GatewaySettingOutput,
+                   description="cod: `{enabled}`; bank_transfer: `{enabled, instructions}`. Fields left out keep "
+                               "their value; another gateway's field is 400.")
+    def put(self, request, *args, **kwargs):
+        name = self.gateway_name()
+        data = GatewaySettingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        setting = services.gateway_setting_update(store=self.store, gateway=name, actor=request_actor(request),
+                                                  **data.validated_data)
+        return ok(GatewaySettingOutput(setting).data)
+

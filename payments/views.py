@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 
+from config.api.actor import request_actor
 from config.api.idempotency import idempotent
 from config.api.renderers import ok
 from orders.models import Order
@@ -30,14 +31,6 @@ GATEWAY_PARAM = OpenApiParameter("gateway", OpenApiTypes.STR, OpenApiParameter.P
                                  description="cod or bank_transfer.")
 IDEMPOTENCY_PARAM = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                      description="A retry with the same key and body replays the first answer.")
-
-
-def request_actor(request):
-    """Who acts: the request's API key, else its user, else None (config.api.actor on main once issue 10 lands)."""
-    api_key = getattr(request, "api_key", None)
-    if api_key is not None:
-        return api_key
-    return request.user if request.user.is_authenticated else None
 
 
 def _buyer(request):

@@ -9,6 +9,7 @@ from orders.models import Order, OrderLine
 
 from .gateways import gateway_get
 from .models import GatewaySetting, Payment
+from .selectors import order_payments_read
 
 
 # --- checkout ----------------------------------------------------------------------
@@ -36,25 +37,14 @@ class CheckoutInput(serializers.Serializer):
 
 
 # --- payments ------------------------------------------------------------------------
-def _shows_instructions(payment: Payment) -> bool:
-    gateway = gateway_get(payment.gateway)
-    return gateway is not None and "instructions" in gateway.fields
+class PaymentSummary(serializers.Serializer):
+    """The payment inside an order answer (payments.selectors.payment_summary shapes it)."""
 
-
-class PaymentSummary(serializers.ModelSerializer):
-    """The payment inside an order answer; ``instructions`` only for a gateway that has them (bank_transfer)."""
-
-    amount = MoneyField(read_only=True)
-
-    class Meta:
-        model = Payment
-        fields = ["id", "gateway", "status", "amount", "instructions"]
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if not _shows_instructions(instance):
-            data.pop("instructions")
-        return data
+    id = serializers.IntegerField()
+    gateway = serializers.CharField()
+    status = serializers.CharField()
+    amount = serializers.CharField()
+    instructions = serializers.CharField(required=False, help_text="bank_transfer: the store's instructions.")
 
 
 class PaymentOutput(serializers.ModelSerializer):
@@ -128,10 +118,10 @@ class OrderOutput(serializers.ModelSerializer):
 
     @extend_schema_field(PaymentSummary(allow_null=True))
     def get_payment(self, order: Order):
-        payment = self.context.get("payment")
-        if payment is None:
-            payment = Payment.objects.filter(order=order).order_by("-created_at", "-id").first()
-        return None if payment is None else PaymentSummary(payment, context=self.context).data
+        payments = self.context.get("payments")
+        if payments is None:
+            payments = order_payments_read([order.pk])
+        return payments.get(order.pk)
 
 
 # --- gateway settings ------------------------------------------------------------------

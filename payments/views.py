@@ -16,6 +16,7 @@ from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
 from . import services
 from .gateways import gateway_get
 from .models import GatewaySetting, Payment
+from .selectors import payment_summary
 from .serializers import (
     CheckoutInput,
     GatewaySettingInput,
@@ -64,7 +65,7 @@ class CheckoutView(StoreScopedGenericView):
             shipping_method_id=values["shipping_method"], payment_method=values["payment_method"], user=buyer,
             actor=request_actor(request))
         order = Order.objects.prefetch_related("lines").get(pk=order.pk)
-        return ok(OrderOutput(order, context={"payment": payment}).data, status=201)
+        return ok(OrderOutput(order, context={"payments": {order.pk: payment_summary(payment)}}).data, status=201)
 
 
 @extend_schema_view(

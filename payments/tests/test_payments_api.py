@@ -216,3 +216,21 @@ def test_paid_at_is_set_when_marked_paid(store, checkout):
     paid = services.payment_mark_paid(payment=payment)
 
     assert paid.paid_at >= before and Order.objects.get().payment_status == "paid"
+
+
+def test_an_orders_payment_summary_is_its_latest_payment(store, checkout):
+    from payments.selectors import order_payments_read
+
+    bank_order, first = checkout("bank_transfer")
+    cod_order, cod = checkout("cod")
+    retry = Payment.objects.create(store=store, order=bank_order, gateway="bank_transfer", amount=bank_order.total,
+                                   currency="USD", instructions="new details")
+
+    summaries = order_payments_read([bank_order.pk, cod_order.pk, 0])
+
+    assert summaries == {
+        bank_order.pk: {"id": retry.pk, "gateway": "bank_transfer", "status": "pending", "amount": "10.00",
+                        "instructions": "new details"},
+        cod_order.pk: {"id": cod.pk, "gateway": "cod", "status": "pending", "amount": "10.00"},
+    }
+    assert first.pk != retry.pk

@@ -17,7 +17,7 @@ from stores.models import Store
 from teams.admin_base import StoreScopedAdmin, StoreScopedInline
 from teams.permissions import CATALOG_WRITE
 
-from . import services
+from . import admin_stock, services  # noqa: F401 - admin_stock: the stock pages, registered on import
 from .images import image_clean
 from .importer import COLUMNS, ImportFailed, products_import
 from .models import Category, Product, ProductImage, Review, Variant
@@ -184,8 +184,15 @@ class VariantInline(StoreScopedInline):
     write_permission = CATALOG_WRITE
     extra = 0
     fields = ["sku", "name", "price", "compare_at_price", "options", "stock_quantity", "reserved",
-              "track_inventory", "allow_backorder", "position"]
-    readonly_fields = ["reserved"]
+              "track_inventory", "allow_backorder", "position", "adjust_stock"]
+    readonly_fields = ["reserved", "adjust_stock"]
+
+    @admin.display(description="stock")
+    def adjust_stock(self, variant: Variant) -> str:
+        if not variant.pk:
+            return ""
+        url = reverse("admin:catalog_stock_adjust")
+        return format_html('<a href="{}?variant={}">adjust</a>', url, variant.pk)
 
 
 class ProductImageInlineForm(forms.ModelForm):

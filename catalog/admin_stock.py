@@ -1,0 +1,142 @@
+"""The merchant dashboard's stock pages: the inventory ledger (read-only) and stock adjustments, which go through
+catalog.services.stock.stock_adjust (one conditional UPDATE and a movement naming the admin user)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from config.api.actor import request_actor
+from config.api.errors import DomainError
+from stores.models import Store
+from teams.admin_base import StoreScopedAdmin
+from teams.permissions import CATALOG_WRITE
+
+from .models import InventoryMovement, MovementReason, Variant
+from .services import stock_adjust
+
+# What a person records; reserve, release and sale are written by orders.
+ADJUSTMENT_REASONS = [(reason.value, reason.label) for reason in
+                      (MovementReason.RESTOCK, MovementReason.ADJUSTMENT, MovementReason.RETURN)]
+
+
+class StockAdjustForm(forms.Form):
+    store = forms.ModelChoiceField(queryset=Store.objects.none())
+    sku = forms.CharField(max_length=64)
+    delta = forms.IntegerField(label="Change", help_text="Units to add (e.g. 12) or to remove (e.g. -3).",
+                               min_value=-1_000_000, max_value=1_000_000)
+    reason = forms.ChoiceField(choices=ADJUSTMENT_REASONS, initial=MovementReason.RESTOCK)
+    note = forms.CharField(required=False, max_length=500, widget=forms.TextInput(attrs={"size": 60}))
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+        if stores.count() == 1:
+            self.fields["store"].initial = stores.first()
+        self.variant: Variant | None = None
+
+    def clean_delta(self):
+        delta = self.cleaned_data["delta"]
+        if delta == 0:
+            raise forms.ValidationError("A change of at least one unit.")
+        return delta
+
+    def clean(self):
+        cleaned = super().clean()
+        store, sku = cleaned.get("store"), (cleaned.get("sku") or "").strip()
+        if store is not None and sku:
+            self.variant = Variant.objects.select_related("product").filter(store=store, sku=sku).first()
+            if self.variant is None:
+                self.add_error("sku", f"No variant of {store.name} has this sku.")
+        return cleaned
+
+
+@admin.register(InventoryMovement)
+class InventoryMovementAdmin(StoreScopedAdmin):
+    """The ledger: every change of on-hand and reserved units, never edited. "Adjust stock" adds one."""
+
+    audited_by_services = True
+    write_permission = CATALOG_WRITE
+    list_display = ["created_at", "sku", "product", "reason", "quantity_delta", "reserved_delta", "order_number",
+                    "actor_label", "note", "store"]
+    list_filter = ["reason", "created_at", "store"]
+    list_select_related = ["variant__product", "order", "store"]
+    search_fields = ["variant__sku", "order__number", "note"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "store", "variant", "reason", "quantity_delta", "reserved_delta", "order", "note",
+              "actor_user", "actor_label"]
+    readonly_fields = fields
+    change_list_template = "admin/catalog/inventorymovement/change_list.html"
+
+    @admin.display(description="sku", ordering="variant__sku")
+    def sku(self, movement: InventoryMovement) -> str:
+        return movement.variant.sku
+
+    @admin.display(description="product")
+    def product(self, movement: InventoryMovement) -> str:
+        return movement.variant.product.name
+
+    @admin.display(description="order", ordering="order__number")
+    def order_number(self, movement: InventoryMovement) -> str:
+        if movement.order_id is None:
+            return "—"
+        url = reverse("admin:orders_order_change", args=[movement.order_id])
+        return format_html('<a href="{}">{}</a>', url, movement.order.number)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a movement is recorded by the change it describes: "Adjust stock"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the ledger is append-only
+
+    def may_adjust(self, request) -> bool:
+        return self._may_write(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_adjust": self.may_adjust(request)}
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        custom = [path("adjust/", self.admin_site.admin_view(self.adjust_view), name="catalog_stock_adjust")]
+        return custom + super().get_urls()
+
+    def adjust_view(self, request):
+        """Adds or removes units of one variant through stock_adjust; ``?variant=<id>`` fills the form."""
+        writable = self.writable_store_ids(request)
+        stores = Store.objects.all() if writable is None else Store.objects.filter(pk__in=writable)
+        if not stores.exists():
+            raise PermissionDenied
+        initial = {}
+        variant_id = request.GET.get("variant", "")
+        if variant_id.isdigit():
+            variant = Variant.objects.filter(pk=int(variant_id), store__in=stores).first()
+            if variant is not None:
+                initial = {"store": variant.store_id, "sku": variant.sku}
+        form = StockAdjustForm(request.POST or None, initial=initial, stores=stores)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                variant = stock_adjust(variant=form.variant, delta=data["delta"], reason=data["reason"],
+                                       note=data["note"].strip(), actor=request_actor(request))
+            except DomainError as exc:
+                form.add_error("delta", exc.message)
+            else:
+                self.message_user(request, f"{variant.sku}: {data['delta']:+d} ({data['reason']}); now "
+                                           f"{variant.stock_quantity} on hand, {variant.reserved} reserved, "
+                                           f"{variant.available} available.", messages.SUCCESS)
+                url = reverse("admin:catalog_inventorymovement_changelist")
+                return redirect(f"{url}?q={variant.sku}")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Adjust stock",
+            "opts": self.model._meta,
+            "form": form,
+            "variant": form.variant if form.is_bound else None,
+        }
+        return TemplateResponse(request, "admin/catalog/inventorymovement/adjust.html", context)

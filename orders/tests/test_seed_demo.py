@@ -1,0 +1,49 @@
+from io import StringIO
+
+from django.core.management import call_command
+
+from stores.models import Store
+from teams.models import Membership
+
+
+def test_seed_demo_makes_two_stores_with_teams_and_is_idempotent(db):
+    # when
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=StringIO())
+    # then
+    assert sorted(Store.objects.values_list("slug", flat=True)) == ["alpha", "beta"]
+    roles = set(Membership.objects.values_list("store__slug", "user__email", "role"))
+    assert roles == {
+        ("alpha", "owner@alpha.demo", "owner"), ("alpha", "staff@alpha.demo", "staff"),
+        ("beta", "owner@beta.demo", "owner"), ("beta", "staff@beta.demo", "staff"),
+    }
+    assert "staff@beta.demo" in out.getvalue() and "demo-pass-2026" in out.getvalue()
+
+
+def test_seed_demo_gives_each_store_shipping_a_coupon_and_orders_in_several_states_once(db):
+    from django.db.models import Sum
+
+    from catalog.models import InventoryMovement, Variant
+    from orders.models import Coupon, Order, ShippingMethod
+
+    # when it runs twice
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    # then each store has the same few things, once
+    for store in Store.objects.all():
+        methods = list(ShippingMethod.objects.filter(store=store).values_list("name", "free_above"))
+        assert len(methods) == 2 and methods[0][1] is not None and methods[1][1] is None
+        coupon = Coupon.objects.get(store=store)
+        assert (coupon.code, coupon.kind, coupon.value, coupon.used_count) == ("WELCOME10", "percent", 10, 1)
+        orders = Order.objects.filter(store=store)
+        assert sorted(orders.values_list("status", "payment_method")) == [
+            ("cancelled", "bank_transfer"), ("completed", "cod"), ("pending", "bank_transfer"), ("processing", "cod")]
+        assert orders.get(status="processing").coupon_code == "WELCOME10"
+        assert all(order.events.exists() and order.lines.exists() for order in orders)
+        # placed through the services: the ledger adds up to the variants' counts
+        ledger = InventoryMovement.objects.filter(store=store).aggregate(on_hand=Sum("quantity_delta"),
+                                                                         reserved=Sum("reserved_delta"))
+        counts = Variant.objects.filter(store=store).aggregate(on_hand=Sum("stock_quantity"),
+                                                               reserved=Sum("reserved"))
+        assert counts["reserved"] > 0 and ledger == counts

@@ -7,6 +7,7 @@ from django.utils import timezone
 from catalog.models import ProductStatus
 from catalog.services import stock_release, stock_sell
 from config.api.errors import InvalidTransition, NotFound, ValidationFailed
+from config.money import money_str
 from notifications import events
 
 from ..errors import AlreadyPaid
@@ -42,8 +43,9 @@ def _coupon_use_release(order: Order) -> None:
 
 def order_moved(*, order: Order, from_status: str, actor, note: str = "") -> Order:
     """What follows a status change already written by a conditional UPDATE (in the same transaction): the coupon
-    use and the stock (cancel releases, complete sells, refund before completion releases), the event, the audit
-    row and the webhooks/notifications (on commit). Returns the order as stored now."""
+    use and the stock (cancel releases, complete sells, refund before completion releases), the order event, the
+    audit row and one event out (order.cancelled, order.refunded or order.status_changed; sent on commit).
+    Returns the order as stored now."""
     order = Order.objects.select_related("store").get(pk=order.pk)
     status = order.status
     if status == S.CANCELLED:
@@ -57,12 +59,14 @@ def order_moved(*, order: Order, from_status: str, actor, note: str = "") -> Ord
     audit(store=order.store, actor=actor, action="order.status_changed", target=order,
           changes={"status": [from_status, status], **({"note": note} if note else {})})
     lines = list(order.lines.all())
+    # one event per transition (docs/EVENTS.md): a cancellation is order.cancelled, a refund order.refunded
     extra = {"previous_status": from_status, **({"note": note} if note else {})}
-    emit_event(events.ORDER_STATUS_CHANGED, store=order.store, payload=order_payload(order, lines, **extra),
-               actor=actor)
-    if status in EVENT_FOR_STATUS:
-        emit_event(EVENT_FOR_STATUS[status], store=order.store, payload=order_payload(order, lines, **extra),
-                   actor=actor)
+    if status == S.CANCELLED and note:
+        extra["reason"] = note
+    elif status == S.REFUNDED:
+        extra.update(amount=money_str(order.total, order.currency), refund_id=None)  # refund rows: payments
+    emit_event(EVENT_FOR_STATUS.get(status, events.ORDER_STATUS_CHANGED), store=order.store, actor=actor,
+               payload=order_payload(order, lines, **extra))
     return order
 
 
@@ -110,7 +114,7 @@ def order_cancel(*, order: Order, actor=None, by_customer: bool = False, note: s
 def order_mark_paid(*, order: Order, actor=None, note: str = "") -> Order:
     """Marks an unpaid pending, processing or completed order paid exactly once (a pending one moves to
     processing): the row locked, then one conditional UPDATE, so a concurrent expiry or second call cannot both
-    win. Emits ``order.paid`` (and ``order.status_changed`` when it moved).
+    win. Emits ``order.paid`` (with ``previous_status`` when it moved).
 
     Raises AlreadyPaid (409 CONFLICT) when it is paid already, InvalidTransition (409) when it is cancelled or
     refunded.
@@ -136,11 +140,10 @@ def order_mark_paid(*, order: Order, actor=None, note: str = "") -> Order:
     audit(store=order.store, actor=actor, action="order.paid", target=order,
           changes={"payment_status": [PaymentStatus.UNPAID, PaymentStatus.PAID],
                    **({"status": [from_status, order.status]} if from_status != order.status else {})})
-    lines = list(order.lines.all())
-    emit_event(events.ORDER_PAID, store=order.store, payload=order_payload(order, lines), actor=actor)
-    if from_status != order.status:
-        emit_event(events.ORDER_STATUS_CHANGED, store=order.store, actor=actor,
-                   payload=order_payload(order, lines, previous_status=from_status))
+    # one event for this transition (docs/EVENTS.md): order.paid, also when the order moved on to processing
+    emit_event(events.ORDER_PAID, store=order.store, actor=actor,
+               payload=order_payload(order, **({"previous_status": from_status} if from_status != order.status
+                                                else {})))
     return order
 
 

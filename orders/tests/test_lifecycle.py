@@ -80,7 +80,9 @@ def test_cancelling_releases_the_reservation_and_gives_the_coupon_back(store, us
     assert InventoryMovement.objects.filter(order=order, reason="release", reserved_delta=-3).count() == 1
     coupon.refresh_from_db()
     assert coupon.used_count == 0 and not CouponUse.objects.exists()
-    assert delivered() == ["order.status_changed", "order.cancelled"]
+    assert delivered() == ["order.cancelled"]  # one event per transition (docs/EVENTS.md)
+    data = WebhookDelivery.objects.get().payload["data"]
+    assert (data["status"], data["previous_status"]) == ("cancelled", "pending")
 
 
 def test_refunding_a_processing_order_releases_and_a_completed_one_keeps_the_sale(store, make_variant, order_of):
@@ -96,6 +98,23 @@ def test_refunding_a_processing_order_releases_and_a_completed_one_keeps_the_sal
     assert stock_of(variant) == (7, 0)  # 3 sold (a return is a stock adjustment), 2 released
     assert (completed.status, completed.payment_status) == ("refunded", "refunded")
     assert Order.objects.get(pk=processing.pk).payment_status == "unpaid"
+
+
+def test_a_refund_is_one_order_refunded_event_with_its_amount(store, make_variant, order_of, hooks):
+    order = order_of((make_variant(price="12.50"), 2), status="processing")
+    services.order_transition(order=order, status="refunded", note="Damaged")
+    assert delivered() == ["order.refunded"]
+    data = WebhookDelivery.objects.get().payload["data"]
+    assert (data["amount"], data["previous_status"], data["note"]) == ("25.00", "processing", "Damaged")
+
+
+def test_a_cancellation_sends_the_buyer_one_email(store, make_variant, order_of, mailoutbox,
+                                                  django_capture_on_commit_callbacks):
+    order = order_of((make_variant(), 1))
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_cancel(order=order, note="Out of season")
+    assert [message.to for message in mailoutbox] == [["buyer@example.com"]]
 
 
 @pytest.mark.parametrize("start, target", [
@@ -141,7 +160,8 @@ def test_mark_paid_pays_once_and_moves_a_pending_order_on(store, make_variant, o
     assert (paid.status, paid.payment_status, paid.reserved_until) == ("processing", "paid", None)
     assert list(paid.events.filter(kind="paid").values_list("from_status", "to_status")) == [("pending",
                                                                                                "processing")]
-    assert delivered() == ["order.paid", "order.status_changed"]
+    assert delivered() == ["order.paid"]
+    assert WebhookDelivery.objects.get().payload["data"]["previous_status"] == "pending"
     assert AuditLog.objects.get(action="order.paid").changes == {"payment_status": ["unpaid", "paid"],
                                                                  "status": ["pending", "processing"]}
     assert stock_of(variant) == (5, 1)  # still held until completed
@@ -149,7 +169,7 @@ def test_mark_paid_pays_once_and_moves_a_pending_order_on(store, make_variant, o
     with pytest.raises(AlreadyPaid) as refused:
         services.order_mark_paid(order=order, actor=store.owner)
     assert refused.value.code == "CONFLICT" and refused.value.status_code == 409
-    assert OrderEvent.objects.filter(kind="paid").count() == 1 and len(delivered()) == 2
+    assert OrderEvent.objects.filter(kind="paid").count() == 1 and len(delivered()) == 1
 
 
 def test_a_processing_order_is_paid_without_moving(store, make_variant, order_of):

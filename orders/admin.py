@@ -44,7 +44,7 @@ def money(amount, currency: str) -> str:
 
 
 # --- orders --------------------------------------------------------------------------------------------------
-class _ReadOnlyInline(StoreScopedInline):
+class ReadOnlyInline(StoreScopedInline):
     """Rows of an order's history: shown, never edited here."""
 
     extra = 0
@@ -62,7 +62,7 @@ class _ReadOnlyInline(StoreScopedInline):
         return False
 
 
-class OrderLineInline(_ReadOnlyInline):
+class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     verbose_name_plural = "lines"
     fields = ["sku", "product_name", "variant_name", "options_text", "unit_price_display", "quantity",
@@ -86,14 +86,14 @@ class OrderLineInline(_ReadOnlyInline):
         return money(line.line_total, line.order.currency)
 
 
-class OrderEventInline(_ReadOnlyInline):
+class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     verbose_name_plural = "history"
     fields = ["created_at", "kind", "from_status", "to_status", "note", "actor_label"]
     readonly_fields = fields
 
 
-class OrderMovementInline(_ReadOnlyInline):
+class OrderMovementInline(ReadOnlyInline):
     model = InventoryMovement
     verbose_name_plural = "stock movements"
     fields = ["created_at", "sku", "reason", "quantity_delta", "reserved_delta", "actor_label"]

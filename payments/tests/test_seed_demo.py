@@ -26,6 +26,7 @@ def test_seed_demo_gives_each_store_shipping_a_coupon_and_orders_in_several_stat
 
     from catalog.models import InventoryMovement, Variant
     from orders.models import Coupon, Order, ShippingMethod
+    from payments.models import GatewaySetting, Payment
 
     # when it runs twice
     call_command("seed_demo", stdout=StringIO())
@@ -40,6 +41,11 @@ def test_seed_demo_gives_each_store_shipping_a_coupon_and_orders_in_several_stat
         assert sorted(orders.values_list("status", "payment_method")) == [
             ("cancelled", "bank_transfer"), ("completed", "cod"), ("pending", "bank_transfer"), ("processing", "cod")]
         assert orders.get(status="processing").coupon_code == "WELCOME10"
+        # placed through checkout: a payment each, the completed one paid
+        assert sorted(Payment.objects.filter(store=store).values_list("order__status", "status")) == [
+            ("cancelled", "pending"), ("completed", "paid"), ("pending", "pending"), ("processing", "pending")]
+        assert orders.get(status="completed").payment_status == "paid"
+        assert "IBAN" in GatewaySetting.objects.get(store=store, gateway="bank_transfer").instructions
         assert all(order.events.exists() and order.lines.exists() for order in orders)
         # placed through the services: the ledger adds up to the variants' counts
         ledger = InventoryMovement.objects.filter(store=store).aggregate(on_hand=Sum("quantity_delta"),

@@ -1,5 +1,5 @@
-"""Demo users, stores, teams, catalogs, shipping methods, coupons and orders: here, in orders, the highest app it
-fills (lower apps do not know what is above them)."""
+"""Demo users, stores, teams, catalogs, shipping methods, coupons, orders and payments: here, in payments, the
+highest app it fills (lower apps do not know what is above them)."""
 
 import time
 
@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.models import User
 from catalog.demo import seed_bulk, seed_catalog
-from orders.demo import seed_orders
+from payments.demo import seed_orders
 from stores.models import Store
 from teams.models import Membership
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             for email, role in [(owner, "owner"), *members]:
                 Membership.objects.get_or_create(store=store, user=users[email], defaults={"role": role})
             seed_catalog(store)  # idempotent: only adds what is missing
-            seed_orders(store)  # shipping methods, a coupon and orders in several states, if missing
+            seed_orders(store)  # shipping, a coupon, orders in several states, if missing
         if products:
             started = time.monotonic()
             seed_bulk(Store.objects.get(slug=DEMO_STORES[0][0]), products)

@@ -11,7 +11,7 @@ from config.money import currency_places
 from stores.models import Store
 
 from . import search
-from .models import Category, Product, ProductStatus, Review, Variant
+from .models import Category, InventoryMovement, Product, ProductStatus, Review, Variant
 
 SORTS = {
     "price": ("price", "id"),
@@ -168,3 +168,29 @@ def review_list(*, product: Product, include_hidden: bool) -> QuerySet[Review]:
 def review_summary(*, product: Product) -> dict:
     return Review.objects.filter(product=product, is_hidden=False).aggregate(average=Avg("rating"),
                                                                                count=Count("id"))
+
+
+def inventory_list(*, store: Store, low_stock: bool = False, q: str = "") -> QuerySet[Variant]:
+    """The store's variants with on hand, reserved and ``available_units``; ``low_stock``: tracked variants whose
+    available stock is at or below the store's threshold, the lowest first."""
+    variants = (Variant.objects.filter(store=store).select_related("product")
+                .annotate(available_units=F("stock_quantity") - F("reserved")))
+    if q:
+        variants = variants.filter(Q(sku__icontains=q) | Q(product__name__icontains=q) | Q(name__icontains=q))
+    if low_stock:
+        return variants.filter(track_inventory=True, available_units__lte=store.low_stock_threshold).order_by(
+            "available_units", "sku", "id")
+    return variants.order_by("product_id", "position", "id")
+
+
+def movement_list(*, store: Store, variant_id: int | None = None, reason: str | None = None,
+                  order_id: int | None = None) -> QuerySet[InventoryMovement]:
+    """The store's stock ledger, newest first, filtered by variant, reason or order."""
+    movements = InventoryMovement.objects.filter(store=store).select_related("variant", "order")
+    if variant_id is not None:
+        movements = movements.filter(variant_id=variant_id)
+    if reason:
+        movements = movements.filter(reason=reason)
+    if order_id is not None:
+        movements = movements.filter(order_id=order_id)
+    return movements.order_by("-created_at", "-id")

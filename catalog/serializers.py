@@ -8,7 +8,7 @@ from rest_framework import serializers
 from config.api.fields import INTEGER_MAX, json_text_problem
 from config.money import MoneyField
 
-from .models import Category, Product, ProductImage, ProductStatus, Review, Variant
+from .models import Category, InventoryMovement, MovementReason, Product, ProductImage, ProductStatus, Review, Variant
 from .output import products_dicts
 from .selectors import SORTS
 
@@ -227,3 +227,67 @@ class ReviewOutput(serializers.ModelSerializer):
     class Meta:
         model = Review
         fields = ["id", "rating", "title", "body", "user", "is_hidden", "created_at", "updated_at"]
+
+
+# --- inventory -------------------------------------------------------------------
+ADJUSTMENT_REASONS = [MovementReason.RESTOCK, MovementReason.ADJUSTMENT, MovementReason.RETURN]
+
+
+class InventoryFilterInput(serializers.Serializer):
+    low_stock = serializers.BooleanField(required=False, default=False,
+                                         help_text="Only tracked variants whose available stock is at or below the "
+                                                   "store's low-stock threshold, the lowest first.")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Part of a sku or name.")
+
+
+class InventoryOutput(serializers.ModelSerializer):
+    variant = serializers.IntegerField(source="pk", read_only=True)
+    product = serializers.IntegerField(source="product_id", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    available = serializers.IntegerField(read_only=True, help_text="stock_quantity − reserved.")
+
+    class Meta:
+        model = Variant
+        fields = ["variant", "sku", "product", "product_name", "name", "options", "stock_quantity", "reserved",
+                  "available", "track_inventory", "allow_backorder", "updated_at"]
+
+
+class InventoryAdjustmentInput(serializers.Serializer):
+    variant = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="A variant id of this store.")
+    delta = serializers.IntegerField(min_value=-INTEGER_MAX, max_value=INTEGER_MAX,
+                                     help_text="Units to add (negative: remove); not zero.")
+    reason = serializers.ChoiceField(choices=[(reason.value, reason.label) for reason in ADJUSTMENT_REASONS],
+                                     help_text="reserve, release and sale are the system's.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def validate_delta(self, value):
+        if value == 0:
+            raise serializers.ValidationError("Not zero.")
+        return value
+
+    def validate_note(self, value):
+        return _json_checked(value)
+
+
+class MovementFilterInput(serializers.Serializer):
+    variant = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    reason = serializers.ChoiceField(choices=MovementReason.choices, required=False)
+    order = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="An order id.")
+
+
+class MovementOutput(serializers.ModelSerializer):
+    variant = serializers.IntegerField(source="variant_id", read_only=True)
+    sku = serializers.CharField(source="variant.sku", read_only=True)
+    order = serializers.IntegerField(source="order_id", read_only=True, allow_null=True,
+                                     help_text="The order a reserve, release or sale was for.")
+    order_number = serializers.SerializerMethodField()
+    actor = serializers.CharField(source="actor_label", read_only=True, help_text="The user's email, "
+                                                                                 "apikey:<id> or system.")
+
+    class Meta:
+        model = InventoryMovement
+        fields = ["id", "variant", "sku", "reason", "quantity_delta", "reserved_delta", "order", "order_number",
+                  "actor", "note", "created_at"]
+
+    def get_order_number(self, obj) -> str | None:
+        return obj.order.number if obj.order_id else None

@@ -20,6 +20,11 @@ urlpatterns = [
     re_path(rf"^{STORE}/search/suggestions/?$", catalog_cached_read(views.SuggestionsView.as_view()),
             name="catalog-suggestions"),
     re_path(rf"^{STORE}/brands/?$", catalog_cached_read(views.BrandListView.as_view()), name="catalog-brands"),
+    re_path(rf"^{STORE}/inventory/?$", views.InventoryListView.as_view(), name="catalog-inventory"),
+    re_path(rf"^{STORE}/inventory/adjustments/?$", views.InventoryAdjustmentView.as_view(),
+            name="catalog-inventory-adjustments"),
+    re_path(rf"^{STORE}/inventory/movements/?$", views.InventoryMovementListView.as_view(),
+            name="catalog-inventory-movements"),
     *router.urls,
 ]
 

@@ -9,6 +9,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from config.api.actor import request_actor
+from config.api.errors import ValidationFailed
 from config.api.parsers import JSONParser
 from config.api.renderers import ok
 from config.api.throttles import SCOPED_THROTTLES
@@ -17,12 +18,17 @@ from teams.scoping import StoreScopedGenericView, StoreScopedViewSet
 
 from . import output, search, selectors, services
 from .cache import CatalogPagination
-from .models import Category, Product, ProductImage, Review, Variant
+from .models import Category, InventoryMovement, Product, ProductImage, Review, Variant
 from .selectors import on_postgres
 from .serializers import (
     BrandOutput,
     CategoryInput,
     CategoryOutput,
+    InventoryAdjustmentInput,
+    InventoryFilterInput,
+    InventoryOutput,
+    MovementFilterInput,
+    MovementOutput,
     ProductCreateInput,
     ProductFilterInput,
     ProductImageInput,
@@ -407,3 +413,60 @@ class BrandListView(StoreScopedGenericView):
                    description="Distinct brands with product counts (published products for the public).")
     def get(self, request, *args, **kwargs):
         return ok(selectors.brand_list(store=self.store, is_member=self.access.is_member))
+
+
+# --- inventory (catalog owns stock: catalog.services.stock) ---------------------------
+class InventoryListView(StoreScopedGenericView):
+    queryset = Variant.objects.all()
+    serializer_class = InventoryOutput
+    members_only = True
+
+    @extend_schema(parameters=[STORE_PARAM, InventoryFilterInput], responses=InventoryOutput(many=True),
+                   description="Members. Each variant's units on hand (`stock_quantity`), held by open orders "
+                               "(`reserved`) and `available`.")
+    def get(self, request, *args, **kwargs):
+        data = InventoryFilterInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        variants = selectors.inventory_list(store=self.store, **data.validated_data)
+        page = self.paginate_queryset(variants)
+        return self.get_paginated_response(InventoryOutput(page, many=True).data)
+
+
+class InventoryAdjustmentView(StoreScopedGenericView):
+    queryset = Variant.objects.all()
+    serializer_class = InventoryOutput
+    write_permission = CATALOG_WRITE
+
+    @extend_schema(parameters=[STORE_PARAM], request=InventoryAdjustmentInput, responses={201: InventoryOutput},
+                   description="catalog.write. Adds `delta` units on hand (negative: removes) and records an "
+                               "`adjustment`, `restock` or `return` movement; answers the variant's stock. On hand "
+                               "below zero or below what open orders hold → 409 OUT_OF_STOCK, nothing changes.")
+    def post(self, request, *args, **kwargs):
+        data = InventoryAdjustmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        variant = Variant.objects.filter(store=self.store, pk=values["variant"]).first()
+        if variant is None:
+            raise ValidationFailed("Unknown variant.", variant=["Unknown variant."])
+        services.stock_adjust(variant=variant, delta=values["delta"], reason=values["reason"], note=values["note"],
+                              actor=request_actor(request))
+        fresh = Variant.objects.select_related("product").get(pk=variant.pk)
+        return ok(InventoryOutput(fresh).data, status=201)
+
+
+class InventoryMovementListView(StoreScopedGenericView):
+    queryset = InventoryMovement.objects.all()
+    serializer_class = MovementOutput
+    members_only = True
+
+    @extend_schema(parameters=[STORE_PARAM, MovementFilterInput], responses=MovementOutput(many=True),
+                   description="Members. The stock ledger, newest first: reserve, release and sale (orders), restock, "
+                               "adjustment and return (merchants).")
+    def get(self, request, *args, **kwargs):
+        data = MovementFilterInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        movements = selectors.movement_list(store=self.store, variant_id=values.get("variant"),
+                                            reason=values.get("reason"), order_id=values.get("order"))
+        page = self.paginate_queryset(movements)
+        return self.get_paginated_response(MovementOutput(page, many=True).data)

@@ -273,6 +273,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # choice sets sharing a field name ("status") get a name each instead of a hashed one
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "catalog.models.ProductStatus.choices",
+        "OrderStatusEnum": "orders.models.OrderStatus.choices",
+        "PaymentStatusEnum": "orders.models.PaymentStatus.choices",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.envelope_postprocessing_hook",

@@ -6,7 +6,8 @@ scope, and an anonymous caller,
 - A's URL with B's object → 404 (405 for a method the route lacks) for every method;
 - A's lists (routes with no other kwarg) answer the same before and after B's row exists;
 - B's URLs → a write is 404 for A's owner and key and 401/404 for anonymous, unless the
-  view declares that write public (then they get what anonymous gets);
+  view declares that write public (then they get what anonymous gets, or, when anonymous
+  is asked to log in, A's owner gets what a logged-in stranger of both stores gets);
   a read is what anonymous gets, status and data (404 for members-only ones);
 - B deactivated → 404 for everything.
 Admin, for each StoreScopedAdmin: A's staff and owner see none of B's rows in the
@@ -29,7 +30,7 @@ from teams.permissions import ALL_PERMISSIONS
 from teams.scoping import StoreScopedMixin
 from teams.services import api_key_create
 
-from .isolation import CannotBuild, build, kwarg_values, make_view, route_model, store_routes
+from .isolation import CannotBuild, _user, build, kwarg_values, make_view, route_model, store_routes
 
 # Views that take a {store} in their path but are not store-scoped endpoints (e.g. a payment
 # gateway's webhook, which authenticates by signature). Each needs a reason.
@@ -99,6 +100,8 @@ def test_api_isolation(route, stores):
     key_a = APIClient()
     key_a.credentials(HTTP_X_API_KEY=api_key_create(store=store_a, name="A's key", scopes=list(ALL_PERMISSIONS))[1])
     anonymous = APIClient()
+    stranger = APIClient()
+    stranger.force_authenticate(_user())
     insiders = [("A's owner", member_a), ("A's key", key_a)]
     store_kwarg = route.store_kwarg
     is_list = route.kwargs == [store_kwarg] and "GET" in route.methods
@@ -106,7 +109,8 @@ def test_api_isolation(route, stores):
     key_a.get(url_a or "/api/v1/stores")  # the key's first use writes its last_used_at, listed by api-keys
     lists_before = {who: _data(client.get(url_a)) for who, client in insiders} if is_list else {}
     try:
-        obj_b = build(route_model(route, store_b), store_b)
+        model = route_model(route, store_b)
+        obj_b = build(model, store_b)
         values_b = kwarg_values(route, obj_b, store_b)
     except CannotBuild as exc:
         pytest.fail(str(exc))
@@ -118,6 +122,12 @@ def test_api_isolation(route, stores):
     def expect(method, url, who, response, allowed):
         if response.status_code not in allowed:
             problems.append(f"{method} {url} as {who}: {response.status_code}, expected one of {sorted(allowed)}")
+
+    def target(method: str) -> str:
+        # a public write may change or delete the row it is given: each caller writes to a row of its own
+        if method == "GET" or not has_object:
+            return url_b
+        return route.url(kwarg_values(route, build(model, store_b), store_b))
 
     # A's own lists must not pick up B's row
     for who, client in insiders if is_list else []:
@@ -133,15 +143,24 @@ def test_api_isolation(route, stores):
             continue
         public = _declared_public(route, method, store_b)
         if method == "GET" or public:
-            anonymous_response = _call(anonymous, method, url_b)
+            anonymous_response = _call(anonymous, method, target(method))
             anonymous_status = anonymous_response.status_code
             if anonymous_status >= 500:
                 problems.append(f"{method} {url_b} as anonymous: {anonymous_status}")
+            # a public action that needs a login, not a membership (merging a cart, one's own orders): A's owner
+            # gets what a logged-in stranger of both stores gets
+            stranger_response = None
+            if public and anonymous_status == 401:
+                stranger_response = _call(stranger, method, target(method))
             for who, client in insiders:
-                response = _call(client, method, url_b)
-                expect(method, url_b, who, response, {anonymous_status} if public else {404})
-                if public and method == "GET" and _data(response) != _data(anonymous_response):
-                    problems.append(f"GET {url_b} as {who} answers other data than to anonymous")
+                reference = stranger_response if stranger_response is not None and who == "A's owner" \
+                    else anonymous_response
+                url = target(method)
+                response = _call(client, method, url)
+                expect(method, url, who, response, {reference.status_code} if public else {404})
+                if public and method == "GET" and _data(response) != _data(reference):
+                    problems.append(f"GET {url} as {who} answers other data than to "
+                                    f"{'a stranger' if reference is stranger_response else 'anonymous'}")
             if not public:
                 expect(method, url_b, "anonymous", anonymous_response, {401, 404})
         else:

@@ -1,6 +1,7 @@
 """Carts: anonymous ones addressed by their UUID, a user's one per store; prices always from the catalog."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -22,9 +23,18 @@ def _user_or_none(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def cart_create(*, store, user=None) -> Cart:
-    """A new anonymous cart, or the logged-in user's cart in ``store`` (created when they have none)."""
-    user = _user_or_none(user)
+@transaction.atomic
+def cart_create(*, store, user=None, items: Iterable[tuple[int, int]] = ()) -> Cart:
+    """A new anonymous cart, or the logged-in user's cart in ``store`` (created when they have none), with
+    ``items`` ((variant_id, quantity) pairs) added as cart_item_add adds them: all of them or, raising what
+    cart_item_add raises, nothing at all (not even the cart)."""
+    cart = _cart_for(store=store, user=_user_or_none(user))
+    for variant_id, quantity in items:
+        cart_item_add(cart=cart, variant_id=variant_id, quantity=quantity)
+    return cart
+
+
+def _cart_for(*, store, user) -> Cart:
     if user is None:
         return Cart.objects.create(store=store)
     cart = Cart.objects.filter(store=store, user=user).first()

@@ -40,6 +40,19 @@ def test_a_user_has_one_cart_per_store(store, other_store, user):
     assert Cart.objects.filter(user=user).count() == 2
 
 
+def test_a_cart_created_with_items_holds_all_of_them_or_is_not_created(store, user, make_variant):
+    # given
+    plenty, scarce = make_variant(stock=9), make_variant(stock=1)
+    # when
+    cart = services.cart_create(store=store, user=user, items=[(plenty.pk, 2), (scarce.pk, 1)])
+    with pytest.raises(InsufficientStock):
+        services.cart_create(store=store, items=[(plenty.pk, 1), (scarce.pk, 2)])
+    # then
+    assert sorted(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity")) == [
+        (plenty.pk, 2), (scarce.pk, 1)]
+    assert list(Cart.objects.values_list("pk", flat=True)) == [cart.pk]
+
+
 def test_adding_a_variant_twice_adds_to_its_line(store, make_variant):
     # given
     variant = make_variant(stock=10)

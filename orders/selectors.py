@@ -43,6 +43,8 @@ def order_queryset() -> QuerySet[Order]:
 def order_by_number(*, store, number) -> Order | None:
     """The store's order ``number`` as stored or as a customer may type it ("7qk3m9xp2h")."""
     raw = str(number).strip()
+    if not raw or "\x00" in raw or len(raw) > 64:  # not a number, and PostgreSQL text cannot hold NUL
+        return None
     return order_queryset().filter(Q(number=raw) | Q(number=order_number_normalize(raw)), store=store).first()
 
 

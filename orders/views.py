@@ -12,7 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from auditlog.services import request_actor
+from config.api.actor import request_actor
 from config.api.renderers import ok
 from teams.permissions import ORDERS_MANAGE
 from teams.scoping import StoreScopedMixin, StoreScopedViewSet

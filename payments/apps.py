@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "payments"
+
+    def ready(self) -> None:
+        # orders sits below payments: the order answer (orders.serializers.OrderOutput) reads an order's payment
+        # through the reader handed down here (docs/ARCHITECTURE.md "Layers")
+        from orders.selectors import order_payment_reader_register
+
+        from .selectors import order_payments_read
+
+        order_payment_reader_register(order_payments_read)

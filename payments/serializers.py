@@ -1,15 +1,12 @@
 """Input serializers validate and output serializers shape; the rules live in payments.services."""
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import INTEGER_MAX, json_text_problem
 from config.money import MoneyField
-from orders.models import Order, OrderLine
 
 from .gateways import gateway_get
 from .models import GatewaySetting, Payment
-from .selectors import order_payments_read
 
 
 # --- checkout ----------------------------------------------------------------------
@@ -37,16 +34,6 @@ class CheckoutInput(serializers.Serializer):
 
 
 # --- payments ------------------------------------------------------------------------
-class PaymentSummary(serializers.Serializer):
-    """The payment inside an order answer (payments.selectors.payment_summary shapes it)."""
-
-    id = serializers.IntegerField()
-    gateway = serializers.CharField()
-    status = serializers.CharField()
-    amount = serializers.CharField()
-    instructions = serializers.CharField(required=False, help_text="bank_transfer: the store's instructions.")
-
-
 class PaymentOutput(serializers.ModelSerializer):
     amount = MoneyField(read_only=True)
     order = serializers.IntegerField(source="order_id", read_only=True)
@@ -66,62 +53,6 @@ class PaymentFilterInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=Payment._meta.get_field("status").choices, required=False)
     gateway = serializers.CharField(max_length=32, required=False)
     order = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
-
-
-# --- the order answer ------------------------------------------------------------------
-# One shape for an order: this is the contract's order answer (I11_SPEC "API answers") until the orders API's
-# orders.serializers.OrderOutput lands; then checkout answers with that one.
-class OrderLineOutput(serializers.ModelSerializer):
-    product = serializers.IntegerField(source="product_id", read_only=True, allow_null=True)
-    variant = serializers.IntegerField(source="variant_id", read_only=True, allow_null=True)
-    unit_price = MoneyField(read_only=True)
-    tax = MoneyField(read_only=True)
-    total = MoneyField(source="line_total", read_only=True)
-
-    class Meta:
-        model = OrderLine
-        fields = ["id", "variant", "product", "product_name", "variant_name", "sku", "options", "unit_price",
-                  "quantity", "tax", "total"]
-
-
-class ShippingMethodSummary(serializers.Serializer):
-    id = serializers.IntegerField(allow_null=True)
-    name = serializers.CharField()
-
-
-class OrderOutput(serializers.ModelSerializer):
-    lines = OrderLineOutput(many=True, read_only=True)
-    subtotal = MoneyField(read_only=True)
-    discount = MoneyField(read_only=True)
-    shipping = MoneyField(read_only=True)
-    tax = MoneyField(read_only=True)
-    total = MoneyField(read_only=True)
-    shipping_method = serializers.SerializerMethodField()
-    payment = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Order
-        fields = ["id", "number", "status", "payment_status", "email", "customer_name", "lines", "subtotal",
-                  "discount", "shipping", "tax", "tax_included", "total", "currency", "coupon_code",
-                  "shipping_method", "shipping_address", "billing_address", "payment_method", "payment",
-                  "created_at", "updated_at"]
-
-    def to_representation(self, instance):
-        self.context["currency"] = instance.currency
-        return super().to_representation(instance)
-
-    @extend_schema_field(ShippingMethodSummary(allow_null=True))
-    def get_shipping_method(self, order: Order):
-        if not order.shipping_method_name:
-            return None
-        return {"id": order.shipping_method_id, "name": order.shipping_method_name}
-
-    @extend_schema_field(PaymentSummary(allow_null=True))
-    def get_payment(self, order: Order):
-        payments = self.context.get("payments")
-        if payments is None:
-            payments = order_payments_read([order.pk])
-        return payments.get(order.pk)
 
 
 # --- gateway settings ------------------------------------------------------------------

@@ -9,6 +9,7 @@ from config.api.actor import request_actor
 from config.api.idempotency import idempotent
 from config.api.renderers import ok
 from orders.models import Order
+from orders.serializers import OrderOutput
 from orders.services import cart_get
 from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
 from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
@@ -21,7 +22,6 @@ from .serializers import (
     CheckoutInput,
     GatewaySettingInput,
     GatewaySettingOutput,
-    OrderOutput,
     PaymentFilterInput,
     PaymentOutput,
 )

@@ -259,3 +259,23 @@ def test_bad_order_input_is_400_never_500(owner_api, api, base, make_variant, or
     assert api.get(url, {"email": "x" * 1000}).status_code == 400
     assert api.get(f"{base}/orders/{'9' * 40}").status_code == 404
     assert api.get(f"{base}/orders/%00").status_code == 404
+
+
+def test_the_whole_flow_over_http_checkout_then_the_guest_follows_the_order(api, owner_api, base, store, make_variant):
+    # given
+    variant = make_variant(price="8.00", stock=5)
+    cart = data(api.post(f"{base}/carts", {"items": [{"variant": variant.pk, "quantity": 2}]}))
+    # when
+    placed = api.post(f"{base}/checkout", {"cart": cart["id"], "email": "guest@example.com",
+                                           "shipping_address": {"city": "Misrata"}, "payment_method": "cod"})
+    number = data(placed)["number"] if placed.status_code == 201 else None
+    followed = api.get(f"{base}/orders/{number}", {"email": "guest@example.com"})
+    listed = owner_api.get(f"{base}/orders", {"status": "processing"})
+    # then
+    assert placed.status_code == 201, placed.json()
+    order = data(followed)
+    assert (order["status"], order["payment_status"], order["total"]) == ("processing", "unpaid", "16.00")
+    assert order["payment"]["gateway"] == "cod" and order["payment"]["status"] == "pending"
+    assert [row["number"] for row in data(listed)] == [number]
+    assert data(listed)[0]["payment"]["gateway"] == "cod"
+    assert api.get(f"{base}/carts/{cart['id']}").status_code == 404  # checkout used the cart up

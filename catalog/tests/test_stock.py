@@ -1,14 +1,13 @@
 """Stock has one owner: every change goes through catalog.services.stock with a movement row, or not at all."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from catalog.errors import OutOfStock
 from catalog.models import InventoryMovement, InventoryMovementImmutable, Variant
 from catalog.services import stock_adjust, stock_set
 from tests.factories import VariantFactory
+from tests.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -130,24 +129,8 @@ def test_movements_are_append_only(store, product_factory):
 def test_concurrent_adjustments_never_oversell(store, product_factory):
     # given: 5 on hand
     variant = product_factory(store=store, stock_quantity=5).variants.get()
-    barrier = threading.Barrier(10)
-    results: list = [None] * 10
-
-    def take_one(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = stock_adjust(variant=variant, delta=-1, reason="adjustment")
-        except Exception as exc:  # noqa: BLE001 - the race's outcome is what is asserted
-            results[index] = exc
-        finally:
-            connection.close()
-
     # when: ten take one unit at once, each on its own connection
-    threads = [threading.Thread(target=take_one, args=(index,)) for index in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(*(lambda: stock_adjust(variant=variant, delta=-1, reason="adjustment") for _ in range(10)))
     # then: exactly five succeed, stock is 0, and the ledger holds five withdrawals
     assert sum(isinstance(result, Variant) for result in results) == 5, results
     assert sum(isinstance(result, OutOfStock) for result in results) == 5, results

@@ -1,12 +1,10 @@
 """Races the stock, the coupon count and the order status must win: real threads, each on its own PostgreSQL
 connection, real transactions, no mocks."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from catalog.models import InventoryMovement
@@ -14,30 +12,9 @@ from config.api.errors import DomainError, ValidationFailed
 from orders import services
 from orders.errors import OutOfStock
 from orders.models import Coupon, CouponUse, Order, OrderEvent
+from tests.races import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*jobs):
-    """Runs the jobs at once, each on its own connection; answers what each returned or raised."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as exc:  # noqa: BLE001 - the race's outcome is what is asserted
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def placing(store, cart, email="buyer@example.com"):

@@ -10,9 +10,9 @@ from catalog.models import InventoryMovement
 from config.api.errors import DomainError
 from orders.models import Order
 from orders.services import orders_expire
-from orders.tests.test_concurrency import race
 from payments import services
 from payments.models import Payment
+from tests.races import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,38 +1,15 @@
 """Races the team rules must win: two owners demoting each other, two people using one invitation."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from config.api.errors import DomainError
 from teams.models import Invitation, Membership
 from teams.selectors import store_access
 from teams.services import invitation_accept, invitation_create, member_role_change
+from tests.races import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*jobs):
-    """Runs the jobs at once, each on its own connection; answers what each returned or raised."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as exc:  # noqa: BLE001 - the race's outcome is what is asserted
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_two_owners_demoting_each_other_leave_one_owner(store, member_factory):

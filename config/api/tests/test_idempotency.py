@@ -4,12 +4,12 @@ The view's work is a service writing a row (an auth Group, a model every install
 registering an on_commit callback, so the tests can see what was committed and what ran after.
 """
 
-import threading
+import functools
 import time
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import QuerySet
 from django.urls import re_path
 from rest_framework.permissions import AllowAny
@@ -21,6 +21,7 @@ from config.api.errors import ValidationFailed
 from config.api.idempotency import idempotent
 from config.api.models import IdempotencyKey
 from config.api.renderers import EnvelopeJSONRenderer
+from tests.races import race
 
 CALLS: list[dict] = []  # every run of the view, committed or not
 COMMITTED: list[str] = []  # on_commit callbacks of the work that ran
@@ -202,23 +203,13 @@ def test_a_crash_between_commit_and_answer_is_replayed_on_retry_and_the_work_ran
 def test_five_concurrent_requests_with_one_key_run_the_work_once_and_get_one_answer():
     # given: the first to claim the key is slow, the others arrive meanwhile
     FAIL_NEXT.append("slow")
-    barrier = threading.Barrier(5)
-    answers: list = [None] * 5
 
     def send(index):
-        try:
-            barrier.wait()
-            time.sleep(0.05 * index)  # the first is in the work when the others claim the key
-            answers[index] = post(APIClient(), {"amount": "10.00"}, key="k-1")
-        finally:
-            connection.close()
+        time.sleep(0.05 * index)  # the first is in the work when the others claim the key
+        return post(APIClient(), {"amount": "10.00"}, key="k-1")
 
-    threads = [threading.Thread(target=send, args=(index,)) for index in range(5)]
     # when
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(*(functools.partial(send, index) for index in range(5)))
     # then
     assert [answer.status_code for answer in answers] == [201] * 5
     assert [answer.json()["data"] for answer in answers] == [{"charge": 1, "amount": "10.00"}] * 5

@@ -5,6 +5,7 @@ import os
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 
@@ -151,6 +152,18 @@ def member_factory(user_factory):
         member = user_factory(**user_fields)
         Membership.objects.create(user=member, store=store, role=role)
         return member
+
+    return make
+
+
+@pytest.fixture
+def admin_login():
+    """A Django test client with a session for the given user, as the admin site sees them."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
 
     return make
 

@@ -1,7 +1,6 @@
 """The stock pages of the admin: the inventory ledger (read-only) and adjustments through stock_adjust."""
 
 import pytest
-from django.test import Client
 
 from auditlog.models import AuditLog
 from catalog.models import InventoryMovement, Variant
@@ -25,16 +24,6 @@ def variant_in(product_factory, variant_factory):
     return make
 
 
-@pytest.fixture
-def login():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def rows(response) -> list[tuple[str, str, int]]:
     return [(movement.variant.sku, movement.reason, movement.quantity_delta)
             for movement in response.context["cl"].result_list]
@@ -42,13 +31,13 @@ def rows(response) -> list[tuple[str, str, int]]:
 
 @pytest.mark.parametrize("role", ["owner", "staff"])
 def test_the_ledger_lists_this_stores_movements_with_filters_and_search(role, store, other_store, member_factory,
-                                                                        variant_in, login):
+                                                                        variant_in, admin_login):
     # given movements here and in another store
     shirt = variant_in(store, sku="SHIRT-1", stock=10)
     stock_adjust(variant=shirt, delta=-2, reason="adjustment", note="Damaged")
     variant_in(store, sku="MUG-1", stock=4)
     variant_in(other_store, sku="THEIRS-1", stock=7)
-    client = login(store.owner if role == "owner" else member_factory(store, "staff"))
+    client = admin_login(store.owner if role == "owner" else member_factory(store, "staff"))
     # when / then
     response = client.get(MOVEMENTS)
     assert response.status_code == 200
@@ -63,7 +52,7 @@ def test_the_ledger_lists_this_stores_movements_with_filters_and_search(role, st
     assert client.get(f"{MOVEMENTS}{movement.pk}/change/").status_code == 200
 
 
-def test_the_ledger_finds_an_orders_movements_by_its_number(store, variant_in, login):
+def test_the_ledger_finds_an_orders_movements_by_its_number(store, variant_in, admin_login):
     from orders import services
 
     variant = variant_in(store, sku="BOX-1", stock=5)
@@ -71,15 +60,15 @@ def test_the_ledger_finds_an_orders_movements_by_its_number(store, variant_in, l
     services.cart_item_add(cart=cart, variant_id=variant.pk, quantity=2)
     order = services.order_place(store=store, cart=cart, email="a@example.com", shipping_address={},
                                  payment_method="cod", initial_status="processing")
-    client = login(store.owner)
+    client = admin_login(store.owner)
 
     assert rows(client.get(MOVEMENTS, {"q": order.number})) == [("BOX-1", "reserve", 0)]
 
 
-def test_the_ledger_cannot_be_written_in_the_admin(store, variant_in, login):
+def test_the_ledger_cannot_be_written_in_the_admin(store, variant_in, admin_login):
     variant = variant_in(store, sku="SHIRT-1", stock=3)
     movement = InventoryMovement.objects.get(variant=variant)
-    client = login(store.owner)
+    client = admin_login(store.owner)
 
     assert client.get(f"{MOVEMENTS}add/").status_code == 403
     assert client.post(f"{MOVEMENTS}{movement.pk}/change/", {"quantity_delta": "99"}).status_code == 403
@@ -88,11 +77,11 @@ def test_the_ledger_cannot_be_written_in_the_admin(store, variant_in, login):
 
 
 def test_adjusting_stock_in_the_admin_goes_through_the_service_and_names_the_admin(store, member_factory,
-                                                                                  variant_in, login):
+                                                                                  variant_in, admin_login):
     # given a variant with 10 on hand and a staff member
     variant = variant_in(store, sku="SHIRT-1", stock=10)
     staff = member_factory(store, "staff")
-    client = login(staff)
+    client = admin_login(staff)
     # the form opens filled in from the variant's "adjust" link
     response = client.get(ADJUST, {"variant": variant.pk})
     assert response.status_code == 200
@@ -112,10 +101,10 @@ def test_adjusting_stock_in_the_admin_goes_through_the_service_and_names_the_adm
 
 
 def test_an_adjustment_the_service_refuses_is_a_form_error_and_changes_nothing(store, other_store, variant_in,
-                                                                               login):
+                                                                               admin_login):
     variant = variant_in(store, sku="SHIRT-1", stock=3)
     variant_in(other_store, sku="THEIRS-1", stock=3)
-    client = login(store.owner)
+    client = admin_login(store.owner)
     before = InventoryMovement.objects.count()
     cases = [
         ({"sku": "SHIRT-1", "delta": "-4"}, "delta", "Only 3 of SHIRT-1 available"),  # below zero
@@ -135,18 +124,18 @@ def test_an_adjustment_the_service_refuses_is_a_form_error_and_changes_nothing(s
     assert InventoryMovement.objects.count() == before
 
 
-def test_the_adjust_link_of_another_stores_variant_fills_nothing(store, other_store, variant_in, login):
+def test_the_adjust_link_of_another_stores_variant_fills_nothing(store, other_store, variant_in, admin_login):
     theirs = variant_in(other_store, sku="THEIRS-1", stock=3)
-    client = login(store.owner)
+    client = admin_login(store.owner)
 
     response = client.get(ADJUST, {"variant": theirs.pk})
 
     assert response.status_code == 200 and response.context["form"].initial == {}
 
 
-def test_the_product_page_links_each_variant_to_the_adjust_page(store, variant_in, login):
+def test_the_product_page_links_each_variant_to_the_adjust_page(store, variant_in, admin_login):
     variant = variant_in(store, sku="SHIRT-1", stock=3)
-    client = login(store.owner)
+    client = admin_login(store.owner)
 
     response = client.get(f"/admin/catalog/product/{variant.product_id}/change/")
 

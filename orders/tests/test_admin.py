@@ -4,7 +4,6 @@ methods checked and saved by their services, all per store."""
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from auditlog.models import AuditLog
@@ -31,16 +30,6 @@ def place(cart_with):
     return make
 
 
-@pytest.fixture
-def login():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def shown(response) -> list[str]:
     return [order.number for order in response.context["cl"].result_list]
 
@@ -51,12 +40,12 @@ def messages_of(response) -> str:
 
 @pytest.mark.parametrize("role", ["owner", "staff"])
 def test_orders_list_and_page_render_for_the_team_and_hide_other_stores(role, store, other_store, member_factory,
-                                                                        make_variant, place, login):
+                                                                        make_variant, place, admin_login):
     # given an order here and one in another store
     mine = place(store, (make_variant(stock=5), 2))
     theirs = place(other_store, (make_variant(store=other_store, stock=5), 1))
     user = store.owner if role == "owner" else member_factory(store, "staff")
-    client = login(user)
+    client = admin_login(user)
     # when / then: the list shows only this store's
     response = client.get(ORDERS)
     assert response.status_code == 200
@@ -75,11 +64,11 @@ def test_orders_list_and_page_render_for_the_team_and_hide_other_stores(role, st
 
 
 def test_orders_filter_by_status_payment_status_and_date_and_search_by_number_and_email(store, make_variant,
-                                                                                         place, login):
+                                                                                         place, admin_login):
     variant = make_variant(stock=20)
     pending = place(store, (variant, 1), email="nadia@example.com")
     processing = place(store, (variant, 1), status="processing", email="omar@example.com")
-    client = login(store.owner)
+    client = admin_login(store.owner)
 
     assert shown(client.get(ORDERS, {"status__exact": "processing"})) == [processing.number]
     assert set(shown(client.get(ORDERS, {"payment_status__exact": "unpaid"}))) == {pending.number,
@@ -97,11 +86,11 @@ def test_orders_filter_by_status_payment_status_and_date_and_search_by_number_an
     assert shown(client.get(ORDERS, {"q": processing.number.replace("-", "").lower()})) == [processing.number]
 
 
-def test_money_is_read_only_with_the_store_currency_places(store_factory, make_variant, place, login):
+def test_money_is_read_only_with_the_store_currency_places(store_factory, make_variant, place, admin_login):
     # given an order in a three-place currency
     store = store_factory(name="Dinar", slug="dinar", currency="LYD")
     order = place(store, (make_variant(store=store, price="12.345", stock=5), 2))
-    client = login(store.owner)
+    client = admin_login(store.owner)
     # when
     response = client.get(f"{ORDERS}{order.pk}/change/")
     # then the amounts show with three places and none is a form field
@@ -115,12 +104,12 @@ def test_money_is_read_only_with_the_store_currency_places(store_factory, make_v
     assert client.get(f"{ORDERS}add/").status_code == 403
 
 
-def test_actions_move_orders_through_the_service_with_events_and_audit_rows(store, make_variant, place, login):
+def test_actions_move_orders_through_the_service_with_events_and_audit_rows(store, make_variant, place, admin_login):
     # given two pending orders and a processing one
     variant = make_variant(stock=10)
     first, second = place(store, (variant, 1)), place(store, (variant, 2))
     processing = place(store, (variant, 3), status="processing")
-    client = login(store.owner)
+    client = admin_login(store.owner)
     # when the owner marks all three processing
     response = client.post(ORDERS, {"action": "mark_processing",
                                     "_selected_action": [first.pk, second.pk, processing.pk]}, follow=True)
@@ -138,10 +127,10 @@ def test_actions_move_orders_through_the_service_with_events_and_audit_rows(stor
     assert not AuditLog.objects.filter(action__startswith="admin.order").exists()
 
 
-def test_a_refused_move_is_a_message_and_changes_nothing(store, make_variant, place, login):
+def test_a_refused_move_is_a_message_and_changes_nothing(store, make_variant, place, admin_login):
     # given a pending order
     order = place(store, (make_variant(stock=5), 1))
-    client = login(store.owner)
+    client = admin_login(store.owner)
     # when the owner marks it completed (pending → completed is not a move)
     response = client.post(ORDERS, {"action": "mark_completed", "_selected_action": [order.pk]}, follow=True)
     # then
@@ -151,10 +140,10 @@ def test_a_refused_move_is_a_message_and_changes_nothing(store, make_variant, pl
     assert not OrderEvent.objects.filter(order=order, kind="status").exists()
 
 
-def test_cancelling_from_the_admin_releases_the_stock(store, make_variant, place, login):
+def test_cancelling_from_the_admin_releases_the_stock(store, make_variant, place, admin_login):
     variant = make_variant(stock=5)
     order = place(store, (variant, 2))
-    client = login(store.owner)
+    client = admin_login(store.owner)
 
     client.post(ORDERS, {"action": "mark_cancelled", "_selected_action": [order.pk]})
 
@@ -165,12 +154,12 @@ def test_cancelling_from_the_admin_releases_the_stock(store, make_variant, place
     assert (movement.reserved_delta, movement.actor_user) == (-2, store.owner)
 
 
-def test_the_order_page_moves_it_with_a_note(store, member_factory, make_variant, place, login):
+def test_the_order_page_moves_it_with_a_note(store, member_factory, make_variant, place, admin_login):
     # given a processing order and a staff member
     variant = make_variant(stock=5)
     order = place(store, (variant, 2), status="processing")
     staff = member_factory(store, "staff")
-    client = login(staff)
+    client = admin_login(staff)
     # when they mark it completed from its page
     response = client.post(f"{ORDERS}{order.pk}/move/", {"status": "completed", "note": "Shipped by DHL"},
                            follow=True)
@@ -198,8 +187,8 @@ def coupon_form(store, **values) -> dict:
             "usage_limit": "", "usage_limit_per_customer": "", **values}
 
 
-def test_a_coupon_added_in_the_admin_is_created_by_the_service_and_audited_once(store, login):
-    client = login(store.owner)
+def test_a_coupon_added_in_the_admin_is_created_by_the_service_and_audited_once(store, admin_login):
+    client = admin_login(store.owner)
 
     response = client.post(f"{COUPONS}add/", coupon_form(store, usage_limit="100"))
 
@@ -209,10 +198,10 @@ def test_a_coupon_added_in_the_admin_is_created_by_the_service_and_audited_once(
     assert list(AuditLog.objects.values_list("action", flat=True)) == ["coupon.created"]
 
 
-def test_the_coupon_form_reports_the_service_rules(store_factory, login):
+def test_the_coupon_form_reports_the_service_rules(store_factory, admin_login):
     store = store_factory(name="Dollars", slug="dollars", currency="USD")
     Coupon.objects.create(store=store, code="Spring", kind="percent", value=Decimal("5"))
-    client = login(store.owner)
+    client = admin_login(store.owner)
     cases = [
         ({"code": "SPRING"}, "code", "already used"),  # another case of a taken code
         ({"value": "120"}, "value", "at most 100"),
@@ -228,9 +217,9 @@ def test_the_coupon_form_reports_the_service_rules(store_factory, login):
     assert Coupon.objects.count() == 1 and not AuditLog.objects.exists()
 
 
-def test_a_coupon_changed_in_the_admin_is_updated_by_the_service(store, login):
+def test_a_coupon_changed_in_the_admin_is_updated_by_the_service(store, admin_login):
     coupon = services.coupon_create(store=store, code="TEN", kind="percent", value=Decimal("10"))
-    client = login(store.owner)
+    client = admin_login(store.owner)
     data = coupon_form(store, code="TEN", value="12.5")
     del data["store"]
 
@@ -247,9 +236,9 @@ def test_a_coupon_changed_in_the_admin_is_updated_by_the_service(store, login):
     assert AuditLog.objects.filter(action="coupon.deleted").count() == 1
 
 
-def test_shipping_methods_are_added_and_changed_through_the_service(store_factory, login):
+def test_shipping_methods_are_added_and_changed_through_the_service(store_factory, admin_login):
     store = store_factory(name="Dinar", slug="dinar", currency="LYD")
-    client = login(store.owner)
+    client = admin_login(store.owner)
     form = {"store": store.pk, "name": "Courier", "price": "7.5", "free_above": "100", "is_active": "on",
             "position": "0"}
     # a price with more places than the currency has is refused on the form
@@ -272,9 +261,9 @@ def test_shipping_methods_are_added_and_changed_through_the_service(store_factor
         "name": ["Courier", "Courier (2 days)"], "is_active": [True, False]}
 
 
-def test_a_refusal_at_save_time_shows_on_the_form(store, login, monkeypatch):
+def test_a_refusal_at_save_time_shows_on_the_form(store, admin_login, monkeypatch):
     # given a code another request takes between the form's check and the insert
-    client = login(store.owner)
+    client = admin_login(store.owner)
     real_create = services.coupon_create
 
     def racing_create(**kwargs):

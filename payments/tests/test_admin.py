@@ -2,7 +2,6 @@
 page), the store's payment methods through gateway_setting_update; all per store."""
 
 import pytest
-from django.test import Client
 
 from auditlog.models import AuditLog
 from orders.models import Order, OrderEvent
@@ -28,28 +27,18 @@ def checkout(cart_with):
     return make
 
 
-@pytest.fixture
-def login():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def messages_of(response) -> str:
     return " ".join(str(message) for message in response.context["messages"])
 
 
 @pytest.mark.parametrize("role", ["owner", "staff"])
 def test_mark_paid_from_the_payments_list_goes_through_the_service_once(role, store, other_store, member_factory,
-                                                                        make_variant, checkout, login):
+                                                                        make_variant, checkout, admin_login):
     # given a pending bank transfer here and one in another store
     order, payment = checkout(store, make_variant(stock=5))
     _, theirs = checkout(other_store, make_variant(store=other_store, stock=5))
     user = store.owner if role == "owner" else member_factory(store, "staff")
-    client = login(user)
+    client = admin_login(user)
     response = client.get(PAYMENTS)
     assert [row.pk for row in response.context["cl"].result_list] == [payment.pk]
     # when they mark it paid, twice
@@ -70,10 +59,10 @@ def test_mark_paid_from_the_payments_list_goes_through_the_service_once(role, st
     assert "doesn’t exist" in messages_of(client.get(f"{PAYMENTS}{theirs.pk}/change/", follow=True))
 
 
-def test_the_orders_page_shows_payments_and_marks_paid(store, other_store, make_variant, checkout, login):
+def test_the_orders_page_shows_payments_and_marks_paid(store, other_store, make_variant, checkout, admin_login):
     # given a cash-on-delivery order (processing, payment pending)
     order, payment = checkout(store, make_variant(stock=5, price="12.5"), method="cod", quantity=2)
-    client = login(store.owner)
+    client = admin_login(store.owner)
     # its page lists the payment and offers "Mark paid"
     response = client.get(f"{ORDERS}{order.pk}/change/")
     text = response.content.decode()
@@ -92,12 +81,12 @@ def test_the_orders_page_shows_payments_and_marks_paid(store, other_store, make_
     assert Payment.objects.get(pk=their_payment.pk).status == "pending"
 
 
-def test_mark_paid_from_the_orders_list_reports_each_refusal(store, make_variant, checkout, login):
+def test_mark_paid_from_the_orders_list_reports_each_refusal(store, make_variant, checkout, admin_login):
     # given a pending bank transfer, and a cancelled one
     variant = make_variant(stock=10)
     payable, payment = checkout(store, variant)
     cancelled, _ = checkout(store, variant)
-    client = login(store.owner)
+    client = admin_login(store.owner)
     client.post(ORDERS, {"action": "mark_cancelled", "_selected_action": [cancelled.pk]})
     # when both are marked paid
     response = client.post(ORDERS, {"action": "mark_paid", "_selected_action": [payable.pk, cancelled.pk]},
@@ -111,8 +100,8 @@ def test_mark_paid_from_the_orders_list_reports_each_refusal(store, make_variant
     assert Order.objects.get(pk=cancelled.pk).payment_status == "unpaid"
 
 
-def test_payment_methods_are_set_through_the_service(store, login):
-    client = login(store.owner)
+def test_payment_methods_are_set_through_the_service(store, admin_login):
+    client = admin_login(store.owner)
     # a store turns bank transfer's instructions on from the admin
     response = client.post(f"{GATEWAYS}add/", {"store": store.pk, "gateway": "bank_transfer", "enabled": "on",
                                                "instructions": "  IBAN LY00 1234, quote your order number  "})
@@ -136,8 +125,8 @@ def test_payment_methods_are_set_through_the_service(store, login):
     assert not AuditLog.objects.filter(action__startswith="admin.").exists()
 
 
-def test_staff_see_payments_but_not_the_payment_methods_settings(store, member_factory, login):
-    client = login(member_factory(store, "staff"))
+def test_staff_see_payments_but_not_the_payment_methods_settings(store, member_factory, admin_login):
+    client = admin_login(member_factory(store, "staff"))
 
     assert client.get(PAYMENTS).status_code == 200
     assert client.get(f"{GATEWAYS}add/").status_code == 403

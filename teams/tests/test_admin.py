@@ -6,16 +6,6 @@ from teams.models import ApiKey, Membership
 from teams.services import token_hash
 
 
-@pytest.fixture
-def admin_client():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 @pytest.mark.parametrize(("role", "allowed"), [("owner", True), ("admin", True), ("staff", True), ("viewer", False)])
 def test_admin_login_by_email_for_admin_site_roles(store, member_factory, password, role, allowed):
     member = member_factory(store, role)
@@ -39,8 +29,8 @@ def test_admin_login_refuses_customers_and_wrong_passwords(store, user_factory, 
     assert "_auth_user_id" not in client.session
 
 
-def test_member_sees_only_their_stores_members(admin_client, store, other_store):
-    response = admin_client(store.owner).get("/admin/teams/membership/")
+def test_member_sees_only_their_stores_members(admin_login, store, other_store):
+    response = admin_login(store.owner).get("/admin/teams/membership/")
     assert response.status_code == 200
     shown = {row.store_id for row in response.context["cl"].result_list}
     assert shown == {store.pk}
@@ -48,9 +38,9 @@ def test_member_sees_only_their_stores_members(admin_client, store, other_store)
     assert "Beta" not in response.content.decode()
 
 
-def test_staff_reads_members_but_cannot_manage_them(admin_client, store, member_factory):
+def test_staff_reads_members_but_cannot_manage_them(admin_login, store, member_factory):
     staff = member_factory(store, "staff")
-    client = admin_client(staff)
+    client = admin_login(staff)
     assert client.get("/admin/teams/membership/").status_code == 200
     assert client.get("/admin/teams/membership/add/").status_code == 403
     membership = Membership.objects.get(store=store, user=staff)
@@ -60,8 +50,8 @@ def test_staff_reads_members_but_cannot_manage_them(admin_client, store, member_
     assert membership.role == "staff"
 
 
-def test_staff_cannot_edit_store_settings(admin_client, store, member_factory):
-    client = admin_client(member_factory(store, "staff"))
+def test_staff_cannot_edit_store_settings(admin_login, store, member_factory):
+    client = admin_login(member_factory(store, "staff"))
     assert client.get(f"/admin/stores/store/{store.pk}/change/").status_code == 200  # view only
     response = client.post(f"/admin/stores/store/{store.pk}/change/", {"name": "Hacked", "currency": "USD"})
     assert response.status_code == 403
@@ -69,8 +59,8 @@ def test_staff_cannot_edit_store_settings(admin_client, store, member_factory):
     assert store.name == "Alpha"
 
 
-def test_owner_edits_store_settings_but_not_slug(admin_client, store):
-    response = admin_client(store.owner).post(
+def test_owner_edits_store_settings_but_not_slug(admin_login, store):
+    response = admin_login(store.owner).post(
         f"/admin/stores/store/{store.pk}/change/",
         {"name": "Alpha Two", "slug": "hijack", "description": "", "currency": "EUR", "contact_email": "",
          "tax_rate": "1.00", "low_stock_threshold": "4"},
@@ -80,13 +70,13 @@ def test_owner_edits_store_settings_but_not_slug(admin_client, store):
     assert (store.name, store.slug, store.currency) == ("Alpha Two", "alpha", "EUR")
 
 
-def test_admin_refuses_a_currency_the_prices_do_not_fit(admin_client, store):
+def test_admin_refuses_a_currency_the_prices_do_not_fit(admin_login, store):
     from decimal import Decimal
 
     from tests.factories import ProductFactory, VariantFactory
 
     VariantFactory(product=ProductFactory(store=store), price=Decimal("9.99"))
-    response = admin_client(store.owner).post(
+    response = admin_login(store.owner).post(
         f"/admin/stores/store/{store.pk}/change/",
         {"name": store.name, "description": "", "currency": "JPY", "contact_email": "", "tax_rate": "0",
          "low_stock_threshold": "5"},
@@ -97,11 +87,11 @@ def test_admin_refuses_a_currency_the_prices_do_not_fit(admin_client, store):
     assert store.currency == "USD"
 
 
-def test_only_superusers_add_stores(admin_client, store, user_factory):
-    assert admin_client(store.owner).get("/admin/stores/store/add/").status_code == 403
+def test_only_superusers_add_stores(admin_login, store, user_factory):
+    assert admin_login(store.owner).get("/admin/stores/store/add/").status_code == 403
     root = user_factory(is_superuser=True, is_staff=True)
     owner = user_factory()
-    response = admin_client(root).post(
+    response = admin_login(root).post(
         "/admin/stores/store/add/",
         {"name": "Gamma", "slug": "gamma", "description": "", "currency": "USD", "contact_email": "",
          "tax_rate": "0", "low_stock_threshold": "5", "is_active": "on", "owner": owner.pk},
@@ -110,10 +100,10 @@ def test_only_superusers_add_stores(admin_client, store, user_factory):
     assert Membership.objects.get(store__slug="gamma", user=owner).role == "owner"
 
 
-def test_admin_adds_member_by_email_and_cannot_make_owners(admin_client, store, member_factory, user_factory):
+def test_admin_adds_member_by_email_and_cannot_make_owners(admin_login, store, member_factory, user_factory):
     admin = member_factory(store, "admin")
     bob = user_factory(email="bob@example.com")
-    client = admin_client(admin)
+    client = admin_login(admin)
     form = client.get("/admin/teams/membership/add/").context["adminform"].form
     assert "user" not in form.fields  # never a list of every user of the platform
     response = client.post("/admin/teams/membership/add/", {"email": "bob@example.com", "store": store.pk,
@@ -126,7 +116,7 @@ def test_admin_adds_member_by_email_and_cannot_make_owners(admin_client, store, 
 
 
 def test_a_member_added_meanwhile_is_a_form_error_not_a_500(
-    admin_client, store, member_factory, user_factory, monkeypatch
+    admin_login, store, member_factory, user_factory, monkeypatch
 ):
     # given: the form passes, then someone else adds bob before member_add runs
     from auditlog.models import AuditLog
@@ -142,7 +132,7 @@ def test_a_member_added_meanwhile_is_a_form_error_not_a_500(
 
     monkeypatch.setattr(teams_admin, "member_add", member_add_after_someone_else)
     # when
-    response = admin_client(admin).post("/admin/teams/membership/add/",
+    response = admin_login(admin).post("/admin/teams/membership/add/",
                                         {"email": "bob@example.com", "store": store.pk, "role": "staff"})
     # then
     assert response.status_code == 200
@@ -152,7 +142,7 @@ def test_a_member_added_meanwhile_is_a_form_error_not_a_500(
     assert not AuditLog.objects.filter(action="member.added").exists()
 
 
-def test_an_owner_demoted_meanwhile_is_a_form_error_not_a_500(admin_client, store, member_factory, monkeypatch):
+def test_an_owner_demoted_meanwhile_is_a_form_error_not_a_500(admin_login, store, member_factory, monkeypatch):
     # given: two owners; the form passes, then the other one is demoted before the change is saved
     from teams import admin as teams_admin
 
@@ -166,7 +156,7 @@ def test_an_owner_demoted_meanwhile_is_a_form_error_not_a_500(admin_client, stor
 
     monkeypatch.setattr(teams_admin, "member_role_change", role_change_after_someone_else)
     # when
-    response = admin_client(store.owner).post(f"/admin/teams/membership/{membership.pk}/change/", {"role": "admin"})
+    response = admin_login(store.owner).post(f"/admin/teams/membership/{membership.pk}/change/", {"role": "admin"})
     # then
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["role"] == ["The last owner cannot be demoted."]
@@ -174,24 +164,24 @@ def test_an_owner_demoted_meanwhile_is_a_form_error_not_a_500(admin_client, stor
     assert membership.role == "owner"
 
 
-def test_last_owner_cannot_be_deleted_in_admin(admin_client, store):
+def test_last_owner_cannot_be_deleted_in_admin(admin_login, store):
     membership = Membership.objects.get(store=store, user=store.owner)
-    assert admin_client(store.owner).post(f"/admin/teams/membership/{membership.pk}/delete/",
+    assert admin_login(store.owner).post(f"/admin/teams/membership/{membership.pk}/delete/",
                                           {"post": "yes"}).status_code == 403
     assert Membership.objects.filter(pk=membership.pk).exists()
 
 
-def test_admin_cannot_demote_owner_in_admin(admin_client, store, member_factory):
+def test_admin_cannot_demote_owner_in_admin(admin_login, store, member_factory):
     admin = member_factory(store, "admin")
     membership = Membership.objects.get(store=store, user=store.owner)
-    response = admin_client(admin).post(f"/admin/teams/membership/{membership.pk}/change/", {"role": "viewer"})
+    response = admin_login(admin).post(f"/admin/teams/membership/{membership.pk}/change/", {"role": "viewer"})
     assert response.status_code == 200 and response.context["adminform"].form.errors
     membership.refresh_from_db()
     assert membership.role == "owner"
 
 
-def test_api_key_created_in_admin_is_shown_once(admin_client, store):
-    client = admin_client(store.owner)
+def test_api_key_created_in_admin_is_shown_once(admin_login, store):
+    client = admin_login(store.owner)
     response = client.post("/admin/teams/apikey/add/", {"name": "ERP", "store": store.pk,
                                                          "scopes": ["catalog.write"]}, follow=True)
     assert response.status_code == 200
@@ -203,19 +193,19 @@ def test_api_key_created_in_admin_is_shown_once(admin_client, store):
     assert api_key.hashed_key not in page and key not in page and api_key.prefix in page
 
 
-def test_autocomplete_goes_through_the_scoped_admin(admin_client, store, other_store):
-    response = admin_client(store.owner).get(
+def test_autocomplete_goes_through_the_scoped_admin(admin_login, store, other_store):
+    response = admin_login(store.owner).get(
         "/admin/autocomplete/", {"app_label": "teams", "model_name": "membership", "field_name": "store", "term": ""}
     )
     assert response.status_code == 200
     assert [row["id"] for row in response.json()["results"]] == [str(store.pk)]
 
 
-def test_search_and_actions_stay_in_scope(admin_client, store, other_store):
+def test_search_and_actions_stay_in_scope(admin_login, store, other_store):
     from teams.services import api_key_create
 
     other_key, _ = api_key_create(store=other_store, name="beta key", scopes=[])
-    client = admin_client(store.owner)
+    client = admin_login(store.owner)
     response = client.get("/admin/teams/apikey/", {"q": "beta"})
     assert list(response.context["cl"].result_list) == []
     client.post("/admin/teams/apikey/", {"action": "revoke", "_selected_action": [other_key.pk]})
@@ -245,10 +235,10 @@ def test_user_choices_are_members_of_the_admins_stores_only(rf, store, other_sto
     assert outsider_member not in choices and stranger not in choices and other_store.owner not in choices
 
 
-def test_store_choices_follow_the_write_permission(admin_client, store, other_store, member_factory):
+def test_store_choices_follow_the_write_permission(admin_login, store, other_store, member_factory):
     # given: owner of one store, staff of another
     Membership.objects.create(store=other_store, user=store.owner, role="staff")
-    client = admin_client(store.owner)
+    client = admin_login(store.owner)
     # when
     form = client.get("/admin/teams/apikey/add/").context["adminform"].form
     # then: keys (team.manage) only for the store they own; both stores are listed for reading
@@ -260,7 +250,7 @@ def test_store_choices_follow_the_write_permission(admin_client, store, other_st
                        {"role": "viewer"}).status_code == 403
 
 
-def test_keys_and_invitations_are_shown_to_team_managers_only(admin_client, store, member_factory):
+def test_keys_and_invitations_are_shown_to_team_managers_only(admin_login, store, member_factory):
     # given a key and an invitation in the store
     from datetime import timedelta
 
@@ -272,7 +262,7 @@ def test_keys_and_invitations_are_shown_to_team_managers_only(admin_client, stor
     api_key, _ = api_key_create(store=store, name="ERP", scopes=[])
     invitation = Invitation.objects.create(store=store, email="new@example.com", role="staff", token_hash="0" * 64,
                                            expires_at=timezone.now() + timedelta(days=1))
-    staff, owner = admin_client(member_factory(store, "staff")), admin_client(store.owner)
+    staff, owner = admin_login(member_factory(store, "staff")), admin_login(store.owner)
     # then staff (no team.manage, as in the API) reach neither list nor row, and the index hides them
     for path in ["/admin/teams/apikey/", f"/admin/teams/apikey/{api_key.pk}/change/",
                  "/admin/teams/invitation/", f"/admin/teams/invitation/{invitation.pk}/change/"]:
@@ -285,9 +275,9 @@ def test_keys_and_invitations_are_shown_to_team_managers_only(admin_client, stor
     assert [row.pk for row in owner.get("/admin/teams/invitation/").context["cl"].result_list] == [invitation.pk]
 
 
-def test_a_superusers_slug_is_unique_whatever_its_case(admin_client, store, user_factory):
+def test_a_superusers_slug_is_unique_whatever_its_case(admin_login, store, user_factory):
     # given the store "alpha"
-    root = admin_client(user_factory(is_superuser=True, is_staff=True))
+    root = admin_login(user_factory(is_superuser=True, is_staff=True))
     fields = {"name": "Gamma", "description": "", "currency": "USD", "contact_email": "", "tax_rate": "0",
               "low_stock_threshold": "5", "is_active": "on", "owner": store.owner.pk}
     # when a superuser adds "ALPHA", then "Gamma"

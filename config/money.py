@@ -24,6 +24,11 @@ def currency_places(currency: str) -> int:
     return CURRENCY_PLACES.get(currency, 2)
 
 
+def money_fits(amount: Decimal, currency: str) -> bool:
+    """True when a finite ``amount`` needs no more decimal places than the currency has (trailing zeros aside)."""
+    return -Decimal(amount).normalize().as_tuple().exponent <= currency_places(currency)
+
+
 def money_round(amount: Decimal, currency: str) -> Decimal:
     """Rounds half-up to the currency's minor unit."""
     return Decimal(amount).quantize(Decimal(1).scaleb(-currency_places(currency)), rounding=ROUND_HALF_UP)

@@ -1,6 +1,5 @@
 """Helpers the catalog services share: change sets for the audit log, a product's "something changed", file cleanup."""
 
-from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -10,21 +9,13 @@ from ..models import Product, ProductStatus
 
 
 def _changes(instance, values: dict[str, Any]) -> dict[str, list]:
-    """{field: [old, new]} for the values that differ; JSON-friendly."""
+    """{field: [old, new]} for the values that differ (the audit log stores decimals as strings, rows as pks)."""
     changes = {}
     for field, new in values.items():
         old = getattr(instance, field)
         if old != new:
-            changes[field] = [_plain(old), _plain(new)]
+            changes[field] = [old, new]
     return changes
-
-
-def _plain(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "pk"):
-        return value.pk
-    return value
 
 
 def _product_changed(*, product: Product, actor, changes: dict) -> None:

@@ -12,7 +12,7 @@ from stores.models import Store
 from ..errors import CategoryInUse
 from ..events import audit
 from ..models import MAX_CATEGORY_DEPTH, Category, path_segment
-from ._shared import _changes, _plain
+from ._shared import _changes
 from .slugs import slug_free_check, slug_generate
 
 
@@ -55,7 +55,7 @@ def category_create(*, store: Store, name: str, slug: str = "", parent: Category
     category.path = (parent.path if parent else "") + path_segment(category.pk)
     Category.objects.filter(pk=category.pk).update(path=category.path)
     audit(store=store, actor=actor, action="category.created", target=category,
-          changes={"name": [None, name], "slug": [None, slug], "parent": [None, _plain(parent)]})
+          changes={"name": [None, name], "slug": [None, slug], "parent": [None, parent]})
     return category
 
 

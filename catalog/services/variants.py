@@ -1,13 +1,12 @@
 """Variants of a product: skus unique per store, price, stock and options."""
 
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from config.api.errors import AlreadyExists, ValidationFailed
-from config.money import currency_places
+from config.money import currency_places, money_fits
 
 from ..errors import ProductInUse
 from ..models import Product, Variant
@@ -28,11 +27,9 @@ def variant_sku_check(*, store_id: int, sku: str, exclude_pk: int | None = None)
 def variant_prices_check(*, currency: str, values: dict[str, Any]) -> None:
     """Raises ValidationFailed (per field) for a ``price`` or ``compare_at_price`` in ``values`` with more
     decimal places than ``currency`` has (API.md "Money")."""
-    places = currency_places(currency)
-    quantum = Decimal(1).scaleb(-places)
-    message = f"At most {places} decimal places for {currency}."
+    message = f"At most {currency_places(currency)} decimal places for {currency}."
     wrong = {name: [message] for name in ("price", "compare_at_price")
-             if values.get(name) is not None and Decimal(values[name]) != Decimal(values[name]).quantize(quantum)}
+             if values.get(name) is not None and not money_fits(values[name], currency)}
     if wrong:
         raise ValidationFailed(message, **wrong)
 

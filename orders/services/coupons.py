@@ -6,7 +6,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from config.api.errors import AlreadyExists, ValidationFailed
-from config.money import currency_places
+from config.money import currency_places, money_fits
 
 from ..events import audit
 from ..models import Coupon, CouponKind
@@ -29,7 +29,7 @@ def money_places_check(value, *, currency: str, field_name: str, errors: dict, a
         return
     if not amount.is_finite() or amount < 0:
         errors[field_name] = ["Zero or more."]
-    elif -amount.normalize().as_tuple().exponent > currency_places(currency):
+    elif not money_fits(amount, currency):
         errors[field_name] = [f"At most {currency_places(currency)} decimal places for {currency}."]
     elif amount >= Decimal(10) ** 11:
         errors[field_name] = ["Too large."]
@@ -92,11 +92,8 @@ def coupon_check(*, store, coupon: Coupon | None = None, **values: Any) -> dict[
 
 
 def _plain(value) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    """Dates in full ISO form (the audit log's encoder, which does the rest, would cut them to milliseconds)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 @transaction.atomic

@@ -1,6 +1,5 @@
 """Shipping methods: a store's flat prices, free above a subtotal, switched on and off."""
 
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -40,17 +39,13 @@ def shipping_method_check(*, store, shipping_method: ShippingMethod | None = Non
     return values
 
 
-def _plain(value) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
-
-
 @transaction.atomic
 def shipping_method_create(*, store, actor=None, **values: Any) -> ShippingMethod:
     """Creates a shipping method and records ``shipping_method.created``. Raises ValidationFailed (400)."""
     values = shipping_method_check(store=store, **values)
     method = ShippingMethod.objects.create(store=store, **values)
     audit(store=store, actor=actor, action="shipping_method.created", target=method,
-          changes={name: _plain(getattr(method, name)) for name in SHIPPING_METHOD_FIELDS})
+          changes={name: getattr(method, name) for name in SHIPPING_METHOD_FIELDS})
     return method
 
 
@@ -60,7 +55,7 @@ def shipping_method_update(*, shipping_method: ShippingMethod, actor=None, **val
     nothing); placed orders keep the name and price they were charged. Raises ValidationFailed (400)."""
     method = ShippingMethod.objects.select_for_update().select_related("store").get(pk=shipping_method.pk)
     values = shipping_method_check(store=method.store, shipping_method=method, **values)
-    changes = {name: [_plain(getattr(method, name)), _plain(value)] for name, value in values.items()
+    changes = {name: [getattr(method, name), value] for name, value in values.items()
                if getattr(method, name) != value}
     if not changes:
         return method

@@ -1,13 +1,13 @@
 from django.contrib import admin
 
-from teams.admin_base import StoreScopedAdmin
+from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import AUDIT_READ
 
 from .models import AuditLog
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(StoreScopedAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     """Read-only: the log is append-only; members see the stores where they hold audit.read."""
 
     list_display = ["created_at", "store", "actor_label", "action", "object_type", "object_id", "ip"]
@@ -25,12 +25,3 @@ class AuditLogAdmin(StoreScopedAdmin):
 
     def get_actions(self, request):
         return {}
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

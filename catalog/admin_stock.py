@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from config.api.actor import request_actor
 from config.api.errors import DomainError
 from stores.models import Store
-from teams.admin_base import StoreScopedAdmin
+from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import CATALOG_WRITE
 
 from .models import InventoryMovement, MovementReason, Variant
@@ -55,8 +55,9 @@ class StockAdjustForm(forms.Form):
 
 
 @admin.register(InventoryMovement)
-class InventoryMovementAdmin(StoreScopedAdmin):
-    """The ledger: every change of on-hand and reserved units, never edited. "Adjust stock" adds one."""
+class InventoryMovementAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
+    """The ledger: every change of on-hand and reserved units, append-only, never edited. "Adjust stock" adds one
+    (a movement is recorded by the change it describes)."""
 
     audited_by_services = True
     write_permission = CATALOG_WRITE
@@ -85,15 +86,6 @@ class InventoryMovementAdmin(StoreScopedAdmin):
             return "—"
         url = reverse("admin:orders_order_change", args=[movement.order_id])
         return format_html('<a href="{}">{}</a>', url, movement.order.number)
-
-    def has_add_permission(self, request) -> bool:
-        return False  # a movement is recorded by the change it describes: "Adjust stock"
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # the ledger is append-only
 
     def may_adjust(self, request) -> bool:
         return self._may_write(request)

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, ValidationFailed
-from teams.admin_base import StoreScopedAdmin, object_store_id
+from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin, object_store_id
 from teams.permissions import WEBHOOKS_MANAGE
 
 from . import services
@@ -33,7 +33,7 @@ class WebhooksManageAdmin(StoreScopedAdmin):
         return bool(store_ids) if obj is None else object_store_id(obj, self.store_field) in store_ids
 
 
-class WebhookDeliveryInline(admin.TabularInline):
+class WebhookDeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The latest deliveries of an endpoint (read-only; the full log is under Webhook deliveries)."""
 
     model = WebhookDelivery
@@ -56,15 +56,6 @@ class WebhookDeliveryInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.admin_site.has_permission(request)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.action(description="Send a test event", permissions=["change"])
@@ -163,7 +154,7 @@ class WebhookEndpointAdmin(WebhooksManageAdmin):
             services.webhook_endpoint_delete(endpoint=endpoint, actor=request_actor(request))
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = WebhookAttempt
     fields = ["created_at", "status_code", "duration_ms", "succeeded", "error", "response_excerpt"]
     readonly_fields = fields
@@ -173,15 +164,6 @@ class WebhookAttemptInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.admin_site.has_permission(request)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.action(description="Redeliver", permissions=["change"])

@@ -15,7 +15,7 @@ from catalog.models import InventoryMovement
 from config.api.actor import request_actor
 from config.api.errors import DomainError
 from config.money import money_str
-from teams.admin_base import StoreScopedAdmin, StoreScopedInline
+from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin, StoreScopedInline
 from teams.permissions import ORDERS_MANAGE
 
 from . import services
@@ -38,28 +38,37 @@ def refused_on_form(form: forms.Form, exc: DomainError, field: str | None = None
         form.add_error(name, value if isinstance(value, list) else str(value))
 
 
+def for_each_writable(admin_view, request, objects, *, label, act) -> int:
+    """``act(obj)`` for each of ``objects`` in a store where the admin user may write here; a refusal (no right in
+    that store, or the service's DomainError) is a message naming ``label(obj)``. Returns how many were done."""
+    writable = admin_view.writable_store_ids(request)
+    done = 0
+    for obj in objects:
+        if writable is not None and obj.store_id not in writable:
+            admin_view.message_user(request, f"{label(obj)}: you may not manage this store's orders.", messages.ERROR)
+            continue
+        try:
+            act(obj)
+        except DomainError as exc:
+            admin_view.message_user(request, f"{label(obj)}: {domain_message(exc)}", messages.ERROR)
+            continue
+        done += 1
+    return done
+
+
 def money(amount, currency: str) -> str:
     """An amount with the currency's places and its code ("19.995 LYD")."""
     return "—" if amount is None else f"{money_str(amount, currency)} {currency}"
 
 
 # --- orders --------------------------------------------------------------------------------------------------
-class ReadOnlyInline(StoreScopedInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, StoreScopedInline):
     """Rows of an order's history: shown, never edited here."""
 
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -133,9 +142,10 @@ def order_move(*, order: Order, status: str, actor, note: str = "") -> Order:
 
 
 @admin.register(Order)
-class OrderAdmin(StoreScopedAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     """Orders are read here and moved only through the services (same rules, events and audit rows as the API):
-    the bulk actions and the buttons on an order's page. Nothing on the page itself is editable."""
+    the bulk actions and the buttons on an order's page. Nothing on the page itself is editable; orders come from
+    checkout and are never deleted (cancel or refund them)."""
 
     audited_by_services = True
     write_permission = ORDERS_MANAGE
@@ -198,35 +208,16 @@ class OrderAdmin(StoreScopedAdmin):
             results = results | queryset.filter(number=number)
         return results, distinct
 
-    # --- permissions: the page is read-only; moves need orders.manage ---------
-    def has_add_permission(self, request) -> bool:
-        return False  # orders come from checkout
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # nothing on the page is edited; moves go through the services
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # an order is never deleted: cancel or refund it
-
+    # --- permissions: the page is read-only (ReadOnlyAdminMixin); moves need orders.manage
     def has_manage_permission(self, request, obj=None) -> bool:
         """May move orders (``orders.manage``): in some store, or in ``obj``'s."""
         return self._may_write(request, obj)
 
     # --- moves ---------------------------------------------------------------
     def _move(self, request, queryset, status: str) -> None:
-        writable = self.writable_store_ids(request)
-        done = 0
-        for order in queryset.select_related("store").order_by("pk"):
-            if writable is not None and order.store_id not in writable:
-                self.message_user(request, f"{order.number}: you may not manage this store's orders.",
-                                  messages.ERROR)
-                continue
-            try:
-                order_move(order=order, status=status, actor=request_actor(request))
-            except DomainError as exc:
-                self.message_user(request, f"{order.number}: {domain_message(exc)}", messages.ERROR)
-                continue
-            done += 1
+        done = for_each_writable(self, request, queryset.select_related("store").order_by("pk"),
+                                 label=lambda order: order.number,
+                                 act=lambda order: order_move(order=order, status=status, actor=request_actor(request)))
         if done:
             self.message_user(request, f"{done} order(s) marked {status}.", messages.SUCCESS)
 
@@ -247,8 +238,9 @@ class OrderAdmin(StoreScopedAdmin):
                        name="orders_order_move")]
         return custom + super().get_urls()
 
-    def move_view(self, request, object_id):
-        """POST from an order's page: ``status`` (one of its next statuses) and an optional ``note``."""
+    def order_button_view(self, request, object_id, act):
+        """A button on an order's page: POST only (else back to the page), an order the user sees (else 404) in a
+        store where they may manage orders (else 403); ``act(order)`` does the work and leaves its messages."""
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:orders_order_change", args=[object_id]))
         order = self.get_object(request, object_id)
@@ -256,18 +248,25 @@ class OrderAdmin(StoreScopedAdmin):
             raise Http404("No such order.")
         if not self.has_manage_permission(request, order):
             raise PermissionDenied
+        act(order)
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+
+    def move_view(self, request, object_id):
+        """POST from an order's page: ``status`` (one of its next statuses) and an optional ``note``."""
+        return self.order_button_view(request, object_id, lambda order: self._move_one(request, order))
+
+    def _move_one(self, request, order: Order) -> None:
         status = request.POST.get("status", "")
         if status not in MOVES:
             self.message_user(request, "Choose what the order becomes.", messages.ERROR)
+            return
+        try:
+            order = order_move(order=order, status=status, actor=request_actor(request),
+                               note=request.POST.get("note", "")[:2000])
+        except DomainError as exc:
+            self.message_user(request, f"{order.number}: {domain_message(exc)}", messages.ERROR)
         else:
-            try:
-                order = order_move(order=order, status=status, actor=request_actor(request),
-                                   note=request.POST.get("note", "")[:2000])
-            except DomainError as exc:
-                self.message_user(request, f"{order.number}: {domain_message(exc)}", messages.ERROR)
-            else:
-                self.message_user(request, f"{order.number} is now {order.status}.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+            self.message_user(request, f"{order.number} is now {order.status}.", messages.SUCCESS)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         order = self.get_object(request, object_id)

@@ -5,9 +5,7 @@ know them)."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import path
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError
@@ -16,12 +14,12 @@ from orders.admin import (
     ReadOnlyInline,
     SaveRefused,
     ServiceSavedAdmin,
-    domain_message,
+    for_each_writable,
     money,
     refused_on_form,
 )
 from orders.models import Order
-from teams.admin_base import StoreScopedAdmin
+from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
 
 from . import services
@@ -37,25 +35,14 @@ def _pending_offline(payments) -> Payment | None:
 
 def _mark_paid(admin_view, request, payments, *, label) -> int:
     """payment_mark_paid for each of ``payments``; a refusal is a message naming it. Returns how many were paid."""
-    writable = admin_view.writable_store_ids(request)
-    done = 0
-    for payment in payments:
-        name = label(payment)
-        if writable is not None and payment.store_id not in writable:
-            admin_view.message_user(request, f"{name}: you may not manage this store's orders.", messages.ERROR)
-            continue
-        try:
-            services.payment_mark_paid(payment=payment, actor=request_actor(request))
-        except DomainError as exc:
-            admin_view.message_user(request, f"{name}: {domain_message(exc)}", messages.ERROR)
-            continue
-        done += 1
-    return done
+    return for_each_writable(admin_view, request, payments, label=label,
+                             act=lambda payment: services.payment_mark_paid(payment=payment,
+                                                                            actor=request_actor(request)))
 
 
 # --- payments ------------------------------------------------------------------------------------------------
 @admin.register(Payment)
-class PaymentAdmin(StoreScopedAdmin):
+class PaymentAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     audited_by_services = True
     write_permission = ORDERS_MANAGE
     list_display = ["id", "order_number", "gateway", "status", "amount_display", "created_at", "paid_at", "store"]
@@ -74,15 +61,6 @@ class PaymentAdmin(StoreScopedAdmin):
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, payment: Payment) -> str:
         return money(payment.amount, payment.currency)
-
-    def has_add_permission(self, request) -> bool:
-        return False  # payments start at checkout
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # they change only by their services
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_manage_permission(self, request, obj=None) -> bool:
         return self._may_write(request, obj)
@@ -212,15 +190,8 @@ class OrderWithPaymentsAdmin(OrderAdmin):
         return custom + super().get_urls()
 
     def mark_paid_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[object_id]))
-        order = self.get_object(request, object_id)
-        if order is None:
-            raise Http404("No such order.")
-        if not self.has_manage_permission(request, order):
-            raise PermissionDenied
-        self.mark_paid(request, Order.objects.filter(pk=order.pk))
-        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        return self.order_button_view(request, object_id,
+                                      lambda order: self.mark_paid(request, Order.objects.filter(pk=order.pk)))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         order = self.get_object(request, object_id)

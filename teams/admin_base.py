@@ -135,6 +135,20 @@ def may_write(admin_site, request, permission: str | None, obj, store_field: str
     return object_store_id(obj, store_field) in store_ids
 
 
+class ReadOnlyAdminMixin:
+    """For an admin or inline whose rows are shown and never added, changed or deleted here (they are written by
+    their services, or append-only); put it before the admin base class."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Base for every admin of merchant-owned rows: limits what a member sees and may change to their stores.
 

@@ -1,6 +1,8 @@
 """Shared fixtures: API clients, users, stores and members by role."""
 
+import itertools
 import os
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -199,3 +201,50 @@ def variant_factory(db):
     from tests.factories import VariantFactory
 
     return VariantFactory
+
+
+@pytest.fixture
+def base(store):
+    """The store's API root."""
+    return f"/api/v1/stores/{store.slug}"
+
+
+@pytest.fixture
+def owner_api(store, client_for):
+    """An API client authenticated as the store's owner."""
+    return client_for(store.owner)
+
+
+_variant_serial = itertools.count(1)
+
+
+@pytest.fixture
+def make_variant(db, store):
+    """A variant of a one-variant product (rows made directly, no events): ``price``, ``stock``, ``status`` of the
+    product, stock flags."""
+    from catalog.models import Product, Variant
+
+    def make(*, store=store, price="10.00", stock=5, status="published", track_inventory=True,
+             allow_backorder=False, name="", product_name="") -> Variant:
+        n = next(_variant_serial)
+        product = Product.objects.create(store=store, name=product_name or f"Thing {n}", slug=f"thing-{n}",
+                                         status=status)
+        return Variant.objects.create(store=store, product=product, sku=f"SKU-{n:05d}", name=name,
+                                      price=Decimal(price), stock_quantity=stock, track_inventory=track_inventory,
+                                      allow_backorder=allow_backorder)
+
+    return make
+
+
+@pytest.fixture
+def cart_with(store):
+    """A cart (anonymous unless ``user``) holding ``(variant, quantity)`` pairs, filled through the services."""
+    from orders import services
+
+    def make(*pairs, user=None, store=store):
+        cart = services.cart_create(store=store, user=user)
+        for variant, quantity in pairs:
+            services.cart_item_add(cart=cart, variant_id=variant.pk, quantity=quantity)
+        return cart
+
+    return make

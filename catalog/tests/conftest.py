@@ -11,11 +11,6 @@ def staff_api(staff, client_for):
     return client_for(staff)
 
 
-@pytest.fixture
-def owner_api(store, client_for):
-    return client_for(store.owner)
-
-
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

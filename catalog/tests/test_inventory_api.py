@@ -1,23 +1,11 @@
 """The inventory endpoints: stock per variant, adjustments through catalog.services.stock, the movements ledger."""
-# ruff: noqa: F811  (the fixtures imported from orders' conftest are the tests' arguments)
 
 import pytest
 
 from catalog.models import InventoryMovement
 from orders import services
-from orders.tests.conftest import cart_with, make_variant  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def base(store):
-    return f"/api/v1/stores/{store.slug}"
-
-
-@pytest.fixture
-def owner_api(store, client_for):
-    return client_for(store.owner)
 
 
 def test_inventory_shows_on_hand_reserved_and_available(owner_api, base, make_variant, cart_with, store):

@@ -6,25 +6,9 @@ import pytest
 
 from catalog.models import ProductStatus
 from orders.models import Cart, CartLine, Coupon
+from tests.envelopes import data, error
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def base(store):
-    return f"/api/v1/stores/{store.slug}"
-
-
-def data(response):
-    body = response.json()
-    assert body["success"] is True, body
-    return body["data"]
-
-
-def error(response):
-    body = response.json()
-    assert body["success"] is False, body
-    return body["error"]
 
 
 def new_cart(api, base, **body) -> dict:

@@ -7,16 +7,6 @@ from orders.models import Coupon, ShippingMethod
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def base(store):
-    return f"/api/v1/stores/{store.slug}"
-
-
-@pytest.fixture
-def owner_api(store, client_for):
-    return client_for(store.owner)
-
-
 def test_shipping_methods_public_see_active_ones_members_all(api, owner_api, base, store, member_factory,
                                                              client_for):
     # given

@@ -9,13 +9,9 @@ from catalog.models import InventoryMovement
 from orders import services
 from orders.models import Order
 from orders.selectors import _payment_readers, order_payment_reader_register
+from tests.envelopes import data, error
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def base(store):
-    return f"/api/v1/stores/{store.slug}"
 
 
 @pytest.fixture
@@ -29,23 +25,6 @@ def order_of(store, cart_with):
                                     initial_status=status, user=user, actor=user)
 
     return make
-
-
-@pytest.fixture
-def owner_api(store, client_for):
-    return client_for(store.owner)
-
-
-def data(response):
-    body = response.json()
-    assert body["success"] is True, body
-    return body["data"]
-
-
-def error(response):
-    body = response.json()
-    assert body["success"] is False, body
-    return body["error"]
 
 
 def test_the_order_answer_has_the_contracts_shape(owner_api, base, make_variant, order_of):

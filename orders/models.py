@@ -121,7 +121,10 @@ class Cart(models.Model):
 
 class CartLine(models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
-    variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
+    # null once the variant is deleted: the cart then drops the line and says so, by the name kept below
+    variant = models.ForeignKey("catalog.Variant", null=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(max_length=300, blank=True, default="",
+                            help_text="The product and variant name when added.")
     quantity = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -91,6 +91,11 @@ def _sellable_variant(*, store_id: int, variant_id) -> Variant:
     return variant
 
 
+def cart_line_name(variant: Variant) -> str:
+    """The name a cart line shows and keeps for when its variant is deleted (product, then variant name)."""
+    return f"{variant.product.name} {variant.name}".strip()[:300]
+
+
 def limits_stock(variant: Variant) -> bool:
     """Whether ``variant``'s available stock caps what can be bought (tracked, no backorders)."""
     return variant.track_inventory and not variant.allow_backorder
@@ -120,7 +125,7 @@ def cart_item_add(*, cart: Cart, variant_id: int, quantity: int) -> CartLine:
         if CartLine.objects.filter(cart=cart).count() >= MAX_CART_LINES:
             raise ValidationFailed(f"A cart holds at most {MAX_CART_LINES} lines.",
                                    variant=[f"A cart holds at most {MAX_CART_LINES} lines."])
-        line = CartLine.objects.create(cart=cart, variant=variant, quantity=wanted)
+        line = CartLine.objects.create(cart=cart, variant=variant, name=cart_line_name(variant), quantity=wanted)
     else:
         CartLine.objects.filter(pk=line.pk).update(quantity=wanted)
         line.quantity = wanted
@@ -175,6 +180,11 @@ def _cart_lines(cart: Cart) -> list[CartLine]:
     return list(CartLine.objects.filter(cart_id=cart.pk).select_related("variant__product").order_by("id"))
 
 
+def cart_line_for_sale(line: CartLine) -> bool:
+    """Whether the line's variant still exists and its product is published."""
+    return line.variant is not None and line.variant.product.status == ProductStatus.PUBLISHED
+
+
 def _priced(lines: list[CartLine]) -> list[PricedLine]:
     return [PricedLine(variant_id=line.variant_id, unit_price=line.variant.price, quantity=line.quantity)
             for line in lines]
@@ -189,7 +199,7 @@ def cart_coupon_apply(*, cart: Cart, code: str, customer_email: str = "") -> Car
     coupon = Coupon.objects.filter(store_id=cart.store_id, code__iexact=code).first() if code else None
     if coupon is None:
         raise ValidationFailed("Unknown coupon.", code=["Unknown coupon."])
-    lines = [line for line in _cart_lines(cart) if line.variant.product.status == ProductStatus.PUBLISHED]
+    lines = [line for line in _cart_lines(cart) if cart_line_for_sale(line)]
     subtotal = price_cart(store=cart.store, lines=_priced(lines)).subtotal
     problem = coupon_problem(coupon=coupon, subtotal=subtotal, currency=cart.store.currency,
                              customer_uses=customer_coupon_uses(coupon=coupon, user_id=cart.user_id,
@@ -233,9 +243,9 @@ def cart_merge(*, source: Cart, user) -> Cart:
     source, target = locked[source.pk], locked[target.pk]
     existing = {line.variant_id: line for line in CartLine.objects.filter(cart=target)}
     for line in _cart_lines(source):
-        variant = line.variant
-        if variant.product.status != ProductStatus.PUBLISHED:
+        if not cart_line_for_sale(line):
             continue
+        variant = line.variant
         mine = existing.get(variant.pk)
         wanted = min(line.quantity + (mine.quantity if mine else 0), MAX_LINE_QUANTITY)
         if limits_stock(variant):
@@ -243,7 +253,8 @@ def cart_merge(*, source: Cart, user) -> Cart:
         if mine is not None:
             CartLine.objects.filter(pk=mine.pk).update(quantity=max(wanted, mine.quantity))
         elif wanted > 0 and len(existing) < MAX_CART_LINES:
-            existing[variant.pk] = CartLine.objects.create(cart=target, variant=variant, quantity=wanted)
+            existing[variant.pk] = CartLine.objects.create(cart=target, variant=variant,
+                                                           name=cart_line_name(variant), quantity=wanted)
     if target.coupon_id is None and source.coupon_id is not None:
         target.coupon_id = source.coupon_id
     Cart.objects.filter(pk=target.pk).update(coupon_id=target.coupon_id, updated_at=timezone.now())
@@ -265,7 +276,7 @@ class CartViewLine:
 
     @property
     def name(self) -> str:
-        return f"{self.variant.product.name} {self.variant.name}".strip()
+        return cart_line_name(self.variant)
 
 
 @dataclass
@@ -279,8 +290,9 @@ class CartView:
 
 
 def cart_view(*, cart: Cart) -> CartView:
-    """The cart re-priced from the catalog. Lines whose product is no longer published and a coupon that no
-    longer applies are removed from the cart, each with a message; short stock is reported, not changed."""
+    """The cart re-priced from the catalog. Lines whose variant was deleted or whose product is no longer
+    published, and a coupon that no longer applies, are removed from the cart, each with a message; short stock
+    is reported, not changed."""
     cart = Cart.objects.select_related("store", "coupon").filter(pk=cart.pk).first()
     if cart is None:
         raise NotFound("No such cart.")
@@ -288,12 +300,12 @@ def cart_view(*, cart: Cart) -> CartView:
     messages: list[str] = []
     lines, dropped = [], []
     for line in _cart_lines(cart):
-        if line.variant.product.status == ProductStatus.PUBLISHED:
+        if cart_line_for_sale(line):
             lines.append(line)
         else:
             dropped.append(line)
-            messages.append(f"{line.variant.product.name} {line.variant.name}".strip() + " is no longer available "
-                            "and was removed from your cart.")
+            name = cart_line_name(line.variant) if line.variant is not None else (line.name or "An item")
+            messages.append(f"{name} is no longer available and was removed from your cart.")
     coupon = cart.coupon
     totals = price_cart(store=store, lines=_priced(lines), coupon=coupon,
                         customer_uses=customer_coupon_uses(coupon=coupon, user_id=cart.user_id) if coupon else 0)

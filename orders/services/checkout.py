@@ -10,7 +10,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.models import ProductStatus
 from catalog.services import stock_reserve
 from config.api.errors import NotFound, ValidationFailed
 from notifications import events
@@ -18,6 +17,7 @@ from notifications import events
 from ..events import actor_label, actor_user, audit, emit_event, order_payload
 from ..models import Cart, CartLine, Coupon, CouponUse, Order, OrderEvent, OrderLine, OrderStatus, ShippingMethod
 from ..pricing import PricedLine, coupon_problem, price_cart
+from .carts import cart_line_for_sale, cart_line_name
 
 # No 0/O or 1/I: customers read numbers aloud and type them. 32 symbols × 10 = 50 bits: not guessable.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -128,9 +128,10 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
     lines = list(CartLine.objects.filter(cart_id=cart.pk).select_related("variant__product").order_by("variant_id"))
     if not lines:
         raise ValidationFailed("The cart is empty.", cart=["The cart is empty."])
-    gone = [line for line in lines if line.variant.product.status != ProductStatus.PUBLISHED]
+    gone = [line for line in lines if not cart_line_for_sale(line)]
     if gone:
-        names = [f"{line.variant.product.name} {line.variant.name}".strip() for line in gone]
+        names = [cart_line_name(line.variant) if line.variant is not None else (line.name or "An item")
+                 for line in gone]
         raise ValidationFailed("Some items are no longer available.",
                                cart=[f"{name} is no longer available." for name in names])
     method = _shipping_method(store=store, shipping_method_id=shipping_method_id)

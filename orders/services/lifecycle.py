@@ -13,7 +13,7 @@ from notifications import events
 from ..errors import AlreadyPaid
 from ..events import actor_label, actor_user, audit, emit_event, order_payload
 from ..models import Cart, CartLine, Coupon, CouponUse, Order, OrderEvent, OrderStatus, PaymentStatus
-from .carts import MAX_CART_LINES, MAX_LINE_QUANTITY, cart_create, limits_stock
+from .carts import MAX_CART_LINES, MAX_LINE_QUANTITY, cart_create, cart_line_name, limits_stock
 
 S = OrderStatus
 # DESIGN.md "Money, stock and order rules": the only moves an order makes.
@@ -166,6 +166,7 @@ def order_reorder(*, order: Order, user=None) -> Cart:
             if wanted > mine.quantity:
                 CartLine.objects.filter(pk=mine.pk).update(quantity=wanted)
         elif wanted > 0 and len(existing) < MAX_CART_LINES:
-            existing[variant.pk] = CartLine.objects.create(cart=cart, variant=variant, quantity=wanted)
+            existing[variant.pk] = CartLine.objects.create(cart=cart, variant=variant, name=cart_line_name(variant),
+                                                           quantity=wanted)
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
     return cart

@@ -86,19 +86,26 @@ def test_lines_change_and_go(api, base, make_variant):
 
 def test_an_unpublished_or_deleted_variant_is_dropped_with_a_message(api, base, make_variant):
     # given
-    kept, hidden, deleted = make_variant(stock=3), make_variant(stock=3, product_name="Hat"), make_variant(stock=3)
-    cart = new_cart(api, base, items=[{"variant": v.pk, "quantity": 1} for v in (kept, hidden, deleted)])
+    kept, hidden = make_variant(stock=3), make_variant(stock=3, product_name="Hat")
+    deleted = make_variant(stock=3, product_name="Scarf", name="Red")
+    gone_with_product = make_variant(product_name="Cap")
+    items = [{"variant": v.pk, "quantity": 1} for v in (kept, hidden, deleted, gone_with_product)]
+    cart = new_cart(api, base, items=items)
     hidden.product.status = ProductStatus.DRAFT
     hidden.product.save()
-    deleted.product.delete()
+    deleted.delete()
+    gone_with_product.product.delete()
     # when
     response = api.get(f"{base}/carts/{cart['id']}")
     # then
     assert response.status_code == 200
     view = data(response)
     assert [line["variant"] for line in view["lines"]] == [kept.pk]
-    assert any("Hat" in message and "removed" in message for message in view["messages"])
+    assert view["messages"] == ["Hat is no longer available and was removed from your cart.",
+                                "Scarf Red is no longer available and was removed from your cart.",
+                                "Cap is no longer available and was removed from your cart."]
     assert data(api.get(f"{base}/carts/{cart['id']}"))["messages"] == []  # said once
+    assert CartLine.objects.filter(cart_id=cart["id"]).count() == 1
 
 
 def test_a_coupon_that_stopped_applying_is_dropped_with_a_message(api, base, store, make_variant):

@@ -255,3 +255,17 @@ def test_another_users_cart_cannot_be_merged(store, user, user_factory, make_var
 
 def test_refusals_are_domain_errors_with_codes():
     assert issubclass(OutOfStock, DomainError) and OutOfStock.code == "OUT_OF_STOCK"
+
+
+def test_a_line_whose_variant_was_deleted_is_left_out_of_a_merge_and_a_coupon_check(store, user, make_variant,
+                                                                                     cart_with):
+    # given
+    kept, deleted = make_variant(price="10.00"), make_variant(price="90.00")
+    Coupon.objects.create(store=store, code="BIG", kind="fixed", value=Decimal("5"), min_subtotal=Decimal("50"))
+    anonymous = cart_with((kept, 1), (deleted, 1))
+    deleted.delete()
+    # when / then: the deleted line no longer counts towards the coupon's minimum
+    with pytest.raises(ValidationFailed):
+        services.cart_coupon_apply(cart=anonymous, code="big")
+    merged = services.cart_merge(source=anonymous, user=user)
+    assert list(merged.lines.values_list("variant", "quantity")) == [(kept.pk, 1)]

@@ -227,6 +227,19 @@ def test_an_empty_cart_or_an_unpublished_line_is_refused(store, make_variant, ca
     nothing_left_behind(cart, [variant])
 
 
+def test_a_line_whose_variant_was_deleted_is_refused_by_name(store, make_variant, cart_with, place):
+    # given
+    kept, deleted = make_variant(), make_variant(product_name="Lamp", name="Blue")
+    cart = cart_with((kept, 1), (deleted, 1))
+    deleted.delete()
+    # when
+    with pytest.raises(ValidationFailed) as refused:
+        place(cart)
+    # then
+    assert refused.value.details == {"cart": ["Lamp Blue is no longer available."]}
+    nothing_left_behind(cart, [kept])
+
+
 def test_someone_elses_cart_is_not_found(store, other_store, user, user_factory, make_variant, cart_with, place):
     theirs = cart_with((make_variant(), 1), user=user_factory())
     with pytest.raises(NotFound):

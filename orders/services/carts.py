@@ -221,6 +221,22 @@ def cart_coupon_remove(*, cart: Cart) -> Cart:
 
 
 @transaction.atomic
+def lines_add_capped(*, cart: Cart, existing: dict[int, CartLine], variant: Variant, quantity: int) -> None:
+    """Adds ``quantity`` of ``variant`` to ``cart`` (its lines ``existing`` by variant id; a new one is added there):
+    the line grows up to MAX_LINE_QUANTITY and, when stock limits the variant, what is available, and never
+    shrinks; a new line only while the cart has room. For merge and reorder, which add without refusing."""
+    mine = existing.get(variant.pk)
+    wanted = min(quantity + (mine.quantity if mine else 0), MAX_LINE_QUANTITY)
+    if limits_stock(variant):
+        wanted = min(wanted, max(variant.available, 0))
+    if mine is not None:
+        if wanted > mine.quantity:
+            CartLine.objects.filter(pk=mine.pk).update(quantity=wanted)
+    elif wanted > 0 and len(existing) < MAX_CART_LINES:
+        existing[variant.pk] = CartLine.objects.create(cart=cart, variant=variant, name=cart_line_name(variant),
+                                                       quantity=wanted)
+
+
 def cart_merge(*, source: Cart, user) -> Cart:
     """Moves an anonymous cart into ``user``'s cart of the same store (created when none): quantities add up,
     capped by available stock; lines no longer for sale are left out; the source cart is deleted.
@@ -245,16 +261,7 @@ def cart_merge(*, source: Cart, user) -> Cart:
     for line in _cart_lines(source):
         if not cart_line_for_sale(line):
             continue
-        variant = line.variant
-        mine = existing.get(variant.pk)
-        wanted = min(line.quantity + (mine.quantity if mine else 0), MAX_LINE_QUANTITY)
-        if limits_stock(variant):
-            wanted = min(wanted, max(variant.available, 0))
-        if mine is not None:
-            CartLine.objects.filter(pk=mine.pk).update(quantity=max(wanted, mine.quantity))
-        elif wanted > 0 and len(existing) < MAX_CART_LINES:
-            existing[variant.pk] = CartLine.objects.create(cart=target, variant=variant,
-                                                           name=cart_line_name(variant), quantity=wanted)
+        lines_add_capped(cart=target, existing=existing, variant=line.variant, quantity=line.quantity)
     if target.coupon_id is None and source.coupon_id is not None:
         target.coupon_id = source.coupon_id
     Cart.objects.filter(pk=target.pk).update(coupon_id=target.coupon_id, updated_at=timezone.now())

@@ -13,7 +13,7 @@ from notifications import events
 from ..errors import AlreadyPaid
 from ..events import actor_label, actor_user, audit, emit_event, order_payload
 from ..models import Cart, CartLine, Coupon, CouponUse, Order, OrderEvent, OrderStatus, PaymentStatus
-from .carts import MAX_CART_LINES, MAX_LINE_QUANTITY, cart_create, cart_line_name, limits_stock
+from .carts import cart_create, lines_add_capped
 
 S = OrderStatus
 # DESIGN.md "Money, stock and order rules": the only moves an order makes.
@@ -158,15 +158,6 @@ def order_reorder(*, order: Order, user=None) -> Cart:
         variant = line.variant
         if variant.store_id != order.store_id or variant.product.status != ProductStatus.PUBLISHED:
             continue
-        mine = existing.get(variant.pk)
-        wanted = min(line.quantity + (mine.quantity if mine else 0), MAX_LINE_QUANTITY)
-        if limits_stock(variant):
-            wanted = min(wanted, max(variant.available, 0))
-        if mine is not None:
-            if wanted > mine.quantity:
-                CartLine.objects.filter(pk=mine.pk).update(quantity=wanted)
-        elif wanted > 0 and len(existing) < MAX_CART_LINES:
-            existing[variant.pk] = CartLine.objects.create(cart=cart, variant=variant, name=cart_line_name(variant),
-                                                           quantity=wanted)
+        lines_add_capped(cart=cart, existing=existing, variant=variant, quantity=line.quantity)
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
     return cart

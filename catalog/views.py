@@ -445,7 +445,7 @@ class InventoryAdjustmentView(StoreScopedGenericView):
         data = InventoryAdjustmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        variant = Variant.objects.filter(store=self.store, pk=values["variant"]).first()
+        variant = self.get_queryset().filter(pk=values["variant"]).first()
         if variant is None:
             raise ValidationFailed("Unknown variant.", variant=["Unknown variant."])
         services.stock_adjust(variant=variant, delta=values["delta"], reason=values["reason"], note=values["note"],

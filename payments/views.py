@@ -9,6 +9,7 @@ from config.api.actor import request_actor
 from config.api.idempotency import idempotent
 from config.api.renderers import ok
 from orders.models import Order
+from orders.selectors import order_queryset
 from orders.serializers import OrderOutput
 from orders.services import cart_get
 from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
@@ -64,7 +65,7 @@ class CheckoutView(StoreScopedGenericView):
             shipping_address=values["shipping_address"], billing_address=values["billing_address"],
             shipping_method_id=values["shipping_method"], payment_method=values["payment_method"], user=buyer,
             actor=request_actor(request))
-        order = Order.objects.prefetch_related("lines").get(pk=order.pk)
+        order = order_queryset().get(pk=order.pk)
         return ok(OrderOutput(order, context={"payments": {order.pk: payment_summary(payment)}}).data, status=201)
 
 

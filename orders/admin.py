@@ -124,21 +124,14 @@ def _address(value) -> str:
     return format_html_join(mark_safe("<br>"), "{}: {}", ((key, item) for key, item in value.items()))
 
 
-# The admin's moves: each goes through orders.services, as the API's POST orders/{number}/status does.
+# The admin's moves: each through orders.services.order_transition (a store's cancel included), as the API's
+# POST orders/{number}/status.
 MOVES = {
     OrderStatus.PROCESSING: "Mark processing",
     OrderStatus.COMPLETED: "Mark completed",
     OrderStatus.CANCELLED: "Mark cancelled",
     OrderStatus.REFUNDED: "Mark refunded",
 }
-
-
-def order_move(*, order: Order, status: str, actor, note: str = "") -> Order:
-    """The admin's status change: a cancel through order_cancel (the store's cancel), the rest through
-    order_transition; both raise the API's errors (InvalidTransition, InsufficientStock …)."""
-    if status == OrderStatus.CANCELLED:
-        return services.order_cancel(order=order, actor=actor, by_customer=False, note=note)
-    return services.order_transition(order=order, status=status, actor=actor, note=note)
 
 
 @admin.register(Order)
@@ -217,7 +210,8 @@ class OrderAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     def _move(self, request, queryset, status: str) -> None:
         done = for_each_writable(self, request, queryset.select_related("store").order_by("pk"),
                                  label=lambda order: order.number,
-                                 act=lambda order: order_move(order=order, status=status, actor=request_actor(request)))
+                                 act=lambda order: services.order_transition(order=order, status=status,
+                                                                            actor=request_actor(request)))
         if done:
             self.message_user(request, f"{done} order(s) marked {status}.", messages.SUCCESS)
 
@@ -261,8 +255,8 @@ class OrderAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
             self.message_user(request, "Choose what the order becomes.", messages.ERROR)
             return
         try:
-            order = order_move(order=order, status=status, actor=request_actor(request),
-                               note=request.POST.get("note", "")[:2000])
+            order = services.order_transition(order=order, status=status, actor=request_actor(request),
+                                              note=request.POST.get("note", "")[:2000])
         except DomainError as exc:
             self.message_user(request, f"{order.number}: {domain_message(exc)}", messages.ERROR)
         else:

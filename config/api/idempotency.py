@@ -36,6 +36,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder as AnswerEncoder  # the one the renderer writes with
 
 from .errors import DomainError, IdempotencyConflict, ValidationFailed
 from .models import IdempotencyKey
@@ -68,10 +69,13 @@ def idempotent(view_method):
             if response.status_code >= 500:
                 transaction.set_rollback(True)  # a failed attempt is forgotten, its work too
                 return response
-            body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
+            # stored as the renderer writes it (datetimes keep their microseconds), with the answer's message,
+            # so a replay says exactly what the first answer said
+            body = json.loads(json.dumps(response.data, cls=AnswerEncoder))
             IdempotencyKey.objects.filter(pk=record.pk).update(
                 response_status=response.status_code,
-                response_body={"enveloped": getattr(response, "enveloped", False), "data": body},
+                response_body={"enveloped": getattr(response, "enveloped", False), "data": body,
+                               "message": getattr(response, "message", None)},
             )
         return response
 
@@ -100,6 +104,7 @@ def _claim(*, key: str, request) -> tuple[IdempotencyKey | None, Response | None
     stored = existing.response_body
     replay = Response(stored["data"], status=existing.response_status, headers={"Idempotent-Replayed": "true"})
     replay.enveloped = stored["enveloped"]
+    replay.message = stored.get("message")
     return existing, replay
 
 

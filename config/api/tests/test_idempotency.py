@@ -4,6 +4,7 @@ The view's work is a service writing a row (an auth Group, a model every install
 registering an on_commit callback, so the tests can see what was committed and what ran after.
 """
 
+import datetime as dt
 import functools
 import time
 
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 from config.api.errors import ValidationFailed
 from config.api.idempotency import idempotent
 from config.api.models import IdempotencyKey
-from config.api.renderers import EnvelopeJSONRenderer
+from config.api.renderers import EnvelopeJSONRenderer, ok
 from tests.races import race
 
 CALLS: list[dict] = []  # every run of the view, committed or not
@@ -52,6 +53,9 @@ class ChargeView(APIView):
             return Response({"detail": "try later"}, status=503)
         if failure == "slow":
             time.sleep(0.5)  # the duplicates arrive while this one holds the key
+        if failure == "dated":
+            at = dt.datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+            return ok({"charge": len(CALLS), "at": at}, message="Charged.", status=201)
         return Response({"charge": len(CALLS), "amount": request.data.get("amount")}, status=201)
 
 
@@ -85,6 +89,20 @@ def test_same_key_and_body_replays_the_first_answer_and_runs_once(api):
     assert second.json()["success"] is True
     assert len(CALLS) == 1
     assert IdempotencyKey.objects.get().response_status == 201
+
+
+def test_a_replay_says_exactly_what_the_first_answer_said(api):
+    # given: an answer with a datetime to the microsecond and a message
+    FAIL_NEXT.append("dated")
+    first = post(api, {"amount": "10.00"}, key="k-1")
+    # when
+    second = post(api, {"amount": "10.00"}, key="k-1")
+    # then
+    assert second["Idempotent-Replayed"] == "true"
+    assert first.json()["data"] == {"charge": 1, "at": "2026-05-01T12:00:00.123456Z"}
+    assert {k: v for k, v in second.json().items() if k != "timestamp"} == {
+        k: v for k, v in first.json().items() if k != "timestamp"}
+    assert second.json()["message"] == "Charged."
 
 
 def test_key_order_in_the_body_does_not_matter(api):

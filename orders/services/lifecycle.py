@@ -106,6 +106,10 @@ def order_cancel(*, order: Order, actor=None, by_customer: bool = False, note: s
     updated = Order.objects.filter(pk=order.pk, status=S.PENDING).update(
         status=S.CANCELLED, reserved_until=None, updated_at=timezone.now())
     if not updated:
+        current = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
+        if current == S.PROCESSING:  # the store may still cancel it: say so rather than "cannot become"
+            raise InvalidTransition("The store is preparing this order: only the store can cancel it now.",
+                                    status=current, to=S.CANCELLED)
         raise _refuse(order, S.CANCELLED)
     return order_moved(order=order, from_status=S.PENDING, actor=actor, note=(note or "").strip())
 

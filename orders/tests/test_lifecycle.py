@@ -144,8 +144,9 @@ def test_final_states_go_nowhere(store, make_variant, order_of):
 
 def test_a_customer_cancels_only_while_pending_the_store_also_while_processing(store, make_variant, order_of):
     order = order_of((make_variant(stock=5), 1), status="processing")
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransition) as refused:
         services.order_cancel(order=order, by_customer=True)
+    assert "only the store can cancel it" in refused.value.message
     assert Order.objects.get(pk=order.pk).status == "processing"
     assert services.order_cancel(order=order, actor=store.owner).status == "cancelled"
 

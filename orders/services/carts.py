@@ -148,6 +148,9 @@ def cart_item_update(*, cart: Cart, line_id: int, quantity: int) -> CartLine:
     _check_quantity(quantity)
     cart = _locked(cart)
     line = _cart_line(cart=cart, line_id=line_id)
+    if line.variant_id is None:  # deleted since it was added: the next look at the cart drops it
+        message = f"{line.name or 'This item'} is no longer available."
+        raise ValidationFailed(message, variant=[message])
     variant = _sellable_variant(store_id=cart.store_id, variant_id=line.variant_id)
     _check_stock(variant, quantity)
     CartLine.objects.filter(pk=line.pk).update(quantity=quantity)

@@ -269,3 +269,16 @@ def test_a_line_whose_variant_was_deleted_is_left_out_of_a_merge_and_a_coupon_ch
         services.cart_coupon_apply(cart=anonymous, code="big")
     merged = services.cart_merge(source=anonymous, user=user)
     assert list(merged.lines.values_list("variant", "quantity")) == [(kept.pk, 1)]
+
+
+def test_changing_the_quantity_of_a_deleted_variants_line_says_it_is_gone(store, make_variant, cart_with):
+    # given
+    lamp = make_variant(product_name="Lamp")
+    cart = cart_with((lamp, 1))
+    line = CartLine.objects.get(cart=cart)
+    lamp.delete()
+    # when
+    with pytest.raises(ValidationFailed) as refused:
+        services.cart_item_update(cart=cart, line_id=line.pk, quantity=2)
+    # then
+    assert refused.value.details == {"variant": ["Lamp is no longer available."]}

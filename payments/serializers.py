@@ -20,8 +20,10 @@ class CheckoutInput(serializers.Serializer):
     cart = serializers.UUIDField()
     email = serializers.EmailField(max_length=254)
     customer_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    shipping_address = serializers.DictField()
-    billing_address = serializers.DictField(required=False, allow_null=True, default=None)
+    shipping_address = serializers.DictField(
+        help_text="A flat object of text fields (line1, city, country…): at most 20, each at most 500 characters.")
+    billing_address = serializers.DictField(required=False, allow_null=True, default=None,
+                                            help_text="As shipping_address; omitted: the same.")
     shipping_method = serializers.IntegerField(min_value=1, max_value=INTEGER_MAX, required=False, allow_null=True,
                                                default=None)
     payment_method = serializers.CharField(max_length=32, help_text="cod or bank_transfer, if the store offers it.")

@@ -40,6 +40,27 @@ def order_number_normalize(text: str) -> str:
     return f"{symbols[:5]}-{symbols[5:]}"
 
 
+MAX_ADDRESS_FIELDS = 20
+MAX_ADDRESS_KEY_LENGTH = 50
+MAX_ADDRESS_VALUE_LENGTH = 500
+
+
+def _address_problem(address) -> str | None:
+    """Why ``address`` is not a flat object of short text fields (what an order keeps, shows and emails)."""
+    if not isinstance(address, dict):
+        return "An object."
+    if len(address) > MAX_ADDRESS_FIELDS:
+        return f"At most {MAX_ADDRESS_FIELDS} fields."
+    for key, value in address.items():
+        if not isinstance(key, str) or len(key) > MAX_ADDRESS_KEY_LENGTH:
+            return f"Field names of at most {MAX_ADDRESS_KEY_LENGTH} characters."
+        if isinstance(value, dict | list):
+            return f"{key}: text, not an object or a list."
+        if isinstance(value, str) and len(value) > MAX_ADDRESS_VALUE_LENGTH:
+            return f"{key}: at most {MAX_ADDRESS_VALUE_LENGTH} characters."
+    return None
+
+
 def _clean_inputs(*, email: str, shipping_address, billing_address, payment_method: str, initial_status: str):
     errors: dict[str, list[str]] = {}
     email = (email or "").strip()
@@ -47,10 +68,10 @@ def _clean_inputs(*, email: str, shipping_address, billing_address, payment_meth
         validate_email(email)
     except DjangoValidationError:
         errors["email"] = ["Enter a valid email address."]
-    if not isinstance(shipping_address, dict):
-        errors["shipping_address"] = ["An object."]
-    if billing_address is not None and not isinstance(billing_address, dict):
-        errors["billing_address"] = ["An object."]
+    if problem := _address_problem(shipping_address):
+        errors["shipping_address"] = [problem]
+    if billing_address is not None and (problem := _address_problem(billing_address)):
+        errors["billing_address"] = [problem]
     if not payment_method or not isinstance(payment_method, str) or len(payment_method) > MAX_PAYMENT_METHOD_LENGTH:
         errors["payment_method"] = ["Choose a payment method."]
     if initial_status not in PLACE_STATUSES:

@@ -192,6 +192,10 @@ def test_a_guest_reaches_the_per_customer_limit_by_email_in_any_case(store, make
 @pytest.mark.parametrize("overrides, field", [
     ({"email": "not-an-email"}, "email"),
     ({"shipping_address": "1 Main St"}, "shipping_address"),
+    ({"shipping_address": {"line1": "x" * 501}}, "shipping_address"),
+    ({"shipping_address": {"line1": {"nested": "object"}}}, "shipping_address"),
+    ({"shipping_address": {f"field{n}": "x" for n in range(21)}}, "shipping_address"),
+    ({"billing_address": {"k" * 51: "x"}}, "billing_address"),
     ({"payment_method": ""}, "payment_method"),
     ({"shipping_method_id": 999_999}, "shipping_method"),
 ])

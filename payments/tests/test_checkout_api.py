@@ -179,7 +179,8 @@ def test_a_refused_checkout_does_not_hold_its_idempotency_key(api, store, make_v
 
 
 @pytest.mark.parametrize("field, value", [("email", "not-an-email"), ("shipping_address", "a string"),
-                                          ("cart", "not-a-uuid"), ("shipping_method", "x")])
+                                          ("cart", "not-a-uuid"), ("shipping_method", "x"),
+                                          ("shipping_address", {"line1": "x" * 100_000})])
 def test_bad_checkout_data_is_400_naming_the_field(api, store, make_variant, cart_with, field, value):
     variant = make_variant()
     cart = cart_with((variant, 1))

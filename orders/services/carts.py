@@ -209,8 +209,8 @@ def cart_coupon_apply(*, cart: Cart, code: str, customer_email: str = "") -> Car
                                                                 email=customer_email))
     if problem:
         raise ValidationFailed(problem, code=[problem])
-    Cart.objects.filter(pk=cart.pk).update(coupon=coupon, updated_at=timezone.now())
-    cart.coupon = coupon
+    Cart.objects.filter(pk=cart.pk).update(coupon=coupon, coupon_code=coupon.code, updated_at=timezone.now())
+    cart.coupon, cart.coupon_code = coupon, coupon.code
     return cart
 
 
@@ -218,8 +218,8 @@ def cart_coupon_apply(*, cart: Cart, code: str, customer_email: str = "") -> Car
 def cart_coupon_remove(*, cart: Cart) -> Cart:
     """Takes the coupon off the cart (nothing when it has none)."""
     cart = _locked(cart)
-    Cart.objects.filter(pk=cart.pk).update(coupon=None, updated_at=timezone.now())
-    cart.coupon = None
+    Cart.objects.filter(pk=cart.pk).update(coupon=None, coupon_code="", updated_at=timezone.now())
+    cart.coupon, cart.coupon_code = None, ""
     return cart
 
 
@@ -266,8 +266,9 @@ def cart_merge(*, source: Cart, user) -> Cart:
             continue
         lines_add_capped(cart=target, existing=existing, variant=line.variant, quantity=line.quantity)
     if target.coupon_id is None and source.coupon_id is not None:
-        target.coupon_id = source.coupon_id
-    Cart.objects.filter(pk=target.pk).update(coupon_id=target.coupon_id, updated_at=timezone.now())
+        target.coupon_id, target.coupon_code = source.coupon_id, source.coupon_code
+    Cart.objects.filter(pk=target.pk).update(coupon_id=target.coupon_id, coupon_code=target.coupon_code,
+                                             updated_at=timezone.now())
     Cart.objects.filter(pk=source.pk).delete()
     return target
 
@@ -301,8 +302,8 @@ class CartView:
 
 def cart_view(*, cart: Cart) -> CartView:
     """The cart re-priced from the catalog. Lines whose variant was deleted or whose product is no longer
-    published, and a coupon that no longer applies, are removed from the cart, each with a message; short stock
-    is reported, not changed."""
+    published, and a coupon that no longer applies or was deleted, are removed from the cart, each with a message;
+    short stock is reported, not changed."""
     cart = Cart.objects.select_related("store", "coupon").filter(pk=cart.pk).first()
     if cart is None:
         raise NotFound("No such cart.")
@@ -317,17 +318,19 @@ def cart_view(*, cart: Cart) -> CartView:
             name = cart_line_name(line.variant) if line.variant is not None else (line.name or "An item")
             messages.append(f"{name} is no longer available and was removed from your cart.")
     coupon = cart.coupon
+    if coupon is None and cart.coupon_code:  # applied, then deleted by the store
+        messages.append(f"The coupon {cart.coupon_code} was removed: it no longer exists.")
     totals = price_cart(store=store, lines=_priced(lines), coupon=coupon,
                         customer_uses=customer_coupon_uses(coupon=coupon, user_id=cart.user_id) if coupon else 0)
     if coupon is not None and totals.coupon_error:
         messages.append(f"The coupon {coupon.code} was removed: {totals.coupon_error}")
         coupon = None
-    if dropped or (cart.coupon_id and coupon is None):
+    if dropped or ((cart.coupon_id or cart.coupon_code) and coupon is None):
         with transaction.atomic():
             CartLine.objects.filter(pk__in=[line.pk for line in dropped]).delete()
             if coupon is None:
-                Cart.objects.filter(pk=cart.pk).update(coupon=None)
-                cart.coupon = None
+                Cart.objects.filter(pk=cart.pk).update(coupon=None, coupon_code="")
+                cart.coupon, cart.coupon_code = None, ""
     view_lines = []
     for line, priced in zip(lines, totals.lines, strict=True):
         variant = line.variant

@@ -157,6 +157,9 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
                                cart=[f"{name} is no longer available." for name in names])
     method = _shipping_method(store=store, shipping_method_id=shipping_method_id)
     coupon = cart.coupon
+    if coupon is None and cart.coupon_code:  # applied, then deleted by the store: the buyer must see the new total
+        message = f"The coupon {cart.coupon_code} no longer exists."
+        raise ValidationFailed(message, coupon=[message])
     totals = price_cart(store=store, coupon=coupon, shipping_method=method, now=now,
                         lines=[PricedLine(variant_id=line.variant_id, unit_price=line.variant.price,
                                           quantity=line.quantity) for line in lines])

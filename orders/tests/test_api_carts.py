@@ -212,3 +212,26 @@ def test_an_unpublished_product_cannot_be_added(api, base, make_variant):
     response = api.post(f"{base}/carts/{cart['id']}/items", {"variant": draft.pk, "quantity": 1})
     assert response.status_code == 400
     assert "variant" in error(response)["details"]
+
+
+def test_a_deleted_coupon_is_dropped_with_a_message_and_checkout_says_so_first(api, base, store, make_variant):
+    # given a cart with a coupon the store then deletes
+    vase = make_variant(price="50.00", stock=3)
+    coupon = Coupon.objects.create(store=store, code="GONE", kind="fixed", value=5)
+    cart = new_cart(api, base, items=[{"variant": vase.pk, "quantity": 1}])
+    assert api.post(f"{base}/carts/{cart['id']}/coupon", {"code": "gone"}).status_code == 200
+    coupon.delete()
+    checkout = {"cart": cart["id"], "email": "a@example.com", "shipping_address": {"line1": "1 Main St"},
+                "payment_method": "cod"}
+    # when: checkout before looking at the cart
+    refused = api.post(f"{base}/checkout", checkout)
+    # then
+    assert refused.status_code == 400
+    assert error(refused)["details"] == {"coupon": ["The coupon GONE no longer exists."]}
+    # when: the cart is looked at
+    view = data(api.get(f"{base}/carts/{cart['id']}"))
+    # then: re-priced without it, saying why, once
+    assert (view["coupon"], view["discount"], view["total"]) == (None, "0.00", "50.00")
+    assert view["messages"] == ["The coupon GONE was removed: it no longer exists."]
+    assert data(api.get(f"{base}/carts/{cart['id']}"))["messages"] == []
+    assert api.post(f"{base}/checkout", checkout).status_code == 201

@@ -27,9 +27,17 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    return number
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -187,9 +195,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # --- Orders -----------------------------------------------------------------
 # A cart untouched this long is deleted by the carts-prune job.
-CART_IDLE_DAYS = env_int("CART_IDLE_DAYS", 30)
+CART_IDLE_DAYS = env_int("CART_IDLE_DAYS", 30, minimum=1)
 # A pending unpaid order holds its stock this long; then the orders-expire job cancels it.
-ORDER_RESERVATION_MINUTES = env_int("ORDER_RESERVATION_MINUTES", 30)
+ORDER_RESERVATION_MINUTES = env_int("ORDER_RESERVATION_MINUTES", 30, minimum=1)
 
 # --- Auth -------------------------------------------------------------------
 PASSWORD_HASHERS = [

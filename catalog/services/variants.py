@@ -151,9 +151,13 @@ def product_variants_apply(*, product: Product, new: list[dict], changed: list[t
 def variant_delete(*, variant: Variant, actor=None) -> None:
     """Deletes a variant and refreshes its product's price and in_stock.
 
-    Raises ProductInUse (409) when orders still point at it.
+    Raises ProductInUse (409) while open orders hold units of it (their release or sale needs the row).
     """
     product = variant.product
+    held = Variant.objects.select_for_update().filter(pk=variant.pk).values_list("reserved", flat=True).first()
+    if held:  # the row lock makes a checkout reserving it now wait, then find it gone
+        raise ProductInUse(f"{held} units of {variant.sku} are held by open orders: archive the product, or "
+                           "delete the variant once those orders are completed or cancelled.", reserved=held)
     try:
         with transaction.atomic():
             variant.delete()

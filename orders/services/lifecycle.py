@@ -1,7 +1,7 @@
 """An order's life: the transition table, cancel, mark-paid, reorder. Each change is one conditional UPDATE."""
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import ProductStatus
@@ -24,6 +24,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Cash on delivery is often recorded as delivered (completed) before the cash is booked: still payable.
 PAYABLE = (S.PENDING, S.PROCESSING, S.COMPLETED)
+# A refund gives money back: only an order that was paid (or partly refunded already) can be refunded.
+REFUNDABLE = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 EVENT_FOR_STATUS = {S.CANCELLED: events.ORDER_CANCELLED, S.REFUNDED: events.ORDER_REFUNDED}
 
 
@@ -80,15 +82,18 @@ def order_transition(*, order: Order, status: str, actor=None, note: str = "") -
     if status not in S.values:
         raise ValidationFailed("Unknown status.", status=[f"One of {', '.join(S.values)}."])
     note = (note or "").strip()
-    current = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", flat=True).first()
-    if current is None:
+    row = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", "payment_status").first()
+    if row is None:
         raise NotFound("No such order.")
+    current, payment_status = row
     if status not in TRANSITIONS.get(current, frozenset()):
         raise InvalidTransition(f"A {current} order cannot become {status}.", status=current, to=status)
     extra = {}
     if status == S.REFUNDED:
-        extra["payment_status"] = Case(When(payment_status=PaymentStatus.PAID, then=Value(PaymentStatus.REFUNDED)),
-                                       default=F("payment_status"))
+        if payment_status not in REFUNDABLE:  # nothing was paid, so nothing can be given back: cancel it instead
+            raise InvalidTransition(f"An order whose payment is {payment_status} cannot be refunded; cancel it.",
+                                    status=current, to=status, payment_status=payment_status)
+        extra["payment_status"] = PaymentStatus.REFUNDED
     updated = Order.objects.filter(pk=order.pk, status=current).update(
         status=status, reserved_until=None, updated_at=timezone.now(), **extra)
     if not updated:

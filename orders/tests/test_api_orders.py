@@ -258,3 +258,20 @@ def test_the_whole_flow_over_http_checkout_then_the_guest_follows_the_order(api,
     assert [row["number"] for row in data(listed)] == [number]
     assert data(listed)[0]["payment"]["gateway"] == "cod"
     assert api.get(f"{base}/carts/{cart['id']}").status_code == 404  # checkout used the cart up
+
+
+def test_a_variant_held_by_an_open_order_cannot_be_deleted_until_the_order_lets_go(owner_api, base, make_variant,
+                                                                                   order_of):
+    # given a pending order holding 2 units
+    variant = make_variant(stock=5)
+    order = order_of((variant, 2))
+    path = f"{base}/products/{variant.product_id}/variants/{variant.pk}"
+    # when the merchant deletes the variant
+    refused = owner_api.delete(path)
+    # then 409 and the variant, its reservation and its ledger stay
+    assert refused.status_code == 409, refused.json()
+    assert error(refused)["code"] == "CONFLICT"
+    assert InventoryMovement.objects.filter(variant_id=variant.pk, order=order, reason="reserve").exists()
+    # once the order is cancelled the variant can go
+    services.order_cancel(order=order)
+    assert owner_api.delete(path).status_code == 204

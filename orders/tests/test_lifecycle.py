@@ -91,17 +91,30 @@ def test_refunding_a_processing_order_releases_and_a_completed_one_keeps_the_sal
     completed = order_of((variant, 3), status="processing")
     services.order_transition(order=completed, status="completed")
     services.order_mark_paid(order=completed)  # paid after delivery (cash on delivery)
+    services.order_mark_paid(order=processing)
 
     services.order_transition(order=processing, status="refunded")
     completed = services.order_transition(order=completed, status="refunded")
 
     assert stock_of(variant) == (7, 0)  # 3 sold (a return is a stock adjustment), 2 released
     assert (completed.status, completed.payment_status) == ("refunded", "refunded")
-    assert Order.objects.get(pk=processing.pk).payment_status == "unpaid"
+    assert Order.objects.get(pk=processing.pk).payment_status == "refunded"
+
+
+def test_an_unpaid_order_cannot_be_refunded_and_keeps_its_stock(store, make_variant, order_of):
+    variant = make_variant(stock=5)
+    order = order_of((variant, 2), status="processing")
+    with pytest.raises(InvalidTransition) as refused:
+        services.order_transition(order=order, status="refunded")
+    assert refused.value.details == {"status": "processing", "to": "refunded", "payment_status": "unpaid"}
+    assert Order.objects.get(pk=order.pk).status == "processing"
+    assert stock_of(variant) == (5, 2)
 
 
 def test_a_refund_is_one_order_refunded_event_with_its_amount(store, make_variant, order_of, hooks):
     order = order_of((make_variant(price="12.50"), 2), status="processing")
+    services.order_mark_paid(order=order)
+    WebhookDelivery.objects.all().delete()
     services.order_transition(order=order, status="refunded", note="Damaged")
     assert delivered() == ["order.refunded"]
     data = WebhookDelivery.objects.get().payload["data"]

@@ -66,3 +66,10 @@ def test_log_lines_are_json_with_the_request_id():
     assert line["message"] == "hello world"
     assert line["request_id"] == "req-42"
     assert line["level"] == "INFO"
+
+
+def test_order_timings_out_of_range_or_not_numbers_refuse_to_start_with_the_reason():
+    too_small = load_settings(DEBUG="1", CART_IDLE_DAYS="0")
+    not_a_number = load_settings(DEBUG="1", ORDER_RESERVATION_MINUTES="abc")
+    assert too_small.returncode != 0 and "CART_IDLE_DAYS must be at least 1" in too_small.stderr
+    assert not_a_number.returncode != 0 and "ORDER_RESERVATION_MINUTES must be a whole number" in not_a_number.stderr

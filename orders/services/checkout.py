@@ -191,12 +191,13 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
         CouponUse.objects.create(coupon=coupon, order=order, user=user, email=email)
     OrderEvent.objects.create(order=order, kind="created", to_status=initial_status, actor_user=actor_user(actor),
                               actor_label=actor_label(actor)[:255])
-    # late in the transaction: the variants' row locks are held for as short a time as possible
-    stock_reserve(store=store, items=[(line.variant_id, line.quantity) for line in lines], order=order,
-                  actor=actor)
-    Cart.objects.filter(pk=cart.pk).delete()
+    cart.delete()  # the locked instance: no second read of the cart
     audit(store=store, actor=actor, action="order.created", target=order,
           changes={"number": order.number, "status": order.status, "total": str(order.total),
                    "payment_method": payment_method})
     emit_event(events.ORDER_CREATED, store=store, payload=order_payload(order, order_lines), actor=actor)
+    # last: the variants' row locks, which every checkout of a popular product waits for, are held from here to
+    # COMMIT only (a refusal rolls back all of the above)
+    stock_reserve(store=store, items=[(line.variant_id, line.quantity) for line in lines], order=order,
+                  actor=actor)
     return order

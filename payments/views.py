@@ -8,10 +8,9 @@ from rest_framework.decorators import action
 from config.api.actor import request_actor
 from config.api.idempotency import idempotent
 from config.api.renderers import ok
-from orders.models import Order
-from orders.selectors import order_queryset
+from orders.models import Cart, Order
+from orders.selectors import order_lines_load
 from orders.serializers import OrderOutput
-from orders.services import cart_get
 from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
 from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
 
@@ -59,13 +58,13 @@ class CheckoutView(StoreScopedGenericView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         buyer = _buyer(request)
-        cart = cart_get(store=self.store, cart_id=values["cart"], user=buyer)
+        # order_place reads the cart under its row lock and answers 404 unless it is this store's and this buyer's
         order, payment = services.checkout_complete(
-            store=self.store, cart=cart, email=values["email"], customer_name=values["customer_name"],
-            shipping_address=values["shipping_address"], billing_address=values["billing_address"],
-            shipping_method_id=values["shipping_method"], payment_method=values["payment_method"], user=buyer,
-            actor=request_actor(request))
-        order = order_queryset().get(pk=order.pk)
+            store=self.store, cart=Cart(pk=values["cart"]), email=values["email"],
+            customer_name=values["customer_name"], shipping_address=values["shipping_address"],
+            billing_address=values["billing_address"], shipping_method_id=values["shipping_method"],
+            payment_method=values["payment_method"], user=buyer, actor=request_actor(request))
+        order_lines_load(order)
         return ok(OrderOutput(order, context={"payments": {order.pk: payment_summary(payment)}}).data, status=201)
 
 

@@ -4,6 +4,7 @@
     python -m bench.checkout queries <dir>            SQL statements per checkout for carts of 1, 5 and 20 lines
     python -m bench.checkout profile <dir>            where one checkout request's CPU goes
     python -m bench.checkout drive <dir> <url> <clients>  buyers over HTTP: fill carts, then check out
+    python -m bench.checkout latency <dir> <url> <clients>  the same at one client per worker: no queueing
     python -m bench.checkout verify <dir>             on hand, reserved, orders and movements add up
     python -m bench.checkout floor <dir> <clients>    one checkout's SQL replayed raw through psycopg
     python -m bench.checkout report <dir>             the summary and the targets
@@ -215,7 +216,6 @@ PROFILE_PARTS = [
     ("whole request (Django handler)", "django/core/handlers/base.py", "get_response"),
     ("  Idempotency-Key: claim", "config/api/idempotency.py", "_claim"),
     ("  input validation (CheckoutInput)", "rest_framework/serializers.py", "is_valid"),
-    ("  cart_get (the view's read of the cart)", "orders/services/carts.py", "cart_get"),
     ("  checkout_complete", "payments/services.py", "checkout_complete"),
     ("    order_place", "orders/services/checkout.py", "order_place"),
     ("      stock_reserve", "catalog/services/stock.py", "stock_reserve"),
@@ -256,15 +256,15 @@ def profile(folder: Path, rounds: int = 150) -> None:
                             for caller, (_, _, _, cumulative) in stats[key][4].items() if caller not in matched)
     whole = totals[PROFILE_PARTS[0][0]] or 1
     top = [label for label, _, _ in PROFILE_PARTS if label.startswith("  ") and not label.startswith("   ")]
-    totals["  the rest (middleware, DRF, re-reading the order, storing the answer)"] = whole - sum(
+    totals["  the rest (middleware, DRF, the lines for the answer, storing it)"] = whole - sum(
         totals[label] for label in top)
     labels = [label for label, _, _ in PROFILE_PARTS]
     labels.insert(labels.index("across all: the ORM compiling SQL"),
-                  "  the rest (middleware, DRF, re-reading the order, storing the answer)")
+                  "  the rest (middleware, DRF, the lines for the answer, storing it)")
     print(f"   where a checkout request's CPU goes ({cpu:.1f} ms in-process, cProfile shares):")
     for label in labels:
         share = totals[label] / whole
-        print(f"     {label:70} {share * cpu:5.1f} ms {share:4.0%}")
+        print(f"     {label:66} {share * cpu:5.1f} ms {share:4.0%}")
     _write(folder, "profile", {label: totals[label] / whole for label in labels})
 
 
@@ -321,8 +321,8 @@ def _drive_share(args: tuple) -> dict:
                 with lock:
                     results.append({"index": index, "cart": cart, "timings": timings})
             else:
-                index, cart, shipping_method = job
-                body = {"cart": cart, "email": f"buyer{index}@{EMAIL_DOMAIN}", "shipping_address": ADDRESS,
+                index, cart, shipping_method, who = job
+                body = {"cart": cart, "email": f"{who}{index}@{EMAIL_DOMAIN}", "shipping_address": ADDRESS,
                         "shipping_method": shipping_method, "payment_method": "cod"}
                 began = time.time()
                 status, data, elapsed = _request(connection, "POST", f"{base}/checkout", body,
@@ -380,7 +380,7 @@ def drive(folder: Path, url: str, clients: int) -> None:
           + f" ms; not 2xx: {cart_failures}")
 
     carts = sorted((result["index"], result["cart"]) for result in filled if result["cart"])
-    checkout_jobs = [(index, cart, seed_data["shipping_method"]) for index, cart in carts]
+    checkout_jobs = [(index, cart, seed_data["shipping_method"], "buyer") for index, cart in carts]
     rng.shuffle(checkout_jobs)
     answers, seconds = _run_phase("checkout", url, base, checkout_jobs, clients)
     statuses: dict[str, int] = {}
@@ -416,6 +416,27 @@ def drive(folder: Path, url: str, clients: int) -> None:
           f"{latency['p50']:.1f}/{latency['p95']:.1f}/{latency['p99']:.1f} ms; answers {statuses}; {sold_out}")
 
 
+def latency(folder: Path, url: str, clients: int, count: int = 300) -> None:
+    """A checkout's own latency, without queueing: ``clients`` buyers (one per worker) check out ``count`` carts
+    of regular products."""
+    seed_data = _read(folder, "seed")
+    rng = random.Random("bench-latency")
+    base = f"/api/v1/stores/{seed_data['store']}"
+    jobs = [(index, rng.sample(seed_data["regular"], LINES_PER_CART)) for index in range(count)]
+    filled, _ = _run_phase("carts", url, base, jobs, clients)
+    checkout_jobs = [(result["index"], result["cart"], seed_data["shipping_method"], "latency")
+                     for result in filled if result["cart"]]
+    answers, seconds = _run_phase("checkout", url, base, checkout_jobs, clients)
+    latency_ms = _latencies([answer["seconds"] for answer in answers])
+    orders = [answer["number"] for answer in answers if answer["status"] == 201]
+    _write(folder, "latency", {"clients": clients, "checkouts": len(answers), "orders": len(orders),
+                               "numbers": sorted(orders), "per_second": len(answers) / seconds,
+                               "latency_ms": latency_ms})
+    print(f"   checkout at {clients} clients (one per worker): {len(answers)} in {seconds:.1f} s = "
+          f"{len(answers) / seconds:.0f}/s; p50/p95/p99 {latency_ms['p50']:.1f}/{latency_ms['p95']:.1f}/"
+          f"{latency_ms['p99']:.1f} ms; {len(orders)} orders")
+
+
 # --- verify ---------------------------------------------------------------------------------------------------
 
 
@@ -424,7 +445,7 @@ def verify(folder: Path) -> None:
     _django()
     from django.db import connection
 
-    seed_data, run = _read(folder, "seed"), _read(folder, "drive")
+    seed_data, run, quiet = _read(folder, "seed"), _read(folder, "drive"), _read(folder, "latency")
     sql = {
         # per variant: on hand, reserved, ledger sums, units on open orders' lines
         "variants": """
@@ -448,6 +469,8 @@ def verify(folder: Path) -> None:
         variants = cursor.fetchall()
         cursor.execute(sql["orders"], [f"buyer%@{EMAIL_DOMAIN}"])
         numbers = sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(sql["orders"], [f"latency%@{EMAIL_DOMAIN}"])
+        quiet_numbers = sorted(row[0] for row in cursor.fetchall())
         counts = {}
         for name in ("lines", "reserves"):
             cursor.execute(sql[name])
@@ -470,15 +493,19 @@ def verify(folder: Path) -> None:
     hot = next(row for row in variants if row[0] == seed_data["hot"])
     if numbers != run["numbers"]:
         problems.append(f"{len(numbers)} orders in the database, {len(run['numbers'])} 201 answers")
+    if quiet_numbers != quiet["numbers"]:
+        problems.append(f"{len(quiet_numbers)} latency-run orders in the database, {len(quiet['numbers'])} 201 answers")
     if counts["lines"] != counts["reserves"]:
         problems.append(f"{counts['lines']} order lines, {counts['reserves']} reserve movements")
-    if carts_left != run["checkouts"] - run["orders"]:
-        problems.append(f"{carts_left} carts left, {run['checkouts'] - run['orders']} checkouts refused")
+    refused = run["checkouts"] - run["orders"] + quiet["checkouts"] - quiet["orders"]
+    if carts_left != refused:
+        problems.append(f"{carts_left} carts left, {refused} checkouts refused")
     if payments is not None and payments[0] != payments[1]:
         problems.append(f"{payments[0]} payments for {payments[1]} orders")
     if hot[1] != seed_data["hot_stock"] or hot[2] > hot[1]:
         problems.append(f"hot product: on hand {hot[1]}, reserved {hot[2]}")
-    line = (f"orders {len(numbers)} = 201 answers {len(run['numbers'])}; hot product: on hand {hot[1]}, reserved "
+    line = (f"orders {len(numbers) + len(quiet_numbers)} = 201 answers {len(run['numbers']) + len(quiet['numbers'])}"
+            f"; hot product: on hand {hot[1]}, reserved "
             f"{hot[2]}, available {hot[1] - hot[2]}, {hot[6]} reserve movements; {len(variants)} variants: on hand and "
             f"reserved = their ledger, reserved = units on open orders; reserve movements {counts['reserves']} = "
             f"order lines {counts['lines']}; carts left {carts_left} = refused checkouts"
@@ -730,7 +757,7 @@ def psycopg_conninfo(settings_dict: dict) -> str:
 
 
 def report(folder: Path) -> None:
-    run, floor_data = _read(folder, "drive"), _read(folder, "floor")
+    run, floor_data, quiet = _read(folder, "drive"), _read(folder, "floor"), _read(folder, "latency")
     measured, checks = _read(folder, "queries"), _read(folder, "verify")
     counts, costs = measured["statements"], measured["costs"]
     latency = run["latency_ms"]
@@ -738,7 +765,11 @@ def report(folder: Path) -> None:
     rows = [
         ("checkouts/s", f"{run['checkouts_per_second']:.0f} ({run['orders_per_second']:.0f} orders/s)",
          f"≥ {TARGET_CHECKOUTS_PER_SECOND}", run["checkouts_per_second"] >= TARGET_CHECKOUTS_PER_SECOND),
-        ("checkout p50/p95/p99", f"{latency['p50']:.1f} / {latency['p95']:.1f} / {latency['p99']:.1f} ms", "", None),
+        (f"checkout p50/p95/p99 at {run['clients']} clients",
+         f"{latency['p50']:.1f} / {latency['p95']:.1f} / {latency['p99']:.1f} ms", "", None),
+        (f"checkout p50/p95/p99 at {quiet['clients']} (no queue)",
+         f"{quiet['latency_ms']['p50']:.1f} / {quiet['latency_ms']['p95']:.1f} / {quiet['latency_ms']['p99']:.1f} ms",
+         "", None),
         ("raw-SQL floor", f"{floor_data['per_second']:.0f} checkouts/s ({floor_data['statements']} statements)", "",
          None),
         ("throughput ÷ floor", f"{floor_data['fraction']:.0%}", f"≥ {TARGET_FLOOR_FRACTION:.0%}",
@@ -767,6 +798,8 @@ def main() -> None:
         drive(folder, sys.argv[3], int(sys.argv[4]))
     elif command == "profile":
         profile(folder)
+    elif command == "latency":
+        latency(folder, sys.argv[3], int(sys.argv[4]))
     elif command == "verify":
         verify(folder)
     elif command == "floor":

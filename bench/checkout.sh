@@ -3,25 +3,30 @@
 #
 # Creates a throwaway PostgreSQL database on 127.0.0.1:5432 (user postgres, dropped on exit),
 # migrates, seeds a store with 1,000 products (plenty of stock) and one hot product whose stock
-# runs out part-way through the run (bench/checkout.py seed), counts the SQL statements of one
-# checkout request for carts of 1, 5 and 20 lines, then serves the app with gunicorn as in
-# production (BENCH_WORKERS sync workers, 4 by default: a checkout waits on PostgreSQL for about
-# half its time, so 2 cores keep busy with 4; DEBUG off, persistent connections, Redis as the
-# Celery broker and cache, no Celery worker running: the fan-out waits in its queue) and drives it
-# from BENCH_CLIENTS concurrent buyers (Python, 4 processes) in two phases:
-#   carts     BENCH_CARTS buyers each create a cart and add 2 products (a quarter add the hot one too)
-#   checkout  every cart is checked out with cash on delivery (an Idempotency-Key each)
-# and prints checkouts/s and orders/s, p50/p95/p99 of the checkout request and the answers. Then,
-# server stopped: the correctness line (on hand, reserved, orders, lines and movements add up,
-# nothing oversold) and the raw-SQL floor: one checkout request's statements captured in-process
-# and replayed through psycopg, in its transactions, with fresh carts, keys and ids, from the same
-# number of clients; checkout throughput is reported as a fraction of it.
-# Never part of the test suite. About 2 minutes with the defaults. Figures: docs/PERFORMANCE.md.
+# runs out part-way through the checkouts (bench/checkout.py seed), then:
+#   in-process  one checkout request through Django's test client: its SQL statements for carts of
+#               1, 5 and 20 lines (must be equal), its wall and CPU cost, where that CPU goes (cProfile)
+#   carts       gunicorn as in production (BENCH_WORKERS sync workers, DEBUG off, persistent
+#               connections, Redis as cache and Celery broker with no worker running: the fan-out
+#               waits in its queue and goes with the cleanup); BENCH_CARTS buyers, BENCH_CLIENTS at a
+#               time (Python, 4 processes), each create a cart and add 2 products, a quarter the hot one too
+#   checkout    every cart checked out with cash on delivery (an Idempotency-Key each): checkouts/s,
+#               orders/s, p50/p95/p99, the answers, when the hot product sold out
+#   latency     300 more buyers at one client per worker: a checkout's own latency, without queueing
+#   verify      (server stopped) on hand, reserved, orders, lines, payments and movements add up;
+#               nothing oversold
+#   floor       the statements of one checkout request captured in-process and replayed raw through
+#               psycopg, in its transaction, with fresh carts, keys and ids, from BENCH_CLIENTS
+#               connections, for as many carts of the same shapes: the database's floor; checkout
+#               throughput is reported as a fraction of it
+# 4 workers: a checkout is mostly Python on the CPU (about 21 of its 30 ms in-process), so 2 cores
+# are kept busy by 4 workers while some wait on PostgreSQL; 6 and 8 measured slower (docs/PERFORMANCE.md).
+# Never part of the test suite. About 3 minutes with the defaults. Figures: docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PY="$ROOT/.venv/bin/python"
-CARTS=${BENCH_CARTS:-3000}
+CARTS=${BENCH_CARTS:-2000}
 CLIENTS=${BENCH_CLIENTS:-32}
 WORKERS=${BENCH_WORKERS:-4}
 PORT=${BENCH_PORT:-8078}
@@ -56,10 +61,11 @@ psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
 "$PY" manage.py migrate -v 0
 echo "== seed"
 "$PY" -m bench.checkout seed "$OUT" "$CARTS"
-echo "== queries per checkout (in-process, Django's test client)"
+echo "== one checkout in-process (Django's test client): statements, cost, where the CPU goes"
 "$PY" -m bench.checkout queries "$OUT"
+"$PY" -m bench.checkout profile "$OUT"
 
-echo "== gunicorn: $WORKERS sync workers; $CLIENTS concurrent buyers"
+echo "== over HTTP: gunicorn with $WORKERS sync workers; $CARTS buyers, $CLIENTS at a time"
 "$ROOT/.venv/bin/gunicorn" config.wsgi:application --workers "$WORKERS" --worker-class sync \
     --bind "127.0.0.1:$PORT" --backlog 2048 --log-level warning --access-logfile /dev/null >"$OUT/gunicorn.log" 2>&1 &
 SERVER_PID=$!
@@ -69,6 +75,7 @@ for _ in $(seq 100); do
 done
 for _ in $(seq $((WORKERS * 4))); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/api/v1/stores/bench/products"; done
 "$PY" -m bench.checkout drive "$OUT" "http://127.0.0.1:$PORT" "$CLIENTS"
+"$PY" -m bench.checkout latency "$OUT" "http://127.0.0.1:$PORT" "$WORKERS"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 if grep -q "Traceback" "$OUT/gunicorn.log"; then echo "   the server logged errors:"; tail -40 "$OUT/gunicorn.log"; fi
 
@@ -78,3 +85,4 @@ echo "== raw-SQL floor"
 "$PY" -m bench.checkout floor "$OUT" "$CLIENTS"
 echo
 "$PY" -m bench.checkout report "$OUT"
+echo "   load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -216,7 +216,7 @@ PROFILE_PARTS = [
     ("whole request (Django handler)", "django/core/handlers/base.py", "get_response"),
     ("  Idempotency-Key: claim", "config/api/idempotency.py", "_claim"),
     ("  input validation (CheckoutInput)", "rest_framework/serializers.py", "is_valid"),
-    ("  checkout_complete", "payments/services.py", "checkout_complete"),
+    ("  checkout_complete", "payments/services/checkout.py", "checkout_complete"),
     ("    order_place", "orders/services/checkout.py", "order_place"),
     ("      stock_reserve", "catalog/services/stock.py", "stock_reserve"),
     ("      emit (order.created)", "notifications/services/fanout.py", "emit"),

@@ -184,6 +184,11 @@ class Order(models.Model):
     payment_method = models.CharField(max_length=32)
     reserved_until = models.DateTimeField(null=True, blank=True,
                                           help_text="A pending unpaid order is cancelled after this.")
+    # Held for review (a fraud check's hit, a payment whose amount did not match, a payment after the reservation
+    # ran out with no stock left): non-empty says why. A held order is not moved on until a member approves or
+    # rejects it; the expiry job leaves it alone.
+    hold_reason = models.CharField(max_length=255, blank=True, default="")
+    held_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -202,6 +207,7 @@ class Order(models.Model):
             models.Index(fields=["user", "created_at"], name="order_user_created"),
             # the expiry job: pending orders whose reservation ran out
             models.Index(fields=["reserved_until"], condition=Q(status="pending"), name="order_pending_reserved"),
+            models.Index(fields=["store", "held_at"], condition=~Q(hold_reason=""), name="order_store_held"),
         ]
 
     def __str__(self) -> str:

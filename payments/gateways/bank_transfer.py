@@ -12,5 +12,5 @@ class BankTransfer(Gateway):
     offline = True
     order_status = OrderStatus.PENDING
 
-    def start(self, *, order, setting) -> PaymentStart:
+    def start(self, *, order, payment, setting) -> PaymentStart:
         return PaymentStart(instructions=setting.instructions)

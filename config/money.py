@@ -68,3 +68,14 @@ class MoneyField(serializers.DecimalField):
 
     def to_representation(self, value):
         return money_str(Decimal(value), self._currency())
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """``amount`` as an integer of the currency's minor units, as gateways take it (19.99 USD → 1999, 1.500 LYD →
+    1500), after rounding half-up to the currency's places."""
+    return int(money_round(amount, currency).scaleb(currency_places(currency)))
+
+
+def from_minor_units(units: int, currency: str) -> Decimal:
+    """The inverse of minor_units: 1999 USD → Decimal("19.99")."""
+    return Decimal(int(units)).scaleb(-currency_places(currency))

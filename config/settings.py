@@ -336,7 +336,14 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Store <no-reply@localhost>")
 
 # --- Payments, webhooks -----------------------------------------------------
-STRIPE_API_BASE = env("STRIPE_API_BASE")
+# Where each gateway is reached: their own by default; tests point them at localstripe and a local fake.
+STRIPE_API_BASE = env("STRIPE_API_BASE")  # empty: the SDK's own (https://api.stripe.com)
+KASHIER_CHECKOUT_URL = env("KASHIER_CHECKOUT_URL", "https://checkout.kashier.io/")
+KASHIER_API_BASE = env("KASHIER_API_BASE", "https://api.kashier.io")
+MOAMALAT_API_BASE = env("MOAMALAT_API_BASE", "https://tnpg.moamalat.net/cube/paylink.svc/api")
+# The address gateways reach this API at (their webhook URLs, Kashier's serverWebhook); empty: the request's host.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL").rstrip("/")
+PAYMENT_GATEWAY_TIMEOUT_SECONDS = float(env("PAYMENT_GATEWAY_TIMEOUT_SECONDS", "10"))
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
 # Outgoing webhooks: connect and read timeouts, retries (15 s × 3ⁿ capped at 6 h, 11 attempts ≈ a day),
 # consecutive failed deliveries before an endpoint is disabled, and when a lost retry is re-enqueued.

@@ -2,8 +2,8 @@
 
 ``carts`` (carts and their lines, coupon on a cart, merge, the priced view), ``coupons`` and ``shipping`` (the
 store's CRUD with audit rows and one check each for the API and the admin), ``checkout`` (order_place),
-``lifecycle`` (the transition table, cancel, mark-paid, reorder), ``jobs`` (expiry, cart pruning). Callers import from
-``orders.services``; the names below are the public surface.
+``lifecycle`` (the transition table, cancel, mark-paid, reorder), ``holds`` (held for review, released), ``jobs``
+(expiry, cart pruning). Callers import from ``orders.services``; the names below are the public surface.
 """
 
 from .carts import (
@@ -23,6 +23,7 @@ from .carts import (
 )
 from .checkout import order_number_new, order_number_normalize, order_place
 from .coupons import COUPON_FIELDS, coupon_check, coupon_create, coupon_delete, coupon_update
+from .holds import order_hold, order_hold_release
 from .jobs import carts_prune, orders_expire
 from .lifecycle import (
     EVENT_FOR_STATUS,
@@ -47,7 +48,7 @@ __all__ = [
     "cart_item_update", "cart_merge", "cart_view",
     "coupon_check", "coupon_create", "coupon_delete", "coupon_update",
     "EVENT_FOR_STATUS", "TRANSITIONS", "order_cancel", "order_mark_paid", "order_moved", "order_number_new",
-    "order_number_normalize", "order_place", "order_reorder", "order_transition",
+    "order_hold", "order_hold_release", "order_number_normalize", "order_place", "order_reorder", "order_transition",
     "carts_prune", "orders_expire",
     "shipping_method_check", "shipping_method_create", "shipping_method_delete", "shipping_method_update",
 ]

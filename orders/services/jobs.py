@@ -14,8 +14,9 @@ EXPIRED_NOTE = "The reservation expired before payment."
 
 
 def _expired(now: datetime):
+    # a held order waits for a member's decision, not for the clock
     return Order.objects.filter(status=OrderStatus.PENDING, payment_status=PaymentStatus.UNPAID,
-                                reserved_until__lt=now)
+                                reserved_until__lt=now, hold_reason="")
 
 
 def orders_expire(*, now: datetime | None = None) -> int:

@@ -1,10 +1,28 @@
+import functools
+import zoneinfo
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from config.money import CURRENCY_CHOICES
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_known(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this system knows ("Africa/Tripoli", "UTC")."""
+    return isinstance(name, str) and name in _time_zones()
+
+
+def validate_time_zone(value: str) -> None:
+    if not time_zone_known(value):
+        raise ValidationError("Not a time zone name (IANA, e.g. Africa/Tripoli).", code="invalid")
 
 
 class StoreQuerySet(models.QuerySet):
@@ -30,6 +48,9 @@ class Store(models.Model):
         default=False, help_text="Catalog prices already contain the tax (the total does not add it again).",
     )
     low_stock_threshold = models.PositiveIntegerField(default=5)
+    # The store's days (the dashboard's "today", revenue by day, exports' dates) are this zone's days.
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone],
+                                help_text="IANA time zone name, e.g. Africa/Tripoli. The store's days are its days.")
     is_active = models.BooleanField(default=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_stores")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -42,3 +63,8 @@ class Store(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The store's time zone (UTC for a name this system does not know)."""
+        return zoneinfo.ZoneInfo(self.timezone if time_zone_known(self.timezone) else "UTC")

@@ -5,6 +5,8 @@ from config.money import CURRENCY_CHOICES
 
 from .models import Store
 
+TIMEZONE_HELP = "IANA time zone name (default UTC), e.g. Africa/Tripoli: the store's days (dashboard, exports)."
+
 
 class StoreCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=120)
@@ -16,6 +18,7 @@ class StoreCreateInput(serializers.Serializer):
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
     prices_include_tax = serializers.BooleanField(required=False)
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, help_text=TIMEZONE_HELP)
 
 
 class StoreUpdateInput(serializers.Serializer):
@@ -26,6 +29,7 @@ class StoreUpdateInput(serializers.Serializer):
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
     prices_include_tax = serializers.BooleanField(required=False)
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, help_text=TIMEZONE_HELP)
 
 
 class StoreOutput(serializers.ModelSerializer):
@@ -33,7 +37,7 @@ class StoreOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Store
-        fields = ["id", "name", "slug", "description", "logo", "currency", "contact_email", "created_at"]
+        fields = ["id", "name", "slug", "description", "logo", "currency", "timezone", "contact_email", "created_at"]
 
 
 class StoreMemberOutput(StoreOutput):

@@ -7,12 +7,12 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from auditlog.services import audit_diff, audit_record
-from config.api.errors import AlreadyExists
+from config.api.errors import AlreadyExists, ValidationFailed
 from config.slugs import slug_unique
 from teams.models import Membership
 from teams.permissions import OWNER
 
-from .models import Store
+from .models import Store, time_zone_known
 
 SLUG_MAX_LENGTH = Store._meta.get_field("slug").max_length
 # Paths that a store slug would shadow or confuse.
@@ -35,6 +35,12 @@ def store_slug_check(*, slug: str, store: Store | None = None) -> None:
         raise AlreadyExists("This store slug is taken.", slug=["This store slug is taken."])
 
 
+def store_timezone_check(*, timezone: str) -> None:
+    """Raises ValidationFailed (400) unless ``timezone`` is an IANA time zone name ("Africa/Tripoli", "UTC")."""
+    if not time_zone_known(timezone):
+        raise ValidationFailed("Unknown time zone.", timezone=["Not a time zone name (IANA, e.g. Africa/Tripoli)."])
+
+
 @transaction.atomic
 def store_create(
     *, owner, name: str, currency: str, slug: str | None = None, actor=None, **fields
@@ -45,6 +51,8 @@ def store_create(
     that is taken in any case ("Shop" takes "shop") raises AlreadyExists (409). ``actor`` is who
     created it (None: the system).
     """
+    if "timezone" in fields:
+        store_timezone_check(timezone=fields["timezone"])
     if slug:
         # One store per slug whatever its case: "Alpha" beside "alpha" would pass for the other store.
         slug = slug.lower()
@@ -103,7 +111,7 @@ def store_public_pages_invalidate(*, store: Store) -> None:
 
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "currency", "contact_email", "tax_rate", "prices_include_tax", "low_stock_threshold",
-     "logo"}
+     "logo", "timezone"}
 )
 # Only platform superusers change these, in the admin (``platform=True``).
 PLATFORM_FIELDS = frozenset({"slug", "owner", "is_active"})
@@ -125,6 +133,8 @@ def store_update(*, store: Store, actor=None, platform: bool = False, **changes)
         return store
     if "currency" in changed:
         store_currency_check(store=store, currency=values["currency"])
+    if "timezone" in changed:
+        store_timezone_check(timezone=values["timezone"])
     for name in changed:
         setattr(store, name, values[name])
     store.save(update_fields=[*changed, "updated_at"])

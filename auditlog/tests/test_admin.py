@@ -92,7 +92,7 @@ def test_staff_without_audit_read_sees_no_entries(client, store, member_factory)
 def store_settings(store, **changes) -> dict:
     return {"name": store.name, "description": store.description, "currency": store.currency,
             "contact_email": store.contact_email, "tax_rate": str(store.tax_rate),
-            "low_stock_threshold": store.low_stock_threshold, **changes}
+            "low_stock_threshold": store.low_stock_threshold, "timezone": store.timezone, **changes}
 
 
 def test_store_admin_change_writes_one_entry(client, store):

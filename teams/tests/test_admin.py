@@ -63,7 +63,7 @@ def test_owner_edits_store_settings_but_not_slug(admin_login, store):
     response = admin_login(store.owner).post(
         f"/admin/stores/store/{store.pk}/change/",
         {"name": "Alpha Two", "slug": "hijack", "description": "", "currency": "EUR", "contact_email": "",
-         "tax_rate": "1.00", "low_stock_threshold": "4"},
+         "tax_rate": "1.00", "low_stock_threshold": "4", "timezone": "UTC"},
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     store.refresh_from_db()
@@ -94,7 +94,8 @@ def test_only_superusers_add_stores(admin_login, store, user_factory):
     response = admin_login(root).post(
         "/admin/stores/store/add/",
         {"name": "Gamma", "slug": "gamma", "description": "", "currency": "USD", "contact_email": "",
-         "tax_rate": "0", "low_stock_threshold": "5", "is_active": "on", "owner": owner.pk},
+         "tax_rate": "0", "low_stock_threshold": "5", "timezone": "Africa/Tripoli", "is_active": "on",
+         "owner": owner.pk},
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Membership.objects.get(store__slug="gamma", user=owner).role == "owner"
@@ -279,7 +280,7 @@ def test_a_superusers_slug_is_unique_whatever_its_case(admin_login, store, user_
     # given the store "alpha"
     root = admin_login(user_factory(is_superuser=True, is_staff=True))
     fields = {"name": "Gamma", "description": "", "currency": "USD", "contact_email": "", "tax_rate": "0",
-              "low_stock_threshold": "5", "is_active": "on", "owner": store.owner.pk}
+              "low_stock_threshold": "5", "timezone": "UTC", "is_active": "on", "owner": store.owner.pk}
     # when a superuser adds "ALPHA", then "Gamma"
     taken = root.post("/admin/stores/store/add/", {**fields, "slug": "ALPHA"})
     created = root.post("/admin/stores/store/add/", {**fields, "slug": "Gamma"})

@@ -225,18 +225,24 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
-# Secrets at rest (TOTP seeds, gateway credentials) are encrypted with this key.
+# Secrets at rest (TOTP seeds, gateway credentials, webhook secrets) are encrypted with this key (AES-256-GCM,
+# config/fields.py). To rotate: the new key here, the old one in FIELD_ENCRYPTION_OLD_KEYS (still read), then
+# `manage.py rotate_encryption_key` re-encrypts every stored value with the new one.
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
 if not FIELD_ENCRYPTION_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY (32 bytes, base64) must be set when DEBUG is off.")
     FIELD_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
-try:  # a malformed key is a startup error, not a 500 at the first secret saved
-    _field_key_length = len(base64.urlsafe_b64decode(FIELD_ENCRYPTION_KEY.replace("+", "-").replace("/", "_")))
-except ValueError:
-    _field_key_length = 0
-if _field_key_length != 32:
-    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be 32 random bytes, base64-encoded.")
+FIELD_ENCRYPTION_OLD_KEYS = env_list("FIELD_ENCRYPTION_OLD_KEYS", [])
+for _name, _key in [("FIELD_ENCRYPTION_KEY", FIELD_ENCRYPTION_KEY),
+                    *(("FIELD_ENCRYPTION_OLD_KEYS", key) for key in FIELD_ENCRYPTION_OLD_KEYS)]:
+    try:  # a malformed key is a startup error, not a 500 at the first secret saved
+        _field_key_length = len(base64.urlsafe_b64decode(_key.replace("+", "-").replace("/", "_")))
+    except ValueError:
+        _field_key_length = 0
+    if _field_key_length != 32:
+        raise ImproperlyConfigured(f"{_name} must be 32 random bytes, base64-encoded (comma-separated for the old "
+                                   "keys).")
 
 # --- REST framework ---------------------------------------------------------
 # THROTTLE_RATES names the scopes it changes ("auth=5/min,uploads=20/hour"); the others keep their

@@ -5,7 +5,8 @@ from rest_framework import serializers
 from config.api.fields import INTEGER_MAX, json_text_problem
 from config.money import MoneyField
 
-from .gateways import gateway_get
+from . import services
+from .gateways import REGISTRY, gateway_get
 from .models import GatewaySetting, Payment
 
 
@@ -58,12 +59,51 @@ class PaymentFilterInput(serializers.Serializer):
 
 
 # --- gateway settings ------------------------------------------------------------------
-class GatewaySettingInput(serializers.Serializer):
-    """Every gateway's settings; which of them a gateway takes is checked by payments.services."""
+def _setting_names(gateways) -> dict[str, tuple]:
+    """Each setting name the gateways have → (kind, choices): "flag", "choice", "secret" or "text"."""
+    names: dict[str, tuple] = {}
+    for gateway in gateways:
+        for name in gateway.fields:
+            if name == "enabled" or name in gateway.flags:
+                names.setdefault(name, ("flag", ()))
+            elif name in gateway.choices:
+                kind, choices = names.get(name, ("choice", ()))
+                names[name] = ("choice", tuple(dict.fromkeys((*choices, *gateway.choices[name]))))
+            else:
+                names.setdefault(name, ("text", ()))
+        for name in gateway.secret_fields:
+            names[name] = ("secret", ())
+    return names
 
-    enabled = serializers.BooleanField(required=False)
-    instructions = serializers.CharField(required=False, allow_blank=True, max_length=2000, trim_whitespace=True,
-                                         help_text="bank_transfer only: shown to the buyer at checkout.")
+
+def _gateways(serializer) -> list:
+    """The gateway in the serializer's context, else every gateway (the OpenAPI schema describes them all)."""
+    gateway = serializer.context.get("gateway")
+    return [gateway] if gateway is not None else list(REGISTRY.values())
+
+
+class GatewaySettingInput(serializers.Serializer):
+    """The gateway's settings (API.md): each optional, those left out keep their value. Which names and values a
+    gateway takes is checked by payments.services.gateway_setting_check."""
+
+    def get_fields(self):
+        fields = {}
+        for name, (kind, choices) in _setting_names(_gateways(self)).items():
+            if kind == "flag":
+                fields[name] = serializers.BooleanField(required=False)
+            elif kind == "choice":
+                fields[name] = serializers.ChoiceField(choices=choices, required=False)
+            elif kind == "secret":
+                fields[name] = serializers.CharField(
+                    required=False, allow_blank=True, allow_null=True, trim_whitespace=True,
+                    max_length=services.MAX_SECRET_LENGTH, style={"input_type": "password"},
+                    help_text='A credential: write-only, answered masked ("••••" + last 4); "" or null clears it; '
+                              "sending the masked value back keeps it.")
+            else:
+                limit = services.MAX_INSTRUCTIONS_LENGTH if name == "instructions" else services.MAX_OPTION_LENGTH
+                fields[name] = serializers.CharField(required=False, allow_blank=True, allow_null=True,
+                                                     trim_whitespace=True, max_length=limit)
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -73,22 +113,36 @@ class GatewaySettingInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class GatewaySettingOutput(serializers.ModelSerializer):
-    label = serializers.SerializerMethodField()
+class GatewaySettingOutput(serializers.Serializer):
+    """A store's setting for one gateway: its public settings, its credentials masked, whether it is configured
+    (every required setting set; checkout offers it when also enabled) and, for a gateway that notifies us, the
+    webhook URL to paste into its dashboard."""
 
-    class Meta:
-        model = GatewaySetting
-        fields = ["gateway", "label", "enabled", "instructions", "updated_at"]
+    gateway = serializers.CharField()
+    label = serializers.CharField()
+    configured = serializers.BooleanField()
+    webhook_url = serializers.CharField(help_text="Card gateways only: paste it into the gateway's dashboard.")
+    updated_at = serializers.DateTimeField(allow_null=True)
 
-    def get_label(self, setting: GatewaySetting) -> str:
-        return gateway_get(setting.gateway).label
+    def get_fields(self):
+        fields = dict(super().get_fields())
+        for name, (kind, choices) in _setting_names(_gateways(self)).items():
+            if kind == "flag":
+                fields[name] = serializers.BooleanField(required=False)
+            elif kind == "choice":
+                fields[name] = serializers.ChoiceField(choices=choices, required=False)
+            else:
+                fields[name] = serializers.CharField(
+                    required=False, help_text='masked: "••••" + last 4' if kind == "secret" else "")
+        return fields
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        gateway = gateway_get(instance.gateway)
-        for name in ("instructions",):
-            if name not in gateway.fields:
-                data.pop(name)
-        if instance.pk is None:
-            data["updated_at"] = None
+    def to_representation(self, setting: GatewaySetting) -> dict:
+        gateway = gateway_get(setting.gateway)
+        data = {"gateway": gateway.name, "label": gateway.label, **services.gateway_setting_public(setting),
+                "configured": services.gateway_setting_configured(setting)}
+        if not gateway.offline:
+            data["webhook_url"] = services.gateway_webhook_url(store=setting.store, gateway=gateway.name,
+                                                               base_url=self.context.get("base_url", ""))
+        data["updated_at"] = serializers.DateTimeField().to_representation(setting.updated_at) \
+            if setting.pk is not None else None
         return data

@@ -11,6 +11,8 @@ router.register(rf"{STORE}/payments", views.PaymentViewSet, basename="payments-p
 
 urlpatterns = [
     re_path(rf"^{STORE}/checkout/?$", views.CheckoutView.as_view(), name="payments-checkout"),
+    re_path(rf"^{STORE}/payment-gateways/?$", views.GatewaySettingListView.as_view(),
+            name="payments-gateway-settings"),
     re_path(rf"^{STORE}/payment-gateways/(?P<gateway>[-\w]+)/?$", views.GatewaySettingView.as_view(),
             name="payments-gateway-setting"),
     *router.urls,

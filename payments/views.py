@@ -29,7 +29,7 @@ from .serializers import (
 STORE_PARAM = OpenApiParameter("store", OpenApiTypes.STR, OpenApiParameter.PATH, description="The store's slug.")
 ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 GATEWAY_PARAM = OpenApiParameter("gateway", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                 description="cod or bank_transfer.")
+                                 description="stripe, kashier, moamalat, cod or bank_transfer.")
 IDEMPOTENCY_PARAM = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                      description="A retry with the same key and body replays the first answer.")
 
@@ -99,6 +99,26 @@ class PaymentViewSet(StoreScopedReadOnlyViewSet):
         return ok(PaymentOutput(payment).data)
 
 
+class GatewaySettingListView(StoreScopedGenericView):
+    """GET payment-gateways: every gateway with the store's setting (store.manage)."""
+
+    queryset = GatewaySetting.objects.all()
+    pagination_class = None
+    http_method_names = ["get", "options"]
+
+    def required_permission(self):
+        return STORE_MANAGE
+
+    @extend_schema(parameters=[STORE_PARAM], responses=GatewaySettingOutput(many=True),
+                   description="Every gateway, in a fixed order, as GET payment-gateways/{gateway} answers it: "
+                               "`configured` says every setting it requires is set; checkout offers the ones "
+                               "`enabled` and `configured`.")
+    def get(self, request, *args, **kwargs):
+        settings = services.gateway_settings_list(store=self.store)
+        context = {"base_url": request.build_absolute_uri("/").rstrip("/")}
+        return ok([GatewaySettingOutput(setting, context=context).data for setting in settings])
+
+
 class GatewaySettingView(StoreScopedGenericView):
     """GET/PUT payment-gateways/{gateway}: store.manage for both (settings may hold what buyers must not see)."""
 
@@ -109,28 +129,36 @@ class GatewaySettingView(StoreScopedGenericView):
     def required_permission(self):
         return STORE_MANAGE
 
-    def gateway_name(self) -> str:
-        name = self.kwargs["gateway"]
-        if gateway_get(name) is None:
+    def gateway(self):
+        gateway = gateway_get(self.kwargs["gateway"])
+        if gateway is None:
             raise Http404
-        return name
+        return gateway
+
+    def answer(self, setting):
+        context = {"gateway": self.gateway(), "base_url": self.request.build_absolute_uri("/").rstrip("/")}
+        return ok(GatewaySettingOutput(setting, context=context).data)
 
     @extend_schema(parameters=[STORE_PARAM, GATEWAY_PARAM], responses=GatewaySettingOutput,
-                   description="The store's setting (the defaults until it changes them: enabled, no instructions). "
-                               "Other gateway names are 404.")
+                   description="The store's setting (the defaults until it changes them: cod and bank_transfer on, "
+                               "card gateways off); credentials masked; `configured` when every setting the "
+                               "gateway requires is set; `webhook_url` (card gateways) to paste into the gateway's "
+                               "dashboard. Other gateway names are 404.")
     def get(self, request, *args, **kwargs):
-        setting = services.gateway_setting_get(store=self.store, gateway=self.gateway_name())
-        return ok(GatewaySettingOutput(setting).data)
+        setting = services.gateway_setting_get(store=self.store, gateway=self.gateway().name)
+        return self.answer(setting)
 
     @extend_schema(parameters=[STORE_PARAM, GATEWAY_PARAM], request=GatewaySettingInput,
                    responses=GatewaySettingOutput,
-                   description="cod: `{enabled}`; bank_transfer: `{enabled, instructions}`. Fields left out keep "
-                               "their value; another gateway's field is 400.")
+                   description="stripe `{enabled, publishable_key, secret_key, webhook_secret}`; kashier `{enabled, "
+                               "merchant_id, api_key, mode}`; moamalat `{enabled, merchant_id, terminal_id, "
+                               "secure_key, notification_key, mode}`; cod `{enabled}`; bank_transfer `{enabled, "
+                               "instructions}`. Fields left out keep their value; a credential set to \"\" or null "
+                               "is cleared, sent back masked it is kept; another gateway's field is 400.")
     def put(self, request, *args, **kwargs):
-        name = self.gateway_name()
-        data = GatewaySettingInput(data=request.data)
+        gateway = self.gateway()
+        data = GatewaySettingInput(data=request.data, context={"gateway": gateway})
         data.is_valid(raise_exception=True)
-        setting = services.gateway_setting_update(store=self.store, gateway=name, actor=request_actor(request),
-                                                  **data.validated_data)
-        return ok(GatewaySettingOutput(setting).data)
-
+        setting = services.gateway_setting_update(store=self.store, gateway=gateway.name,
+                                                  actor=request_actor(request), **data.validated_data)
+        return self.answer(setting)

@@ -84,6 +84,11 @@ class Gateway:
     payment-gateways/{name}``; secrets are stored encrypted and answered masked), each checked by
     ``payments.services.gateway_setting_check``. ``required`` lists the settings without which the store cannot
     offer it (checkout then refuses it: "configured and enabled").
+
+    Besides ``enabled`` (a column) and ``instructions`` (a column), a public setting is text (at most 255
+    characters, "" clears it) unless ``choices`` lists its values (the first is the default) or ``flags`` names it
+    (true/false, default false); ``defaults`` overrides a default. ``value_problem`` may refuse a value (a key's
+    format). Read them with ``option(setting, name)`` and ``secret(setting, name)``.
     """
 
     name: ClassVar[str]
@@ -91,11 +96,35 @@ class Gateway:
     fields: ClassVar[tuple[str, ...]] = ("enabled",)
     secret_fields: ClassVar[tuple[str, ...]] = ()
     required: ClassVar[tuple[str, ...]] = ()
+    choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+    flags: ClassVar[tuple[str, ...]] = ()
+    defaults: ClassVar[dict[str, object]] = {}
     enabled_by_default: ClassVar[bool] = True
     # The merchant confirms the money arrived (``mark-paid``) and pays refunds out himself; no gateway tells us.
     offline: ClassVar[bool] = False
     # The order's status once checkout has placed it.
     order_status: ClassVar[str] = OrderStatus.PENDING
+
+    def default(self, name: str):
+        """A public setting's value until the store sets it."""
+        if name in self.defaults:
+            return self.defaults[name]
+        if name in self.choices:
+            return self.choices[name][0]
+        return False if name in self.flags else ""
+
+    def option(self, setting, name: str):
+        """The store's public setting ``name`` (its default when unset)."""
+        return setting.options.get(name, self.default(name))
+
+    def secret(self, setting, name: str) -> str:
+        """The store's credential ``name`` in clear ("" when unset). Never log it or put it in a message."""
+        return setting.secrets_dict().get(name, "")
+
+    def value_problem(self, name: str, value) -> str:
+        """Why a store may not set ``name`` to ``value`` (already typed: text, a choice or a flag); "" when it may.
+        The message is shown to the merchant: never repeat a secret's value in it."""
+        return ""
 
     def start(self, *, order, payment, setting) -> PaymentStart:
         """Starts ``payment`` (of ``order``) with the gateway, given the store's ``setting``. Raises GatewayFailed."""

@@ -1,20 +1,29 @@
 """Payments' writes, one module per use case; callers import from ``payments.services``.
 
-``settings`` (a store's gateway settings and credentials), ``checkout`` (places the order and starts its payment),
-``mark_paid`` (cod and bank transfer confirmed by the merchant).
+``settings`` (a store's gateway settings and credentials, which gateways it offers), ``checkout`` (places the order
+and starts its payment), ``mark_paid`` (cod and bank transfer confirmed by the merchant).
 """
 
 from .checkout import checkout_complete
 from .mark_paid import payment_mark_paid
 from .settings import (
     MAX_INSTRUCTIONS_LENGTH,
+    MAX_OPTION_LENGTH,
+    MAX_SECRET_LENGTH,
     gateway_setting_check,
+    gateway_setting_configured,
     gateway_setting_get,
+    gateway_setting_offered,
+    gateway_setting_public,
     gateway_setting_update,
+    gateway_settings_list,
+    gateway_webhook_url,
     gateways_offered,
 )
 
 __all__ = [
-    "MAX_INSTRUCTIONS_LENGTH", "checkout_complete", "gateway_setting_check", "gateway_setting_get",
-    "gateway_setting_update", "gateways_offered", "payment_mark_paid",
+    "MAX_INSTRUCTIONS_LENGTH", "MAX_OPTION_LENGTH", "MAX_SECRET_LENGTH", "checkout_complete",
+    "gateway_setting_check", "gateway_setting_configured", "gateway_setting_get", "gateway_setting_offered",
+    "gateway_setting_public", "gateway_setting_update", "gateway_settings_list", "gateway_webhook_url",
+    "gateways_offered", "payment_mark_paid",
 ]

@@ -10,14 +10,14 @@ from orders.services import order_place
 
 from ..gateways import Gateway, gateway_get
 from ..models import GatewaySetting, Payment, PaymentStatus
-from .settings import gateway_setting_get, gateways_offered
+from .settings import gateway_setting_get, gateway_setting_offered, gateways_offered
 
 
 # --- checkout ------------------------------------------------------------------
 def _offered(*, store, payment_method) -> tuple[Gateway, GatewaySetting]:
     gateway = gateway_get(payment_method)
     setting = None if gateway is None else gateway_setting_get(store=store, gateway=gateway.name)
-    if setting is None or not setting.enabled:
+    if setting is None or not gateway_setting_offered(setting):  # enabled and configured
         offered = ", ".join(gateways_offered(store=store)) or "none"
         raise ValidationFailed("This store does not offer that payment method.",
                                payment_method=[f"Choose one the store offers: {offered}."])

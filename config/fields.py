@@ -141,3 +141,73 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         return encrypt(value) if value else value
+
+
+# --- key rotation (manage.py rotate_encryption_key) ---------------------------------
+@dataclass
+class RotationCount:
+    rotated: int = 0  # re-encrypted with the current key
+    current: int = 0  # already under it (or rewritten by someone else meanwhile)
+    unreadable: int = 0  # no configured key opens it: left as it is
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
+    """Every EncryptedTextField column of every installed model."""
+    from django.apps import apps
+
+    return [(model, field) for model in apps.get_models() for field in model._meta.local_concrete_fields
+            if isinstance(field, EncryptedTextField)]
+
+
+def field_rotate(model: type[models.Model], field: EncryptedTextField, *, batch_size: int = 500,
+                 dry_run: bool = False) -> RotationCount:
+    """Re-encrypts with the current key every value of one column that names another key (or is Fernet).
+
+    Row by row, each a compare-and-swap (``UPDATE … WHERE pk = %s AND column = <the ciphertext read>``) in its own
+    transaction: a value someone rewrites meanwhile is never overwritten with the older one re-encrypted; it is read
+    again instead. Reads raw ciphertext (the field's converters would decrypt it), in primary-key order, a batch at
+    a time. Safe to run again: current values are skipped. Values no key opens are counted, never changed.
+    """
+    from django.db import connections, router, transaction
+
+    using = router.db_for_write(model)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table, column, pk = quote(model._meta.db_table), quote(field.column), quote(model._meta.pk.column)
+    count = RotationCount()
+    last = None
+    while True:
+        with connection.cursor() as cursor:
+            where = f"WHERE {pk} > %s " if last is not None else ""
+            cursor.execute(f"SELECT {pk}, {column} FROM {table} {where}ORDER BY {pk} LIMIT %s",
+                           [*([last] if last is not None else []), batch_size])
+            rows = cursor.fetchall()
+        if not rows:
+            return count
+        last = rows[-1][0]
+        for row_pk, token in rows:
+            for _ in range(10):  # rewritten meanwhile: read it again (10 rewrites in a row: leave it for a re-run)
+                if not token or is_current(token):
+                    count.current += bool(token)
+                    break
+                try:
+                    fresh = reencrypt(token)
+                except SecretUnreadable:
+                    count.unreadable += 1
+                    break
+                if dry_run:
+                    count.rotated += 1
+                    break
+                with transaction.atomic(using=using), connection.cursor() as cursor:
+                    cursor.execute(f"UPDATE {table} SET {column} = %s WHERE {pk} = %s AND {column} = %s",
+                                   [fresh, row_pk, token])
+                    swapped = cursor.rowcount == 1
+                    if not swapped:
+                        cursor.execute(f"SELECT {column} FROM {table} WHERE {pk} = %s", [row_pk])
+                        found = cursor.fetchone()
+                if swapped:
+                    count.rotated += 1
+                    break
+                if found is None:
+                    break  # deleted meanwhile
+                token = found[0]

@@ -292,6 +292,7 @@ SPECTACULAR_SETTINGS = {
         "ProductStatusEnum": "catalog.models.ProductStatus.choices",
         "OrderStatusEnum": "orders.models.OrderStatus.choices",
         "PaymentStatusEnum": "orders.models.PaymentStatus.choices",
+        "PaymentOutputStatusEnum": "payments.models.PaymentStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -350,6 +351,13 @@ MOAMALAT_API_BASE = env("MOAMALAT_API_BASE", "https://tnpg.moamalat.net/cube/pay
 # The address gateways reach this API at (their webhook URLs, Kashier's serverWebhook); empty: the request's host.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL").rstrip("/")
 PAYMENT_GATEWAY_TIMEOUT_SECONDS = float(env("PAYMENT_GATEWAY_TIMEOUT_SECONDS", "10"))
+# Fraud checks before a card payment starts (payments.services.fraud): the defaults of every store that has not
+# set its own (FraudSetting). N failed payments from one email, IP or card in the window hold the next one for
+# review; 0 switches that count off. An amount ceiling is per store only (stores have their own currencies).
+FRAUD_WINDOW_MINUTES = env_int("FRAUD_WINDOW_MINUTES", 60, minimum=1)
+FRAUD_MAX_FAILED_PER_EMAIL = env_int("FRAUD_MAX_FAILED_PER_EMAIL", 3, minimum=0)
+FRAUD_MAX_FAILED_PER_IP = env_int("FRAUD_MAX_FAILED_PER_IP", 5, minimum=0)
+FRAUD_MAX_FAILED_PER_CARD = env_int("FRAUD_MAX_FAILED_PER_CARD", 3, minimum=0)
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
 # Outgoing webhooks: connect and read timeouts, retries (15 s × 3ⁿ capped at 6 h, 11 attempts ≈ a day),
 # consecutive failed deliveries before an endpoint is disabled, and when a lost retry is re-enqueued.

@@ -79,6 +79,7 @@ class OrderFilters:
     created_after: datetime | None = None
     created_before: datetime | None = None
     q: str | None = None
+    held: bool | None = None
 
 
 def order_list(*, store, filters: OrderFilters = OrderFilters()) -> QuerySet[Order]:
@@ -92,6 +93,8 @@ def order_list(*, store, filters: OrderFilters = OrderFilters()) -> QuerySet[Ord
         orders = orders.filter(created_at__gte=filters.created_after)
     if filters.created_before:
         orders = orders.filter(created_at__lt=filters.created_before)
+    if filters.held is not None:
+        orders = orders.exclude(hold_reason="") if filters.held else orders.filter(hold_reason="")
     q = (filters.q or "").strip()
     if q:
         if "@" in q:

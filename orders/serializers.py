@@ -182,6 +182,7 @@ class OrderFilterInput(serializers.Serializer):
     created_before = serializers.DateTimeField(required=False, help_text="Created before (ISO 8601).")
     q = serializers.CharField(required=False, allow_blank=True, max_length=254,
                               help_text="An order number or the customer's email (exact, any case).")
+    held = serializers.BooleanField(required=False, help_text="true: only orders held for review; false: none.")
 
 
 class OrderLookupInput(serializers.Serializer):
@@ -228,8 +229,10 @@ class OrderPaymentOutput(serializers.Serializer):
     instructions = serializers.CharField(required=False, help_text="bank_transfer: the store's instructions.")
 
 
-def order_dict(order, payment: dict | None = None) -> dict:
-    """An order as API.md answers it; ``payment`` is the plain dict payments supplies (or None)."""
+def order_dict(order, payment: dict | None = None, *, for_members: bool = False) -> dict:
+    """An order as API.md answers it; ``payment`` is the plain dict payments supplies (or None). Why it is held
+    (``hold_reason``: a fraud check's finding, say) is for the store's members (``for_members``); others see
+    ``held`` only."""
     currency = order.currency
     return {
         "id": order.pk,
@@ -237,6 +240,8 @@ def order_dict(order, payment: dict | None = None) -> dict:
         "store": order.store.slug,
         "status": order.status,
         "payment_status": order.payment_status,
+        "held": bool(order.hold_reason),
+        "hold_reason": (order.hold_reason or None) if for_members else None,
         "email": order.email,
         "customer_name": order.customer_name,
         "lines": [
@@ -271,7 +276,8 @@ class OrderListOutput(serializers.ListSerializer):
         payments = self.context.get("payments")
         if payments is None:
             payments = order_payments([order.pk for order in orders])
-        return [order_dict(order, payments.get(order.pk)) for order in orders]
+        for_members = bool(self.context.get("for_members"))
+        return [order_dict(order, payments.get(order.pk), for_members=for_members) for order in orders]
 
 
 class OrderOutput(serializers.Serializer):
@@ -283,6 +289,9 @@ class OrderOutput(serializers.Serializer):
     store = serializers.CharField(help_text="The store's slug.")
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     payment_status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    held = serializers.BooleanField(help_text="Held for review by the store (a fraud check, a payment that did not "
+                                              "match): it goes no further until a member approves or rejects it.")
+    hold_reason = serializers.CharField(allow_null=True, help_text="Why it is held: members only (null otherwise).")
     email = serializers.EmailField()
     customer_name = serializers.CharField()
     lines = OrderLineOutput(many=True)
@@ -309,7 +318,7 @@ class OrderOutput(serializers.Serializer):
         payments = self.context.get("payments")
         if payments is None:
             payments = order_payments([instance.pk])
-        return order_dict(instance, payments.get(instance.pk))
+        return order_dict(instance, payments.get(instance.pk), for_members=bool(self.context.get("for_members")))
 
 
 class OrderEventOutput(serializers.ModelSerializer):

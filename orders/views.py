@@ -251,8 +251,9 @@ class CouponViewSet(StoreScopedViewSet):
 @extend_schema_view(
     list=extend_schema(
         parameters=[STORE_PARAM, OrderFilterInput], responses=OrderOutput(many=True),
-        description="Members: the store's orders, newest first, with the filters. A logged-in customer who is not a "
-                    "member: their own orders in this store (the filters do not apply). Anonymous: 401."),
+        description="Members: the store's orders, newest first, with the filters (`held=true`: those held for "
+                    "review, each with its `hold_reason`). A logged-in customer who is not a member: their own orders "
+                    "in this store (the filters do not apply). Anonymous: 401."),
     retrieve=extend_schema(
         parameters=[STORE_PARAM, NUMBER_PARAM, EMAIL_PARAM], responses=OrderOutput,
         description="A member, the customer who placed it, or a guest giving `?email=` (the order's, any case); "
@@ -299,7 +300,7 @@ class OrderViewSet(StoreScopedMixin, viewsets.GenericViewSet):
 
     def answer(self, order: Order, **kwargs):
         fresh = selectors.order_queryset().get(pk=order.pk)
-        return ok(OrderOutput(fresh).data, **kwargs)
+        return ok(OrderOutput(fresh, context={"for_members": self.access.is_member}).data, **kwargs)
 
     def list(self, request, *args, **kwargs):
         if self.access.is_member:
@@ -311,7 +312,8 @@ class OrderViewSet(StoreScopedMixin, viewsets.GenericViewSet):
         else:
             raise exceptions.NotAuthenticated()
         page = self.paginate_queryset(orders)
-        return self.get_paginated_response(OrderOutput(page, many=True).data)
+        context = {"for_members": self.access.is_member}
+        return self.get_paginated_response(OrderOutput(page, many=True, context=context).data)
 
     def retrieve(self, request, *args, **kwargs):
         return self.answer(self.order(email=self.email_param()))

@@ -43,6 +43,29 @@ class GatewaySetting(models.Model):
         return json.loads(self.secrets) if self.secrets else {}
 
 
+class FraudSetting(models.Model):
+    """A store's fraud-check limits (payments.services.fraud). No row, or an empty field: the platform default
+    (settings FRAUD_*). A limit of 0 switches that check off; no amount ceiling: none."""
+
+    store = models.OneToOneField("stores.Store", on_delete=models.CASCADE, related_name="fraud_setting")
+    # how far back failed payments are counted
+    window_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # failed payments in the window from which the next payment is held for review
+    max_failed_per_email = models.PositiveIntegerField(null=True, blank=True)
+    max_failed_per_ip = models.PositiveIntegerField(null=True, blank=True)
+    max_failed_per_card = models.PositiveIntegerField(null=True, blank=True)
+    # an order total above this (the store's currency) is held for review
+    amount_ceiling = money_field(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount_ceiling__isnull=True) | Q(amount_ceiling__gte=0),
+                                              name="fraud_setting_ceiling_not_negative")]
+
+    def __str__(self) -> str:
+        return f"fraud limits of {self.store_id}"
+
+
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     PROCESSING = "processing", "Processing"  # the gateway accepted it and has not settled yet (Stripe)

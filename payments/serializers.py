@@ -52,6 +52,32 @@ class PaymentOutput(serializers.ModelSerializer):
         return super().to_representation(instance)
 
 
+class PaymentCreateInput(serializers.Serializer):
+    order = serializers.IntegerField(min_value=1, max_value=INTEGER_MAX, help_text="The order's id.")
+    gateway = serializers.CharField(max_length=32, help_text="A gateway the store offers (not cod).")
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254,
+                                  help_text="A guest's email: the order's, which opens it to them.")
+
+
+class PaymentStartedOutput(PaymentOutput):
+    """A new payment, with what the buyer's page needs to pay it (the parts its gateway gave)."""
+
+    held = serializers.SerializerMethodField(help_text="A fraud check held the order for review: nothing started.")
+    # each only when the gateway gave it (a missing key is left out of the answer)
+    client_secret = serializers.CharField(source="action.client_secret", required=False, read_only=True,
+                                          help_text="stripe: for Stripe.js.")
+    redirect_url = serializers.CharField(source="action.redirect_url", required=False, read_only=True,
+                                         help_text="kashier: the hosted payment page.")
+    lightbox = serializers.DictField(source="action.lightbox", required=False, read_only=True,
+                                     help_text="moamalat: the Lightbox parameters.")
+
+    class Meta(PaymentOutput.Meta):
+        fields = [*PaymentOutput.Meta.fields, "held", "client_secret", "redirect_url", "lightbox"]
+
+    def get_held(self, payment: Payment) -> bool:
+        return bool(payment.order.hold_reason)
+
+
 class PaymentFilterInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=Payment._meta.get_field("status").choices, required=False)
     gateway = serializers.CharField(max_length=32, required=False)

@@ -3,13 +3,15 @@
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins
 from rest_framework.decorators import action
 
-from config.api.actor import request_actor
+from config.api.actor import request_actor, request_ip
 from config.api.idempotency import idempotent
 from config.api.renderers import ok
+from config.api.throttles import PAYMENT_THROTTLES
 from orders.models import Cart, Order
-from orders.selectors import order_lines_load
+from orders.selectors import order_lines_load, order_visible
 from orders.serializers import OrderOutput
 from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
 from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
@@ -22,8 +24,10 @@ from .serializers import (
     CheckoutInput,
     GatewaySettingInput,
     GatewaySettingOutput,
+    PaymentCreateInput,
     PaymentFilterInput,
     PaymentOutput,
+    PaymentStartedOutput,
 )
 
 STORE_PARAM = OpenApiParameter("store", OpenApiTypes.STR, OpenApiParameter.PATH, description="The store's slug.")
@@ -32,6 +36,10 @@ GATEWAY_PARAM = OpenApiParameter("gateway", OpenApiTypes.STR, OpenApiParameter.P
                                  description="stripe, kashier, moamalat, cod or bank_transfer.")
 IDEMPOTENCY_PARAM = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                      description="A retry with the same key and body replays the first answer.")
+
+# What a buyer is told when a fraud check held their order (the reason itself is for the store's members).
+HELD_MESSAGE = ("The order is placed and held for review by the store: no payment was taken. It goes ahead once "
+                "the store approves it.")
 
 
 def _buyer(request):
@@ -42,16 +50,28 @@ def _buyer(request):
 
 
 class CheckoutView(StoreScopedGenericView):
-    """POST checkout: public (anonymous allowed); a logged-in buyer's order is theirs."""
+    """POST checkout: public (anonymous allowed); a logged-in buyer's order is theirs. A card checkout counts
+    against the ``payments`` throttle."""
 
     queryset = Order.objects.all()
     write_permission = None
     http_method_names = ["post", "options"]
+    throttle_classes = PAYMENT_THROTTLES
+
+    def starts_payment(self, request) -> bool:
+        """A checkout with a card gateway (the offline methods start no charge)."""
+        data = request.data
+        gateway = gateway_get(data.get("payment_method")) if isinstance(data, dict) else None
+        return gateway is not None and not gateway.offline
 
     @extend_schema(parameters=[STORE_PARAM, IDEMPOTENCY_PARAM], request=CheckoutInput, responses={201: OrderOutput},
                    description="Places the cart's order and starts its payment (cod: processing, bank_transfer: "
                                "pending with the store's instructions). A method the store does not offer is 400 "
-                               "with details.payment_method; a short line 409 OUT_OF_STOCK; nothing changes then.")
+                               "with details.payment_method; a short line 409 OUT_OF_STOCK; nothing changes then. "
+                               "A card payment is screened first (failed payments from the same email, IP or card "
+                               "in a window; the store's amount ceiling): on a hit the order is placed but `held` "
+                               "for review and its payment is not started. Card checkouts count against the "
+                               "`payments` throttle (429 RATE_LIMITED).")
     @idempotent
     def post(self, request, *args, **kwargs):
         data = CheckoutInput(data=request.data, context=self.get_serializer_context())
@@ -63,24 +83,57 @@ class CheckoutView(StoreScopedGenericView):
             store=self.store, cart=Cart(pk=values["cart"]), email=values["email"],
             customer_name=values["customer_name"], shipping_address=values["shipping_address"],
             billing_address=values["billing_address"], shipping_method_id=values["shipping_method"],
-            payment_method=values["payment_method"], user=buyer, actor=request_actor(request))
+            payment_method=values["payment_method"], user=buyer, actor=request_actor(request), ip=request_ip(request))
         order_lines_load(order)
-        return ok(OrderOutput(order, context={"payments": {order.pk: payment_summary(payment)}}).data, status=201)
+        return ok(OrderOutput(order, context={"payments": {order.pk: payment_summary(payment)}}).data, status=201,
+                  message=HELD_MESSAGE if order.hold_reason else None)
 
 
 @extend_schema_view(
+    create=extend_schema(
+        parameters=[STORE_PARAM, IDEMPOTENCY_PARAM], request=PaymentCreateInput, responses={201: PaymentStartedOutput},
+        description="A new payment of a pending order's total, to retry after a failed one (or with another "
+                    "gateway): the order's customer (logged in, or a guest giving the order's `email`) or a member "
+                    "with orders.manage; anyone else 404. Answers what the buyer's page needs (`client_secret`, "
+                    "`redirect_url` or `lightbox`). Screened like a card checkout: on a hit the order is held for "
+                    "review (`held`) and nothing starts. A gateway the store does not offer, or cod, is 400 "
+                    "(details.gateway); an order held for review, no longer pending, paid or with a payment under "
+                    "way is 409; a gateway's refusal 402 PAYMENT_ERROR. Counts against the `payments` throttle."),
     list=extend_schema(parameters=[STORE_PARAM, PaymentFilterInput], description="Members; newest first."),
     retrieve=extend_schema(parameters=[STORE_PARAM, ID_PARAM]),
     mark_paid=extend_schema(parameters=[STORE_PARAM, ID_PARAM], request=None, responses=PaymentOutput,
                             description="cod and bank_transfer (orders.manage): the payment and its order become "
                                         "paid once; again → 409 CONFLICT; a cancelled order → 409."),
 )
-class PaymentViewSet(StoreScopedReadOnlyViewSet):
+class PaymentViewSet(mixins.CreateModelMixin, StoreScopedReadOnlyViewSet):
     queryset = Payment.objects.select_related("order")
     serializer_class = PaymentOutput
     members_only = True
     lookup_value_regex = r"\d+"
-    action_permissions = {"mark_paid": ORDERS_MANAGE}
+    # create: the order's customer or a member who manages orders (checked against the order in create)
+    action_permissions = {"mark_paid": ORDERS_MANAGE, "create": None}
+    throttle_classes = PAYMENT_THROTTLES
+
+    def starts_payment(self, request) -> bool:
+        return self.action == "create"
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        data = PaymentCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        manager = self.has_store_permission(ORDERS_MANAGE)
+        order = Order.objects.select_related("store").filter(store=self.store, pk=values["order"]).first()
+        if order is None or not order_visible(order=order, is_member=manager, user=request.user,
+                                              email=values.get("email", "")):
+            if self.access.is_member and order is not None:
+                raise exceptions.PermissionDenied(f"You need the {ORDERS_MANAGE} permission in this store.")
+            raise Http404
+        payment = services.payment_create(order=order, gateway=values["gateway"], actor=request_actor(request),
+                                          ip=request_ip(request))
+        payment = Payment.objects.select_related("order").get(pk=payment.pk)
+        return ok(PaymentStartedOutput(payment).data, status=201,
+                  message=HELD_MESSAGE if payment.order.hold_reason else None)
 
     def get_queryset(self):
         queryset = super().get_queryset()

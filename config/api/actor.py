@@ -6,6 +6,7 @@ IP, user agent and request id from the request being served (config.api.middlewa
 Duck-typed so the ground floor imports no app.
 """
 
+import ipaddress
 from typing import Any
 
 
@@ -18,3 +19,15 @@ def request_actor(request) -> Any:
         return api_key
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
+
+
+def request_ip(request) -> str | None:
+    """The client's IP address as the server saw it (REMOTE_ADDR, as the audit log records it: X-Forwarded-For is
+    the client's to write unless a proxy rewrites it), or None when there is none or it is no IP (a unix socket)."""
+    value = getattr(request, "META", {}).get("REMOTE_ADDR") if request is not None else None
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None

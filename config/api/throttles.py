@@ -1,6 +1,6 @@
 """Throttles keyed in the cache (Redis when REDIS_URL is set), rates from THROTTLE_RATES."""
 
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 
 class AnonThrottle(AnonRateThrottle):
@@ -26,5 +26,29 @@ class ScopedThrottle(ScopedRateThrottle):
     """Views set ``throttle_scope`` to one of auth, payments, uploads."""
 
 
+class PaymentsThrottle(SimpleRateThrottle):
+    """The ``payments`` scope, counted only on requests that start a payment: the view's ``starts_payment(request)``
+    says which (a checkout with a card gateway, POST payments). Per API key, per user, else per client IP."""
+
+    scope = "payments"
+
+    def allow_request(self, request, view):
+        if not view.starts_payment(request):
+            return True
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        api_key = getattr(request, "api_key", None)
+        if api_key is not None:
+            ident = f"key-{api_key.pk}"
+        elif request.user is not None and request.user.is_authenticated:
+            ident = request.user.pk
+        else:
+            ident = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
 # For a view with ``throttle_scope`` set: the general limits plus its scope's.
 SCOPED_THROTTLES = [AnonThrottle, UserThrottle, ScopedThrottle]
+# For a view that starts payments (``starts_payment``): the general limits plus the payments scope's.
+PAYMENT_THROTTLES = [AnonThrottle, UserThrottle, PaymentsThrottle]

@@ -1,11 +1,23 @@
 """Payments' writes, one module per use case; callers import from ``payments.services``.
 
 ``settings`` (a store's gateway settings and credentials, which gateways it offers), ``checkout`` (places the order
-and starts its payment), ``mark_paid`` (cod and bank transfer confirmed by the merchant).
+and starts its payment), ``mark_paid`` (cod and bank transfer confirmed by the merchant), ``fraud`` (the checks
+before a card payment starts, and each store's limits for them), ``retry`` (a new payment for a placed order).
 """
 
-from .checkout import checkout_complete
+from .checkout import checkout_complete, gateway_offered, payment_screen_and_start, payment_start
+from .fraud import (
+    NOT_STARTED,
+    FraudLimits,
+    fraud_defaults,
+    fraud_limits,
+    fraud_screen,
+    fraud_setting_check,
+    fraud_setting_get,
+    fraud_setting_update,
+)
 from .mark_paid import payment_mark_paid
+from .retry import payment_create
 from .settings import (
     MAX_INSTRUCTIONS_LENGTH,
     MAX_OPTION_LENGTH,
@@ -22,8 +34,10 @@ from .settings import (
 )
 
 __all__ = [
-    "MAX_INSTRUCTIONS_LENGTH", "MAX_OPTION_LENGTH", "MAX_SECRET_LENGTH", "checkout_complete",
+    "MAX_INSTRUCTIONS_LENGTH", "MAX_OPTION_LENGTH", "MAX_SECRET_LENGTH", "checkout_complete", "gateway_offered",
     "gateway_setting_check", "gateway_setting_configured", "gateway_setting_get", "gateway_setting_offered",
     "gateway_setting_public", "gateway_setting_update", "gateway_settings_list", "gateway_webhook_url",
     "gateways_offered", "payment_mark_paid",
+    "NOT_STARTED", "FraudLimits", "fraud_defaults", "fraud_limits", "fraud_screen", "fraud_setting_check",
+    "fraud_setting_get", "fraud_setting_update", "payment_create", "payment_screen_and_start", "payment_start",
 ]

@@ -6,46 +6,86 @@ from django.db import transaction
 from config.api.errors import ValidationFailed
 from orders.events import audit
 from orders.models import Order
-from orders.services import order_place
+from orders.services import order_hold, order_place
 
+from ..errors import PaymentError
 from ..gateways import Gateway, gateway_get
+from ..gateways.base import GatewayFailed
 from ..models import GatewaySetting, Payment, PaymentStatus
+from .fraud import NOT_STARTED, fraud_screen
 from .settings import gateway_setting_get, gateway_setting_offered, gateways_offered
 
 
 # --- checkout ------------------------------------------------------------------
-def _offered(*, store, payment_method) -> tuple[Gateway, GatewaySetting]:
+def gateway_offered(*, store, payment_method, field: str = "payment_method") -> tuple[Gateway, GatewaySetting]:
+    """The gateway and the store's setting for ``payment_method``. Raises ValidationFailed (400, details naming
+    ``field``) when the store does not offer it."""
     gateway = gateway_get(payment_method)
     setting = None if gateway is None else gateway_setting_get(store=store, gateway=gateway.name)
     if setting is None or not gateway_setting_offered(setting):  # enabled and configured
         offered = ", ".join(gateways_offered(store=store)) or "none"
         raise ValidationFailed("This store does not offer that payment method.",
-                               payment_method=[f"Choose one the store offers: {offered}."])
+                               **{field: [f"Choose one the store offers: {offered}."]})
     return gateway, setting
 
 
 @transaction.atomic
 def checkout_complete(*, store, cart, email: str, customer_name: str = "", shipping_address: dict,
                       billing_address: dict | None = None, shipping_method_id: int | None = None,
-                      payment_method: str, user=None, actor=None) -> tuple[Order, Payment]:
+                      payment_method: str, user=None, actor=None, ip: str | None = None) -> tuple[Order, Payment]:
     """Places the cart's order with the status its payment method starts from and creates its pending payment,
     in one transaction: either both exist, or nothing changed (stock, coupon, cart included).
+
+    A card gateway's payment is first screened (payments.services.fraud, with the buyer's ``ip``): on a hit the order
+    is placed but held for review with the reason, and the payment is recorded without starting it (no charge).
 
     Raises ValidationFailed (400; ``details.payment_method`` for a method the store does not offer) and whatever
     orders.services.order_place raises (404 cart, 400 checkout data, 409 OUT_OF_STOCK).
     """
-    gateway, setting = _offered(store=store, payment_method=payment_method)
+    gateway, setting = gateway_offered(store=store, payment_method=payment_method)
     order = order_place(store=store, cart=cart, email=email, customer_name=customer_name,
                         shipping_address=shipping_address, billing_address=billing_address,
                         shipping_method_id=shipping_method_id, payment_method=gateway.name,
                         initial_status=gateway.order_status, user=user, actor=actor)
     payment = Payment(store=store, order=order, gateway=gateway.name, status=PaymentStatus.PENDING,
-                      amount=order.total, currency=order.currency, email=order.email)
+                      amount=order.total, currency=order.currency, email=order.email, ip=ip)
     # A card gateway is called here, inside the transaction: if it fails, nothing was placed (its cost: the order's
     # stock rows stay locked for the gateway's round trip; docs/ARCHITECTURE.md "Orders and payments").
-    start = gateway.start(order=order, payment=payment, setting=setting)
-    payment.instructions, payment.reference, payment.action = start.instructions, start.reference, start.action()
+    held = payment_screen_and_start(order=order, payment=payment, gateway=gateway, setting=setting)
     payment.save(force_insert=True)
     audit(store=store, actor=actor, action="payment.created", target=payment,
-          changes={"order": order.number, "gateway": gateway.name, "amount": str(order.total)})
+          changes={"order": order.number, "gateway": gateway.name, "amount": str(order.total),
+                   **({"held": True} if held else {})})
     return order, payment
+
+
+# --- starting a payment ------------------------------------------------------------
+def payment_start(*, order: Order, payment: Payment, gateway: Gateway, setting: GatewaySetting) -> None:
+    """Starts ``payment`` with its gateway and keeps what the buyer's page needs on it (unsaved). Raises PaymentError
+    (402 PAYMENT_ERROR, the gateway's message) when the gateway refuses or cannot be reached: the caller's
+    transaction then rolls back."""
+    try:
+        start = gateway.start(order=order, payment=payment, setting=setting)
+    except GatewayFailed as exc:
+        raise PaymentError(str(exc) or PaymentError.default_message, gateway=gateway.name) from exc
+    payment.instructions, payment.reference, payment.action = start.instructions, start.reference, start.action()
+    payment.failure_reason = ""
+
+
+def payment_screen_and_start(*, order: Order, payment: Payment, gateway: Gateway, setting: GatewaySetting,
+                             card_fingerprints=(), screen: bool = True) -> str | None:
+    """Screens a card payment (payments.services.fraud; offline gateways and ``screen=False`` are not) and starts
+    it, or on a hit holds the order for review with the reason and leaves the payment unstarted (no charge; its
+    failure_reason says so). The payment is left unsaved. Returns the hold reason, None when it started."""
+    held = None
+    if screen and not gateway.offline:
+        held = fraud_screen(store=order.store, amount=payment.amount, currency=payment.currency, email=payment.email,
+                            ip=payment.ip, card_fingerprints=card_fingerprints)
+    if not held:
+        payment_start(order=order, payment=payment, gateway=gateway, setting=setting)
+        return None
+    # the system holds it, not the buyer: the member who reviews it sees why (order.hold_reason)
+    stored = order_hold(order=order, reason=held, actor=None)
+    order.hold_reason, order.held_at = stored.hold_reason, stored.held_at
+    payment.failure_reason = NOT_STARTED
+    return held

@@ -10,6 +10,9 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
+# Fixtures shared by every app's tests that live in their own modules: the fake Kashier and Moamalat APIs.
+pytest_plugins = ["tests.fake_gateways"]
+
 
 def pytest_configure(config):
     # CI sets REQUIRE_SERVICES=1: a missing PostgreSQL or Redis must fail the run,

@@ -346,8 +346,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Store <no-reply@localhost>")
 # Where each gateway is reached: their own by default; tests point them at localstripe and a local fake.
 STRIPE_API_BASE = env("STRIPE_API_BASE")  # empty: the SDK's own (https://api.stripe.com)
 KASHIER_CHECKOUT_URL = env("KASHIER_CHECKOUT_URL", "https://checkout.kashier.io/")
-KASHIER_API_BASE = env("KASHIER_API_BASE", "https://api.kashier.io")
-MOAMALAT_API_BASE = env("MOAMALAT_API_BASE", "https://tnpg.moamalat.net/cube/paylink.svc/api")
+# Kashier's and Moamalat's APIs (refunds): empty → theirs, the test or live one by the store's mode; set → that one
+# for every store (tests: a local fake).
+KASHIER_API_BASE = env("KASHIER_API_BASE")
+MOAMALAT_API_BASE = env("MOAMALAT_API_BASE")
 # The address gateways reach this API at (their webhook URLs, Kashier's serverWebhook); empty: the request's host.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL").rstrip("/")
 PAYMENT_GATEWAY_TIMEOUT_SECONDS = float(env("PAYMENT_GATEWAY_TIMEOUT_SECONDS", "10"))

@@ -15,5 +15,7 @@ urlpatterns = [
             name="payments-gateway-settings"),
     re_path(rf"^{STORE}/payment-gateways/(?P<gateway>[-\w]+)/?$", views.GatewaySettingView.as_view(),
             name="payments-gateway-setting"),
+    re_path(r"^payments/return/(?P<gateway>[-\w]+)/(?P<store>[-\w]+)/?$", views.GatewayReturnView.as_view(),
+            name="payments-gateway-return"),
     *router.urls,
 ]

@@ -1,12 +1,16 @@
 """Payments endpoints (API.md "Payments", "Cart, checkout, orders"): scope, validate, delegate to services, shape."""
 
-from django.http import Http404
+import logging
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins
 from rest_framework.decorators import action
 
 from config.api.actor import request_actor, request_ip
+from config.api.errors import ValidationFailed
 from config.api.idempotency import idempotent
 from config.api.renderers import ok
 from config.api.throttles import PAYMENT_THROTTLES
@@ -18,6 +22,7 @@ from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
 
 from . import services
 from .gateways import gateway_get
+from .gateways.base import Outcome, SignatureInvalid
 from .models import GatewaySetting, Payment
 from .selectors import payment_summary
 from .serializers import (
@@ -215,3 +220,39 @@ class GatewaySettingView(StoreScopedGenericView):
         setting = services.gateway_setting_update(store=self.store, gateway=gateway.name,
                                                   actor=request_actor(request), **data.validated_data)
         return self.answer(setting)
+
+
+security_log = logging.getLogger("security")
+RESULTS = {Outcome.PAID: "succeeded", Outcome.FAILED: "failed"}
+
+
+class GatewayReturnView(StoreScopedGenericView):
+    """GET payments/return/{gateway}/{store}: the buyer's browser, sent back by a hosted payment page (Kashier's
+    ``merchantRedirect``). Public: the gateway's signature is the proof. It moves nothing (the gateway's server
+    notification does); it tells the store's page what the buyer did."""
+
+    queryset = GatewaySetting.objects.none()
+    write_permission = None
+    http_method_names = ["get", "options"]
+
+    @extend_schema(parameters=[STORE_PARAM, GATEWAY_PARAM], responses={200: OpenApiTypes.OBJECT, 302: None}, auth=[],
+                   description="Verifies the gateway's signed redirect, then sends the buyer (302) to the store's "
+                               "`return_url` with `order` and `result` (`succeeded`, `failed` or `unknown`), or "
+                               "answers `{order, result}` when the store has none. A bad signature is 400. The "
+                               "order is paid by the gateway's server notification, not by this.")
+    def get(self, request, *args, **kwargs):
+        gateway = gateway_get(self.kwargs["gateway"])
+        if gateway is None:
+            raise Http404
+        setting = services.gateway_setting_get(store=self.store, gateway=gateway.name)
+        try:
+            note = gateway.return_read(setting=setting, query=request.META.get("QUERY_STRING", ""))
+        except SignatureInvalid:
+            security_log.warning("payment return signature invalid", extra={
+                "gateway": gateway.name, "store": self.store.slug, "ip": request.META.get("REMOTE_ADDR")})
+            raise ValidationFailed("The payment result's signature does not match.") from None
+        result = {"order": note.order_number, "result": RESULTS.get(note.outcome, "unknown")}
+        target = gateway.option(setting, "return_url") if "return_url" in gateway.fields else ""
+        if target:
+            return HttpResponseRedirect(f"{target}{'&' if '?' in target else '?'}{urlencode(result)}")
+        return ok(result)

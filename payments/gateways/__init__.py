@@ -3,10 +3,14 @@
 from .bank_transfer import BankTransfer
 from .base import Gateway, PaymentStart
 from .cod import CashOnDelivery
+from .kashier import Kashier
+from .moamalat import Moamalat
 
 REGISTRY: dict[str, Gateway] = {gateway.name: gateway for gateway in (
     CashOnDelivery(),
     BankTransfer(),
+    Kashier(),
+    Moamalat(),
 )}
 
 

@@ -135,6 +135,12 @@ class Gateway:
         SignatureInvalid for a bad or stale signature or a body that is not the gateway's."""
         raise SignatureInvalid(f"{self.label} sends no notifications.")
 
+    def return_read(self, *, setting, query: str) -> Notification:
+        """Verifies the signed redirect that brings the buyer back from a hosted page (``query``: the raw query
+        string or form body) and reads it. It informs the buyer's page only; notifications move the order. Raises
+        SignatureInvalid."""
+        raise SignatureInvalid(f"{self.label} sends no buyer back.")
+
     def notification_answer(self) -> tuple[dict, int]:
         """The body and status the gateway expects once a notification is accepted."""
         return {"received": True}, 200

@@ -39,8 +39,9 @@ def checkout_complete(*, store, cart, email: str, customer_name: str = "", shipp
     A card gateway's payment is first screened (payments.services.fraud, with the buyer's ``ip``): on a hit the order
     is placed but held for review with the reason, and the payment is recorded without starting it (no charge).
 
-    Raises ValidationFailed (400; ``details.payment_method`` for a method the store does not offer) and whatever
-    orders.services.order_place raises (404 cart, 400 checkout data, 409 OUT_OF_STOCK).
+    Raises ValidationFailed (400; ``details.payment_method`` for a method the store does not offer), PaymentError
+    (402) when the gateway refuses to start the payment, and whatever orders.services.order_place raises (404 cart,
+    400 checkout data, 409 OUT_OF_STOCK).
     """
     gateway, setting = gateway_offered(store=store, payment_method=payment_method)
     order = order_place(store=store, cart=cart, email=email, customer_name=customer_name,

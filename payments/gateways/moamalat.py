@@ -58,9 +58,11 @@ def is_hex_key(value) -> bool:
         return False
 
 
-def trx_datetime(moment=None) -> str:
-    """``yyyyMMddHHmm`` in the server's time zone, as Lightbox and the refund API take it."""
-    return timezone.localtime(moment or timezone.now()).strftime("%Y%m%d%H%M")
+def trx_datetime(store=None) -> str:
+    """Now as ``yyyyMMddHHmm`` in the store's time zone (a merchant's local time), as Lightbox and the refund API
+    take it."""
+    zone = store.zone if store is not None else None
+    return timezone.localtime(timezone.now(), zone).strftime("%Y%m%d%H%M")
 
 
 def _raw(value) -> str:
@@ -116,7 +118,7 @@ class Moamalat(Gateway):
         if payment.currency not in CURRENCY_NUMBERS:
             raise GatewayFailed(f"Moamalat takes {', '.join(CURRENCY_NUMBERS)} only, not {payment.currency}.")
         amount = str(minor_units(payment.amount, payment.currency))
-        when = trx_datetime()
+        when = trx_datetime(order.store)
         signature = self._hash(key, [("Amount", amount), ("DateTimeLocalTrxn", when), ("MerchantId", merchant_id),
                                      ("MerchantReference", order.number), ("TerminalId", terminal_id)])
         return PaymentStart(lightbox={
@@ -182,7 +184,7 @@ class Moamalat(Gateway):
         merchant_id, terminal_id, key = self._configured(setting)
         if not payment.reference:
             raise GatewayFailed("Moamalat has not confirmed this payment yet: there is nothing to refund.")
-        when = trx_datetime()
+        when = trx_datetime(payment.store)
         body = {
             "TerminalId": terminal_id, "MerchantId": merchant_id, "DateTimeLocalTrxn": when,
             "SecureHash": self._hash(key, [("DateTimeLocalTrxn", when), ("MerchantId", merchant_id),

@@ -86,6 +86,16 @@ def test_start_gives_the_lightbox_parameters_of_the_vector(store, at_noon):
     assert live.lightbox["script_url"] == "https://npg.moamalat.net:6006/js/lightbox.js"
 
 
+def test_the_transaction_time_is_the_stores_local_time(store_factory, at_noon):
+    tripoli = store_factory(slug="tripoli", currency="LYD", timezone="Africa/Tripoli")  # UTC+2
+    start = MOAMALAT.start(order=Order(store=tripoli, number="ORD-1001"),
+                           payment=Payment(amount=Decimal("10.000"), currency="LYD"), setting=setting_for(tripoli))
+    assert start.lightbox["TrxDateTime"] == "202501011400"
+    assert start.lightbox["SecureHash"] == secure_hash(TEST_KEY, [
+        ("Amount", "10000"), ("DateTimeLocalTrxn", "202501011400"), ("MerchantId", MID),
+        ("MerchantReference", "ORD-1001"), ("TerminalId", TID)])
+
+
 @pytest.mark.parametrize("setting, currency, message", [
     (setting_for(), "USD", "LYD only"),
     (setting_for(mid=""), "LYD", "not configured"),

@@ -68,3 +68,21 @@ def seed_orders(store: Store) -> int:
                 orders.order_transition(order=order, status=step, actor=store.owner, note="Delivered.")
         placed += 1
     return placed
+
+
+# Test-mode credentials for the demo stores' card gateway: Moamalat's published test merchant for a store selling in
+# LYD; otherwise Kashier with the sample keys of ../shared/GATEWAYS.md (put your Kashier test account's merchant id and
+# Payment API key instead to pay on Kashier's test page: its page refuses a hash made with another account's key).
+MOAMALAT_TEST = {"enabled": True, "mode": "test", "merchant_id": "10081014649", "terminal_id": "99179395",
+                 "secure_key": "39636630633731362D663963322D346362642D386531662D633963303432353936373431"}
+KASHIER_TEST = {"enabled": True, "mode": "test", "merchant_id": "MID-123-456", "api_key": "d3adb33f-test-api-key"}
+
+
+def seed_card_gateway(store: Store) -> str:
+    """Sets up, in test mode, the card gateway that suits the store (Moamalat for LYD, Kashier otherwise) unless the
+    store has a setting for it already (a merchant's own keys or choice are kept). Returns the gateway's name."""
+    name, values = ("moamalat", MOAMALAT_TEST) if store.currency == "LYD" else ("kashier", KASHIER_TEST)
+    if not GatewaySetting.objects.filter(store=store, gateway=name).exists():
+        gateway_setting_update(store=store, gateway=name, **values)
+    return name
+

@@ -53,3 +53,23 @@ def test_seed_demo_gives_each_store_shipping_a_coupon_and_orders_in_several_stat
         counts = Variant.objects.filter(store=store).aggregate(on_hand=Sum("stock_quantity"),
                                                                reserved=Sum("reserved"))
         assert counts["reserved"] > 0 and ledger == counts
+
+
+def test_seed_demo_sets_up_each_stores_card_gateway_in_test_mode_and_keeps_the_merchants_changes(db):
+    from payments import services
+    from payments.models import GatewaySetting
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+
+    alpha, beta = Store.objects.get(slug="alpha"), Store.objects.get(slug="beta")
+    assert "kashier" in services.gateways_offered(store=alpha)  # USD
+    assert "moamalat" in services.gateways_offered(store=beta)  # LYD
+    moamalat = GatewaySetting.objects.get(store=beta, gateway="moamalat")
+    assert (moamalat.options["mode"], moamalat.options["merchant_id"]) == ("test", "10081014649")
+    assert "alpha kashier, beta moamalat" in out.getvalue()
+    assert "39636630" not in out.getvalue()
+    # the merchant turns it off: a second run leaves it off
+    services.gateway_setting_update(store=beta, gateway="moamalat", enabled=False)
+    call_command("seed_demo", stdout=StringIO())
+    assert "moamalat" not in services.gateways_offered(store=beta)

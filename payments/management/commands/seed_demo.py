@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.models import User
 from catalog.demo import seed_bulk, seed_catalog
-from payments.demo import seed_orders
+from payments.demo import seed_card_gateway, seed_orders
 from stores.models import Store
 from teams.models import Membership
 
@@ -47,6 +47,7 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
             users[email] = user
+        card_gateways = {}
         for slug, name, currency, owner, members in DEMO_STORES:
             store, _ = Store.objects.get_or_create(
                 slug=slug, defaults={"name": name, "currency": currency, "owner": users[owner],
@@ -56,11 +57,14 @@ class Command(BaseCommand):
                 Membership.objects.get_or_create(store=store, user=users[email], defaults={"role": role})
             seed_catalog(store)  # idempotent: only adds what is missing
             seed_orders(store)  # shipping, a coupon, orders in several states, if missing
+            card_gateways[slug] = seed_card_gateway(store)  # Kashier or Moamalat in test mode, if not set up
         if products:
             started = time.monotonic()
             seed_bulk(Store.objects.get(slug=DEMO_STORES[0][0]), products)
             self.stdout.write(f"Added {products} generated products to {DEMO_STORES[0][0]} "
                               f"in {time.monotonic() - started:.1f} s.")
+        self.stdout.write("Card payments in test mode: " + ", ".join(
+            f"{slug} {gateway}" for slug, gateway in card_gateways.items()) + " (README \"Card payments\").")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}), admin at /admin/:")
         for email, _, superuser in DEMO_USERS:
             roles = ", ".join(

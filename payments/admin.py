@@ -9,6 +9,8 @@ from django.urls import path
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError
+from config.api.middleware import current_request_var
+from config.fields import mask
 from orders.admin import (
     OrderAdmin,
     ReadOnlyInline,
@@ -23,8 +25,9 @@ from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
 
 from . import services
-from .gateways import REGISTRY
+from .gateways import REGISTRY, Gateway
 from .models import GatewaySetting, Payment, PaymentStatus
+from .services.settings import COLUMNS
 
 
 def _pending_offline(payments) -> Payment | None:
@@ -75,27 +78,59 @@ class PaymentAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
 
 
 # --- the store's payment methods -----------------------------------------------------------------------------
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
 class GatewaySettingForm(forms.ModelForm):
-    gateway = forms.ChoiceField(choices=[(name, gateway.label) for name, gateway in REGISTRY.items()])
+    """store, gateway, enabled and instructions; ``gateway_setting_form`` adds the gateway's own settings: its
+    public ones, and its credentials as password inputs that are never filled in (blank keeps the saved one)."""
+
+    gateway = forms.ChoiceField(choices=lambda: [(name, gateway.label) for name, gateway in REGISTRY.items()],
+                                help_text="A card gateway's credentials are set on its page once it is saved.")
     save_refused: DomainError | None = None
+    gateway_class: Gateway | None = None  # the gateway whose settings this form shows, if known
 
     class Meta:
         model = GatewaySetting
         fields = ["store", "gateway", "enabled", "instructions"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.gateway_class is not None:
+            for name in self.option_names():
+                self.initial[name] = self.gateway_class.option(self.instance, name)
+
+    def option_names(self) -> list[str]:
+        gateway = self.gateway_class
+        return [] if gateway is None else [name for name in gateway.fields if name not in COLUMNS]
+
+    def secret_names(self) -> list[str]:
+        return [] if self.gateway_class is None else list(self.gateway_class.secret_fields)
+
     def service_values(self) -> dict:
         """What the service sets: the gateway's own settings, and instructions typed for one that has none (so
-        the check refuses them rather than dropping them); on a change, only what changed."""
+        the check refuses them rather than dropping them); on a change, only what changed; a credential only when
+        one is typed (or "" when its "clear" box is ticked)."""
         gateway = REGISTRY.get(self.instance.gateway if self.instance.pk else self.cleaned_data.get("gateway"))
         fields = gateway.fields if gateway is not None else ()
-        names = [name for name in ("enabled", "instructions") if name in self.cleaned_data
+        names = [name for name in ("enabled", "instructions", *self.option_names()) if name in self.cleaned_data
                  and (name in fields or (name == "instructions" and self.cleaned_data[name].strip()))]
         if self.instance.pk:
             names = [name for name in names if name in self.changed_data]
-        return {name: self.cleaned_data[name] for name in names}
+        values = {name: self.cleaned_data[name] for name in names}
+        for name in self.secret_names():
+            if self.cleaned_data.get(name):
+                values[name] = self.cleaned_data[name]
+            elif self.cleaned_data.get(f"{name}_clear"):
+                values[name] = ""
+        return values
 
     def clean(self):
         cleaned = super().clean()
+        for name in self.secret_names():
+            if cleaned.get(name) and cleaned.get(f"{name}_clear"):
+                self.add_error(f"{name}_clear", "Type a new one or clear the saved one, not both.")
         if self.save_refused is not None:
             refused_on_form(self, self.save_refused)
             return cleaned
@@ -107,7 +142,8 @@ class GatewaySettingForm(forms.ModelForm):
             self.add_error("gateway", "This store has set this payment method already: change that row.")
             return cleaned
         try:
-            services.gateway_setting_check(gateway=gateway, values=self.service_values())
+            services.gateway_setting_check(gateway=gateway, values=self.service_values(),
+                                           saved=self.instance if self.instance.pk else None)
         except DomainError as exc:
             refused_on_form(self, exc, "gateway")
         return cleaned
@@ -116,21 +152,79 @@ class GatewaySettingForm(forms.ModelForm):
         pass  # checked in clean, as the service sees it
 
 
+def gateway_setting_form(gateway: Gateway | None, setting: GatewaySetting | None) -> type[GatewaySettingForm]:
+    """The form for ``gateway``'s settings (the plain form when the gateway is not known yet)."""
+    if gateway is None:
+        return GatewaySettingForm
+    saved = setting.secrets_dict() if setting is not None and setting.pk and gateway.secret_fields else {}
+    attrs: dict = {"gateway_class": gateway}
+    for name in gateway.fields:
+        if name in COLUMNS:
+            continue
+        if name in gateway.flags:
+            attrs[name] = forms.BooleanField(required=False, label=_label(name), initial=gateway.default(name))
+        elif name in gateway.choices:
+            attrs[name] = forms.ChoiceField(choices=[(value, value) for value in gateway.choices[name]],
+                                            label=_label(name), initial=gateway.default(name))
+        else:
+            attrs[name] = forms.CharField(required=False, label=_label(name), max_length=services.MAX_OPTION_LENGTH,
+                                          initial=gateway.default(name))
+    for name in gateway.secret_fields:
+        shown = mask(saved.get(name, ""))
+        attrs[name] = forms.CharField(
+            required=False, label=_label(name), max_length=services.MAX_SECRET_LENGTH,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            help_text=f"Saved: {shown}. Leave blank to keep it." if shown else "Not set.")
+        if shown:
+            attrs[f"{name}_clear"] = forms.BooleanField(required=False, label=f"clear the saved {_label(name)}")
+    return type("GatewaySettingForm", (GatewaySettingForm,), attrs)
+
+
 @admin.register(GatewaySetting)
 class GatewaySettingAdmin(ServiceSavedAdmin):
-    """The payment methods a store offers at checkout. No row: the method's default (cash on delivery and bank
-    transfer are on). Saved through gateway_setting_update (audited), as PUT payment-gateways/{gateway} is."""
+    """The payment methods a store offers at checkout: enabled and configured. No row: the method's default (cash
+    on delivery and bank transfer are on, card gateways off). Saved through gateway_setting_update (audited), as
+    PUT payment-gateways/{gateway} is; credentials are typed into password inputs and never shown back."""
 
     form = GatewaySettingForm
     write_permission = STORE_MANAGE
-    list_display = ["gateway", "enabled", "instructions", "updated_at", "store"]
+    list_display = ["gateway", "enabled", "configured", "instructions", "updated_at", "store"]
     list_filter = ["gateway", "enabled", "store"]
     list_select_related = ["store"]
     search_fields = ["gateway", "store__name"]
-    fields = ["store", "gateway", "enabled", "instructions"]
+
+    def _gateway(self, request, obj) -> Gateway | None:
+        # adding: the page's ?gateway= (the form posted is the one that page showed)
+        name = obj.gateway if obj is not None else request.GET.get("gateway")
+        return REGISTRY.get(name) if isinstance(name, str) else None
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = gateway_setting_form(self._gateway(request, obj), obj)
+        if obj is not None:  # read-only there (the admin drops a read-only declared field from self.form only)
+            form = type(form.__name__, (form,), {"gateway": None})
+        return super().get_form(request, obj, change=change, form=form, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        form = gateway_setting_form(self._gateway(request, obj), obj)
+        extra = [name for name in form.base_fields if name not in GatewaySettingForm.base_fields]
+        shown = ["store", "gateway", "enabled", "instructions", *extra]
+        return [*shown, "configured", "webhook_url"] if obj else shown
 
     def get_readonly_fields(self, request, obj=None):
-        return ["store", "gateway", "updated_at"] if obj else []
+        return ["store", "gateway", "updated_at", "configured", "webhook_url"] if obj else []
+
+    @admin.display(boolean=True, description="configured")
+    def configured(self, setting: GatewaySetting) -> bool:
+        return services.gateway_setting_configured(setting)
+
+    @admin.display(description="webhook URL")
+    def webhook_url(self, setting: GatewaySetting) -> str:
+        request = current_request_var.get()
+        base = request.build_absolute_uri("/") if request is not None else ""
+        if setting.gateway not in REGISTRY:
+            return "-"
+        url = services.gateway_webhook_url(store=setting.store, gateway=setting.gateway, base_url=base)
+        return f"{url} (paste it into the gateway's dashboard)" if url else "-"
 
     def save_model(self, request, obj, form, change):
         store = obj.store if change else form.cleaned_data["store"]
@@ -142,6 +236,18 @@ class GatewaySettingAdmin(ServiceSavedAdmin):
             raise SaveRefused(exc) from exc
         obj.pk = setting.pk
         obj.refresh_from_db()
+        if setting.enabled and not services.gateway_setting_configured(setting):
+            self.message_user(request, f"{REGISTRY[gateway].label} is enabled but not configured: checkout does not "
+                                       "offer it until its required settings are set.", messages.WARNING)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        gateway = REGISTRY[obj.gateway]
+        if gateway.secret_fields and "_addanother" not in request.POST and "_continue" not in request.POST \
+                and not any(name in request.POST for name in gateway.secret_fields):
+            # its credentials are set on its own page: go there rather than back to the list
+            request.POST = request.POST.copy()
+            request.POST["_continue"] = "1"
+        return super().response_add(request, obj, post_url_continue)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # switch a method off instead

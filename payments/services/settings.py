@@ -57,8 +57,11 @@ def _is_set(value) -> bool:
 
 
 def gateway_setting_configured(setting: GatewaySetting) -> bool:
-    """Whether every setting the gateway requires is set (a public one or a credential)."""
-    gateway = REGISTRY[setting.gateway]
+    """Whether every setting the gateway requires is set (a public one or a credential); False for a row of a gateway
+    no longer in the registry."""
+    gateway = REGISTRY.get(setting.gateway)
+    if gateway is None:
+        return False
     secrets = setting.secrets_dict() if gateway.secret_fields else {}
     for name in gateway.required:
         if name in gateway.secret_fields:
@@ -85,7 +88,9 @@ def gateways_offered(*, store) -> list[str]:
 def gateway_setting_public(setting: GatewaySetting) -> dict:
     """The setting as a merchant may see it: each of the gateway's public settings (defaults filled in), then each
     credential masked ("" when unset)."""
-    gateway = REGISTRY[setting.gateway]
+    gateway = REGISTRY.get(setting.gateway)
+    if gateway is None:
+        return {"enabled": setting.enabled}
     values: dict = {}
     for name in gateway.fields:
         values[name] = getattr(setting, name) if name in COLUMNS else gateway.option(setting, name)

@@ -231,3 +231,93 @@ def test_no_credential_reaches_answers_or_logs(api, store, client_for, make_vari
         assert API_KEY not in content.decode() and WEBHOOK_SECRET not in content.decode()
     logged = "\n".join(record.getMessage() + repr(record.__dict__) for record in caplog.records)
     assert API_KEY not in logged and WEBHOOK_SECRET not in logged
+
+
+# --- the admin ------------------------------------------------------------------------
+GATEWAYS = "/admin/payments/gatewaysetting/"
+
+
+def messages_of(response) -> str:
+    return " ".join(str(message) for message in response.context["messages"])
+
+
+def test_the_admin_sets_credentials_through_password_inputs_that_never_show_them(store, admin_login):
+    client = admin_login(store.owner)
+    # the add page for the gateway shows its settings, credentials as empty password inputs
+    page = client.get(f"{GATEWAYS}add/?gateway=testcard").content.decode()
+    assert 'type="password" name="api_key"' in page and 'name="merchant_id"' in page
+
+    response = client.post(f"{GATEWAYS}add/?gateway=testcard", {
+        "store": store.pk, "gateway": "testcard", "enabled": "on", "merchant_id": "MID-1", "mode": "live",
+        "sorted_keys": "on", "api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}, follow=True)
+
+    assert response.status_code == 200
+    setting = GatewaySetting.objects.get(store=store, gateway="testcard")
+    assert setting.secrets_dict() == {"api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}
+    assert setting.options == {"merchant_id": "MID-1", "mode": "live", "sorted_keys": True}
+    change = client.get(f"{GATEWAYS}{setting.pk}/change/").content.decode()
+    listing = client.get(GATEWAYS).content.decode()
+    for page in (change, listing):
+        assert API_KEY not in page and WEBHOOK_SECRET not in page
+    assert "Saved: ••••-key. Leave blank to keep it." in change
+    assert f"/api/v1/payments/webhooks/testcard/{store.slug}" in change
+    entry = AuditLog.objects.get(action="payment_gateway.updated")
+    assert entry.changes["credentials_set"] == ["api_key", "webhook_secret"]
+    assert not AuditLog.objects.filter(action__startswith="admin.").exists()
+
+
+def test_the_admin_keeps_a_blank_credential_replaces_a_typed_one_and_clears_on_request(store, client_for,
+                                                                                      admin_login):
+    configure(client_for(store.owner), store)
+    setting = GatewaySetting.objects.get(store=store, gateway="testcard")
+    client = admin_login(store.owner)
+    page = f"{GATEWAYS}{setting.pk}/change/"
+    form = {"enabled": "on", "merchant_id": "MID-123-456", "mode": "test", "sorted_keys": "on"}
+
+    # blank: kept (and nothing changed: no audit row)
+    assert client.post(page, {**form, "api_key": "", "webhook_secret": ""}).status_code == 302
+    setting.refresh_from_db()
+    assert setting.secrets_dict() == {"api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}
+    assert AuditLog.objects.filter(action="payment_gateway.updated").count() == 1
+    # typed: replaced; "clear": removed, and the gateway is no longer configured (a warning says so)
+    response = client.post(page, {**form, "api_key": "new-api-key-000", "webhook_secret_clear": "on"}, follow=True)
+    setting.refresh_from_db()
+    assert setting.secrets_dict() == {"api_key": "new-api-key-000"}
+    assert response.status_code == 200 and "enabled but not configured" not in messages_of(response)
+    assert AuditLog.objects.filter(action="payment_gateway.updated").order_by("id").last().changes == {
+        "gateway": "testcard", "credentials_set": ["api_key"], "credentials_cleared": ["webhook_secret"]}
+    response = client.post(page, {**form, "api_key_clear": "on"}, follow=True)
+    setting.refresh_from_db()
+    assert setting.secrets_dict() == {} and not services.gateway_setting_configured(setting)
+    assert "Test card is enabled but not configured" in messages_of(response)
+
+
+def test_an_admin_form_refused_never_shows_the_credential_typed(store, client_for, admin_login):
+    configure(client_for(store.owner), store)
+    setting = GatewaySetting.objects.get(store=store, gateway="testcard")
+    client = admin_login(store.owner)
+    typed = "sk_live_typed_" + "t" * 20
+
+    refused = client.post(f"{GATEWAYS}{setting.pk}/change/", {"enabled": "on", "merchant_id": "no-prefix",
+                                                              "mode": "test", "api_key": typed})
+    both = client.post(f"{GATEWAYS}{setting.pk}/change/", {"enabled": "on", "merchant_id": "MID-2", "mode": "test",
+                                                           "api_key": typed, "api_key_clear": "on"})
+
+    assert refused.status_code == 200 and "Starts with MID-." in refused.content.decode()
+    assert both.status_code == 200 and "not both" in both.content.decode()
+    for response in (refused, both):
+        assert typed not in response.content.decode() and API_KEY not in response.content.decode()
+    setting.refresh_from_db()
+    assert setting.secrets_dict()["api_key"] == API_KEY and setting.options["merchant_id"] == "MID-123-456"
+
+
+def test_adding_a_card_gateway_without_its_settings_goes_on_to_its_page_with_a_warning(store, admin_login):
+    client = admin_login(store.owner)
+
+    response = client.post(f"{GATEWAYS}add/", {"store": store.pk, "gateway": "testcard", "enabled": "on"})
+
+    setting = GatewaySetting.objects.get(store=store, gateway="testcard")
+    assert response.status_code == 302 and response["Location"].endswith(f"{setting.pk}/change/")
+    followed = client.get(response["Location"])
+    assert "enabled but not configured" in messages_of(followed)
+    assert services.gateways_offered(store=store) == ["cod", "bank_transfer"]

@@ -321,3 +321,22 @@ def test_adding_a_card_gateway_without_its_settings_goes_on_to_its_page_with_a_w
     followed = client.get(response["Location"])
     assert "enabled but not configured" in messages_of(followed)
     assert services.gateways_offered(store=store) == ["cod", "bank_transfer"]
+
+
+@pytest.mark.parametrize("name", [name for name, gateway in REGISTRY.items() if gateway.secret_fields])
+def test_no_registered_gateways_credentials_are_shown_anywhere(name, store, client_for, admin_login):
+    # given every credential of the gateway saved (written directly: what matters is what is shown)
+    gateway = REGISTRY[name]
+    values = {field: f"{field}-value-{n:04d}-" + "9" * 16 for n, field in enumerate(gateway.secret_fields)}
+    setting = GatewaySetting.objects.create(store=store, gateway=name, enabled=True, secrets=json.dumps(values))
+
+    pages = [client_for(store.owner).get(url(store, name)), client_for(store.owner).get(url(store)),
+             admin_login(store.owner).get(f"{GATEWAYS}{setting.pk}/change/"), admin_login(store.owner).get(GATEWAYS)]
+
+    for response in pages:
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert not [value for value in values.values() if value in text]
+    answer = pages[0].json()["data"]
+    assert {field: answer[field] for field in gateway.secret_fields} == {
+        field: "••••" + value[-4:] for field, value in values.items()}

@@ -5,7 +5,8 @@ replayed (header ``Idempotent-Replayed: true``). Same key with another body:
 409 IDEMPOTENCY_CONFLICT. Keys live 24 hours.
 
 The key is bound to the work it protects: the decorator opens one transaction,
-claims the key in it (an INSERT on the unique key), runs the view inside it
+claims the key in it (one INSERT … ON CONFLICT DO NOTHING on the unique key; an
+expired row in the way is deleted and the key claimed afresh), runs the view inside it
 (services' own ``transaction.atomic`` blocks become savepoints, their
 ``on_commit`` callbacks run after the outer COMMIT) and stores the answer
 before COMMIT. Either the work and its answer are committed together, or
@@ -14,13 +15,13 @@ retry after a crash anywhere (before, during or after COMMIT) either replays
 the answer or runs the work again, never neither.
 
 A duplicate sent while the first request runs waits for it: on PostgreSQL its
-INSERT blocks on the unique index until the first transaction ends, then it
-replays the committed answer (or, if the first rolled back, runs the work
+INSERT waits on the unique index until the first transaction ends, then it
+inserts nothing and replays the committed answer (or, if the first rolled back, runs the work
 itself); on SQLite (BEGIN IMMEDIATE) it waits for the write lock, and answers
 503 SERVICE_UNAVAILABLE if the busy timeout runs out. The 409 CONFLICT "still
 being processed" remains only for a key row committed without an answer, which
 this code never writes (rows left by the former two-step code, or a backend
-whose duplicate INSERT fails at once instead of waiting), and for a clashing
+whose duplicate INSERT returns at once instead of waiting), and for a clashing
 row that is gone by the time it is read.
 
 The cost: a decorated view holds one database transaction open for its whole
@@ -33,7 +34,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder as AnswerEncoder  # the one the renderer writes with
@@ -62,7 +63,7 @@ def idempotent(view_method):
             raise ValidationFailed("Idempotency-Key is too long.", idempotency_key=["At most 255 characters."])
 
         with transaction.atomic():  # an exception leaving it rolls back the work and the key
-            record, replay = _claim(key=key, request=request)
+            record_id, replay = _claim(key=key, request=request)
             if replay is not None:
                 return replay
             response = view_method(view, request, *args, **kwargs)
@@ -72,7 +73,7 @@ def idempotent(view_method):
             # stored as the renderer writes it (datetimes keep their microseconds), with the answer's message,
             # so a replay says exactly what the first answer said
             body = json.loads(json.dumps(response.data, cls=AnswerEncoder))
-            IdempotencyKey.objects.filter(pk=record.pk).update(
+            IdempotencyKey.objects.filter(pk=record_id).update(
                 response_status=response.status_code,
                 response_body={"enveloped": getattr(response, "enveloped", False), "data": body,
                                "message": getattr(response, "message", None)},
@@ -82,19 +83,23 @@ def idempotent(view_method):
     return wrapper
 
 
-def _claim(*, key: str, request) -> tuple[IdempotencyKey | None, Response | None]:
-    """Inside the caller's transaction: the new key row, or the stored answer to replay.
+def _claim(*, key: str, request) -> tuple[int | None, Response | None]:
+    """Inside the caller's transaction: the new key row's id, or the stored answer to replay.
 
     Raises IdempotencyConflict (another body) or IdempotentRequestInProgress (no answer stored)."""
     fields = {"key": key, "owner": _owner(request), "method": request.method, "path": request.path.rstrip("/")}
     request_hash = _hash(request.data)
-    IdempotencyKey.objects.filter(**fields, created_at__lt=timezone.now() - KEY_LIFETIME).delete()
-    try:
-        with transaction.atomic():  # a savepoint: after a clash the outer transaction can still read
-            return IdempotencyKey.objects.create(**fields, request_hash=request_hash), None
-    except IntegrityError:
-        pass  # on PostgreSQL, raised once the holder of the key has committed
+    claimed = _key_insert(fields=fields, request_hash=request_hash)
+    if claimed is not None:
+        return claimed, None
+    # on PostgreSQL the INSERT returns nothing once the holder of the key has committed
     existing = IdempotencyKey.objects.filter(**fields).first()
+    if existing is not None and existing.created_at < timezone.now() - KEY_LIFETIME:  # expired: claimed afresh
+        IdempotencyKey.objects.filter(pk=existing.pk).delete()
+        claimed = _key_insert(fields=fields, request_hash=request_hash)
+        if claimed is not None:
+            return claimed, None
+        existing = IdempotencyKey.objects.filter(**fields).first()  # a concurrent request claimed it first
     if existing is None:  # the clashing row is gone already (expired and purged): the client may retry
         raise IdempotentRequestInProgress()
     if existing.request_hash != request_hash:
@@ -105,7 +110,23 @@ def _claim(*, key: str, request) -> tuple[IdempotencyKey | None, Response | None
     replay = Response(stored["data"], status=existing.response_status, headers={"Idempotent-Replayed": "true"})
     replay.enveloped = stored["enveloped"]
     replay.message = stored.get("message")
-    return existing, replay
+    return existing.pk, replay
+
+
+def _key_insert(*, fields: dict, request_hash: str) -> int | None:
+    """The key row inserted unless one exists (INSERT … ON CONFLICT DO NOTHING RETURNING id: one statement, no
+    savepoint, on PostgreSQL and SQLite alike); its id, or None when it exists. On PostgreSQL a row another
+    transaction is inserting makes it wait for that transaction's end."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in ("key", "owner", "method", "path", "request_hash", "created_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(IdempotencyKey._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT DO NOTHING RETURNING {quote('id')}",
+            [fields["key"], fields["owner"], fields["method"], fields["path"], request_hash,
+             connection.ops.adapt_datetimefield_value(timezone.now())])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _owner(request) -> str:

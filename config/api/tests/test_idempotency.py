@@ -13,13 +13,14 @@ from django.contrib.auth.models import Group
 from django.db import OperationalError, transaction
 from django.db.models import QuerySet
 from django.urls import re_path
+from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from config.api.errors import ValidationFailed
-from config.api.idempotency import idempotent
+from config.api.idempotency import KEY_LIFETIME, idempotent
 from config.api.models import IdempotencyKey
 from config.api.renderers import EnvelopeJSONRenderer, ok
 from tests.races import race
@@ -247,6 +248,23 @@ def test_a_key_committed_without_an_answer_answers_409_conflict(api):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "CONFLICT"
     assert CALLS == []
+
+
+def test_an_expired_key_is_claimed_afresh_and_the_work_runs_again(api):
+    # given: the key's first answer is older than a key lives
+    first = post(api, {"amount": "10.00"}, key="k-1")
+    IdempotencyKey.objects.update(created_at=timezone.now() - KEY_LIFETIME - dt.timedelta(minutes=1))
+    # when: the same key, with another body
+    again = post(api, {"amount": "20.00"}, key="k-1")
+    # then: no conflict and no replay; the work ran again and its answer is the one kept
+    assert first.status_code == again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["data"] == {"charge": 2, "amount": "20.00"}
+    assert len(CALLS) == 2
+    replay = post(api, {"amount": "20.00"}, key="k-1")
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["data"] == again.json()["data"]
+    assert IdempotencyKey.objects.count() == 1
 
 
 def test_a_trailing_slash_is_the_same_path(api):

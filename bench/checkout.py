@@ -560,8 +560,8 @@ def _capture(seed_data: dict, variants: list[int]) -> tuple[list, dict]:
             state["open"] = True
         result = execute(sql, params, many, context)
         returned = None
-        if " RETURNING " in sql.upper():
-            cursor = context["cursor"]
+        cursor = context["cursor"]
+        if " RETURNING " in sql.upper() and cursor.description is not None:  # not a RETURNING inside a WITH
             returned = [tuple(row) for row in cursor.fetchall()]
             cursor.scroll(0, mode="absolute")
         steps.append(("SQL", sql, list(params) if params is not None else None, many, returned))

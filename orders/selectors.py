@@ -45,7 +45,8 @@ def order_queryset() -> QuerySet[Order]:
 
 def order_lines_load(order: Order) -> Order:
     """An order in hand with its store (one just placed) ready for its answer: its lines loaded as order_queryset
-    loads them, in one query, instead of reading the order back."""
+    loads them, in one query, instead of reading the order back; none when they are loaded already (order_place
+    leaves the lines it inserted on the order)."""
     prefetch_related_objects([order], _lines())
     return order
 

@@ -44,7 +44,10 @@ def emit(event_type: str, store: Store, payload: dict, actor=None) -> None:
     for delivery in deliveries:
         transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk))
     actor_user_id = actor.pk if isinstance(actor, get_user_model()) else None
-    transaction.on_commit(partial(event_fanout_task.delay, event_type, store.pk, data, event_id, actor_user_id))
+    # the message's argsrepr (what monitoring shows) names the payload instead of Celery walking it to build one
+    transaction.on_commit(partial(
+        event_fanout_task.apply_async, (event_type, store.pk, data, event_id, actor_user_id),
+        argsrepr=repr((event_type, store.pk, "<payload>", event_id, actor_user_id))))
 
 
 EMAIL_TEMPLATES = {

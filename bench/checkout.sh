@@ -29,6 +29,8 @@ PY="$ROOT/.venv/bin/python"
 CARTS=${BENCH_CARTS:-2000}
 CLIENTS=${BENCH_CLIENTS:-32}
 WORKERS=${BENCH_WORKERS:-4}
+WORKER_CLASS=${BENCH_WORKER_CLASS:-sync}  # or gthread, with BENCH_THREADS threads per worker
+THREADS=${BENCH_THREADS:-1}
 PORT=${BENCH_PORT:-8078}
 DB="bench_checkout_$$"
 REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/9}
@@ -65,8 +67,8 @@ echo "== one checkout in-process (Django's test client): statements, cost, where
 "$PY" -m bench.checkout queries "$OUT"
 "$PY" -m bench.checkout profile "$OUT"
 
-echo "== over HTTP: gunicorn with $WORKERS sync workers; $CARTS buyers, $CLIENTS at a time"
-"$ROOT/.venv/bin/gunicorn" config.wsgi:application --workers "$WORKERS" --worker-class sync \
+echo "== over HTTP: gunicorn with $WORKERS $WORKER_CLASS workers ($THREADS thread(s) each); $CARTS buyers, $CLIENTS at a time"
+"$ROOT/.venv/bin/gunicorn" config.wsgi:application --workers "$WORKERS" --worker-class "$WORKER_CLASS" --threads "$THREADS" \
     --bind "127.0.0.1:$PORT" --backlog 2048 --log-level warning --access-logfile /dev/null >"$OUT/gunicorn.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do

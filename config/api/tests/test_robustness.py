@@ -126,19 +126,15 @@ def test_a_malformed_field_encryption_key_refuses_to_start(key):
 
 
 def test_an_idempotency_key_forgotten_between_the_clash_and_the_read_is_409_not_500(db, monkeypatch):
-    from django.db import IntegrityError
     from rest_framework.parsers import JSONParser
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
 
     from config.api import idempotency
-    from config.api.models import IdempotencyKey
 
-    # given a clash on the unique key whose row the failed first attempt has deleted meanwhile
-    def clash(**fields):
-        raise IntegrityError("duplicate key")
-
-    monkeypatch.setattr(IdempotencyKey.objects, "create", clash)
+    # given a clash on the unique key (the INSERT inserts nothing) whose row the failed first attempt has deleted
+    # meanwhile
+    monkeypatch.setattr(idempotency, "_key_insert", lambda **fields: None)
     request = Request(APIRequestFactory().post("/api/x", {"a": 1}, format="json"), parsers=[JSONParser()])
     # when / then: the retry is told to come back, as while the first attempt runs
     with pytest.raises(idempotency.IdempotentRequestInProgress):

@@ -7,28 +7,16 @@ from collections.abc import Iterable, Iterator
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from config.spreadsheets import Echo, csv_cell
+
 CSV_COLUMNS = [
     "id", "created_at", "actor_user", "actor_label", "actor_id", "action", "object_type", "object_id",
     "changes", "ip", "user_agent", "request_id",
 ]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    """A file-like object whose write() hands back what it was given (for csv.writer)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells starting with these as formulas (CSV injection).
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def audit_log_csv_rows(queryset) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield writer.writerow(CSV_COLUMNS)
     rows: Iterable = queryset.values_list(
         "id", "created_at", "actor_user_id", "actor_label", "actor_id", "action", "object_type", "object_id",
@@ -38,7 +26,7 @@ def audit_log_csv_rows(queryset) -> Iterator[str]:
         row = list(row)
         row[1] = row[1].isoformat()
         row[8] = json.dumps(row[8], ensure_ascii=False, sort_keys=True)
-        yield writer.writerow([_cell(value) for value in row])
+        yield writer.writerow([csv_cell(value) for value in row])
 
 
 def audit_log_csv_response(*, queryset, store_slug: str) -> StreamingHttpResponse:

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "payments",
     "auditlog",
     "notifications",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,22 @@ CELERY_BEAT_SCHEDULE: dict = {
     "carts-prune": {"task": "orders.tasks.carts_prune_task", "schedule": 3600.0},
 }
 
+# --- Analytics --------------------------------------------------------------
+# Storefront events are deleted this many days after they arrive (the daily rollups keep their figures).
+ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 90, minimum=1)
+# How often the metrics-refresh job brings the daily rollups up to date (today and every day that changed).
+ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 60, minimum=5)
+# A dashboard answer is cached this long per store and period (0: computed on every request).
+ANALYTICS_DASHBOARD_CACHE_SECONDS = env_int("ANALYTICS_DASHBOARD_CACHE_SECONDS", 60, minimum=0)
+# Export files (POST exports) are deleted this many days after they were asked for.
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7, minimum=1)
+CELERY_BEAT_SCHEDULE.update({
+    "analytics-metrics-refresh": {"task": "analytics.tasks.metrics_refresh_task",
+                                  "schedule": float(ANALYTICS_REFRESH_SECONDS)},
+    "analytics-events-prune": {"task": "analytics.tasks.events_prune_task", "schedule": 3600.0},
+    "analytics-exports-purge": {"task": "analytics.tasks.exports_purge_task", "schedule": 3600.0},
+})
+
 # --- Orders -----------------------------------------------------------------
 # A cart untouched this long is deleted by the carts-prune job.
 CART_IDLE_DAYS = env_int("CART_IDLE_DAYS", 30, minimum=1)
@@ -247,7 +264,8 @@ for _name, _key in [("FIELD_ENCRYPTION_KEY", FIELD_ENCRYPTION_KEY),
 # --- REST framework ---------------------------------------------------------
 # THROTTLE_RATES names the scopes it changes ("auth=5/min,uploads=20/hour"); the others keep their
 # default, so a view's scope never lacks a rate (DRF answers that with ImproperlyConfigured, a 500).
-THROTTLE_RATES = {"anon": "100/min", "user": "1000/min", "auth": "10/min", "payments": "50/hour", "uploads": "10/min"}
+THROTTLE_RATES = {"anon": "100/min", "user": "1000/min", "auth": "10/min", "payments": "50/hour", "uploads": "10/min",
+                  "analytics": "120/min"}
 for _item in env_list("THROTTLE_RATES", []):
     _scope, _, _rate = (part.strip() for part in _item.partition("="))
     if not re.fullmatch(r"[A-Za-z_]+", _scope) or not re.fullmatch(r"\d+/[smhd][a-z]*", _rate):
@@ -293,6 +311,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus.choices",
         "PaymentStatusEnum": "orders.models.PaymentStatus.choices",
         "PaymentOutputStatusEnum": "payments.models.PaymentStatus.choices",
+        "EventTypeEnum": "analytics.models.EventType.choices",
+        "ExportTypeEnum": "analytics.models.ExportType.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -330,6 +350,16 @@ STORAGES = {
         else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Exports hold customers' data: never public. S3: a private folder of the bucket, read through links signed
+    # for 24 hours; local: a folder /media/ does not serve, read through the API's signed download link.
+    "exports": (
+        {"BACKEND": "storages.backends.s3.S3Storage",
+         "OPTIONS": {"location": "exports", "default_acl": "private", "querystring_auth": True,
+                     "querystring_expire": 24 * 3600, "file_overwrite": False}}
+        if AWS_STORAGE_BUCKET_NAME
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage",
+              "OPTIONS": {"location": env("EXPORTS_ROOT", str(BASE_DIR / "exports")), "base_url": None}}
+    ),
 }
 
 # --- Email ------------------------------------------------------------------

@@ -4,11 +4,13 @@ DATABASE_URL and REDIS_URL switch the suite to PostgreSQL and Redis as they do t
 """
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5ISE=")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+os.environ.setdefault("EXPORTS_ROOT", str(Path(__file__).resolve().parent.parent / ".test-media" / "exports"))
 
 from config.settings import *  # noqa: E402,F403
 

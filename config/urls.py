@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("payments.urls")),
     path("", include("auditlog.urls")),
     path("", include("notifications.urls")),
+    path("", include("analytics.urls")),
 ]
 
 urlpatterns = [

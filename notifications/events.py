@@ -18,6 +18,8 @@ WEBHOOK_TEST = "webhook.test"  # sent only by POST …/webhooks/{id}/test, never
 
 # Internal: a notification to the store owner, never a webhook.
 WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"
+# Internal: to the member who asked for an export (analytics), never a webhook.
+EXPORT_READY = "export.ready"
 
 # What emit() accepts and webhook endpoints may subscribe to.
 EVENT_TYPES: tuple[str, ...] = (
@@ -35,7 +37,7 @@ EVENT_TYPES: tuple[str, ...] = (
 WEBHOOK_EVENT_TYPES = EVENT_TYPES
 
 # What members can be notified of (and set preferences for).
-NOTIFICATION_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES, WEBHOOK_ENDPOINT_DISABLED)
+NOTIFICATION_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES, WEBHOOK_ENDPOINT_DISABLED, EXPORT_READY)
 
 # Default preferences by role, used until a user saves their own for an event type.
 # Owners and admins: money and stock problems by email too; staff: what they act on, in-app;
@@ -50,6 +52,7 @@ _MANAGER_DEFAULTS = {
     ORDER_CANCELLED: _IN_APP,
     ORDER_REFUNDED: _IN_APP,
     WEBHOOK_ENDPOINT_DISABLED: _BOTH,
+    EXPORT_READY: _BOTH,
 }
 ROLE_DEFAULTS: dict[str, dict[str, dict[str, bool]]] = {
     "owner": _MANAGER_DEFAULTS,
@@ -58,8 +61,10 @@ ROLE_DEFAULTS: dict[str, dict[str, dict[str, bool]]] = {
         ORDER_CREATED: _IN_APP,
         ORDER_CANCELLED: _IN_APP,
         INVENTORY_LOW_STOCK: _IN_APP,
+        EXPORT_READY: _BOTH,
     },
-    "viewer": {},
+    # an export goes only to the member who asked for it, whatever their role
+    "viewer": {EXPORT_READY: _BOTH},
 }
 OFF = {"in_app": False, "email": False}
 
@@ -89,6 +94,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     PRODUCT_PUBLISHED: ("Product published: {name|product_name|sku}", "{name|product_name|sku} was published."),
     PRODUCT_UPDATED: ("Product updated: {name|product_name|sku}", "{name|product_name|sku} was updated."),
     PRODUCT_ARCHIVED: ("Product archived: {name|product_name|sku}", "{name|product_name|sku} was archived."),
+    EXPORT_READY: ("Your {type} export is ready",
+                   "The {type} export ({rows|'0'} rows, {format}) is ready. Download it within 24 hours: {url}"),
     WEBHOOK_ENDPOINT_DISABLED: ("Webhook endpoint disabled",
                                 "{url|'An endpoint'} was disabled after {failure_count|'?'} failed deliveries in a "
                                 "row. Fix it, then re-enable it."),

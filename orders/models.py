@@ -208,6 +208,8 @@ class Order(models.Model):
             # the expiry job: pending orders whose reservation ran out
             models.Index(fields=["reserved_until"], condition=Q(status="pending"), name="order_pending_reserved"),
             models.Index(fields=["store", "held_at"], condition=~Q(hold_reason=""), name="order_store_held"),
+            # analytics' refresh job: the orders that changed since its last run (every service moves updated_at)
+            models.Index(fields=["updated_at"], name="order_updated"),
         ]
 
     def __str__(self) -> str:

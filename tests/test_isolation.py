@@ -82,7 +82,10 @@ def test_every_route_with_a_store_uses_the_scoping_base():
 
 
 def _data(response):
-    """What an answer says, without its timestamp: enveloped data and pagination (or the error code)."""
+    """What an answer says, without its timestamp: enveloped data and pagination (or the error code); a streamed
+    answer (a CSV export), all of it."""
+    if response.streaming:
+        return b"".join(response.streaming_content)
     try:
         body = response.json()
     except ValueError:

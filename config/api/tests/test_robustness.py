@@ -108,7 +108,7 @@ def test_throttle_rates_change_only_the_scopes_they_name():
     result = load_settings(DEBUG="1", THROTTLE_RATES="auth=3/min, uploads=20/hour")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"anon": "100/min", "user": "1000/min", "auth": "3/min",
-                                         "payments": "50/hour", "uploads": "20/hour"}
+                                         "payments": "50/hour", "uploads": "20/hour", "analytics": "120/min"}
 
 
 @pytest.mark.parametrize("rates", ["auth", "auth=ten/min", "auth=10/fortnight"])

@@ -271,6 +271,10 @@ for _item in env_list("THROTTLE_RATES", []):
     if not re.fullmatch(r"[A-Za-z_]+", _scope) or not re.fullmatch(r"\d+/[smhd][a-z]*", _rate):
         raise ImproperlyConfigured(f"THROTTLE_RATES: {_item!r} is not scope=<number>/<s|min|hour|day>.")
     THROTTLE_RATES[_scope] = _rate
+# How many reverse proxies stand in front of the app, each appending to X-Forwarded-For: the client's address is
+# then the one the outermost proxy saw. Unset: X-Forwarded-For is not trusted for the fraud checks (REMOTE_ADDR),
+# and DRF's throttles keep their own reading of it. Behind a proxy, set it (usually 1).
+NUM_PROXIES = env_int("NUM_PROXIES", -1, minimum=0) if env("NUM_PROXIES").strip() else None
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "config.api.authentication.JWTAuthentication",
@@ -287,6 +291,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.AnonThrottle", "config.api.throttles.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    "NUM_PROXIES": NUM_PROXIES,
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
     "DEFAULT_METADATA_CLASS": "config.api.metadata.ApiMetadata",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.negotiation.ContentNegotiation",

@@ -124,6 +124,23 @@ def _address(value) -> str:
     return format_html_join(mark_safe("<br>"), "{}: {}", ((key, item) for key, item in value.items()))
 
 
+class HeldFilter(admin.SimpleListFilter):
+    """Orders held for review (a fraud check, a payment that did not match): they wait for a member's decision."""
+
+    title = "held for review"
+    parameter_name = "held"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Held"), ("no", "Not held")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(hold_reason="")
+        if self.value() == "no":
+            return queryset.filter(hold_reason="")
+        return queryset
+
+
 # The admin's moves: each through orders.services.order_transition (a store's cancel included), as the API's
 # POST orders/{number}/status.
 MOVES = {
@@ -142,9 +159,9 @@ class OrderAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
 
     audited_by_services = True
     write_permission = ORDERS_MANAGE
-    list_display = ["number", "created_at", "customer", "status", "payment_status", "total_display",
+    list_display = ["number", "created_at", "customer", "status", "payment_status", "held", "total_display",
                     "payment_method", "store"]
-    list_filter = ["status", "payment_status", "created_at", "payment_method", "store"]
+    list_filter = [HeldFilter, "status", "payment_status", "created_at", "payment_method", "store"]
     list_select_related = ["store"]
     search_fields = ["number", "email", "customer_name"]
     date_hierarchy = "created_at"
@@ -154,6 +171,7 @@ class OrderAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     fieldsets = [
         (None, {"fields": ["number", "store", "status", "payment_status", "payment_method", "created_at",
                            "updated_at", "reserved_until"]}),
+        ("Review", {"fields": ["hold_reason", "held_at"]}),
         ("Customer", {"fields": ["email", "customer_name", "user", "shipping_address_display",
                                  "billing_address_display"]}),
         ("Totals", {"fields": ["subtotal_display", "discount_display", "shipping_display", "tax_display",
@@ -165,6 +183,10 @@ class OrderAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     @admin.display(description="customer", ordering="email")
     def customer(self, order: Order) -> str:
         return f"{order.customer_name} <{order.email}>" if order.customer_name else order.email
+
+    @admin.display(description="held", boolean=True, ordering="held_at")
+    def held(self, order: Order) -> bool:
+        return bool(order.hold_reason)
 
     @admin.display(description="subtotal")
     def subtotal_display(self, order: Order) -> str:

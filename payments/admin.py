@@ -8,13 +8,14 @@ from django.contrib import admin, messages
 from django.urls import path
 
 from config.api.actor import request_actor
-from config.api.errors import DomainError
+from config.api.errors import DomainError, ValidationFailed
 from config.api.middleware import current_request_var
 from config.fields import mask
 from orders.admin import (
     OrderAdmin,
     ReadOnlyInline,
     SaveRefused,
+    ServiceCheckedForm,
     ServiceSavedAdmin,
     for_each_writable,
     money,
@@ -26,7 +27,7 @@ from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
 
 from . import services
 from .gateways import REGISTRY, Gateway
-from .models import GatewaySetting, Payment, PaymentStatus
+from .models import FraudSetting, GatewaySetting, Payment, PaymentStatus
 from .services.settings import COLUMNS
 
 
@@ -251,6 +252,56 @@ class GatewaySettingAdmin(ServiceSavedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # switch a method off instead
+
+
+# --- the store's fraud limits ---------------------------------------------------------------------------------
+class FraudSettingForm(ServiceCheckedForm):
+    """Each limit empty: the platform's default (named under it); checked by fraud_setting_check, as the API is."""
+
+    fields_checked = services.FRAUD_FIELDS
+
+    class Meta:
+        model = FraudSetting
+        fields = ["store", *services.FRAUD_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        defaults = services.fraud_defaults()
+        for name in services.FRAUD_FIELDS:
+            if name not in self.fields:
+                continue
+            default = getattr(defaults, name)
+            off = " (0 switches the check off)" if name in services.COUNT_FIELDS else ""
+            self.fields[name].help_text = (f"Empty: the platform default ({default}){off}." if default is not None
+                                           else "Empty: no ceiling. In the store's currency.")
+
+    def check(self, *, store, values: dict) -> None:
+        if not self.instance.pk and FraudSetting.objects.filter(store=store).exists():
+            raise ValidationFailed("This store has its fraud limits already: change that row.",
+                                   store=["This store has its fraud limits already: change that row."])
+        services.fraud_setting_check(store=store, values=values)
+
+
+@admin.register(FraudSetting)
+class FraudSettingAdmin(ServiceSavedAdmin):
+    """A store's limits for the fraud checks before a card payment starts. No row: the platform's defaults. Saved
+    through fraud_setting_update (audited), as PUT fraud-settings is; seen and changed with store.manage."""
+
+    form = FraudSettingForm
+    write_permission = STORE_MANAGE
+    view_permission = STORE_MANAGE
+    list_display = ["store", *services.FRAUD_FIELDS, "updated_at"]
+    list_select_related = ["store"]
+    search_fields = ["store__name"]
+
+    def service_create(self, *, store, actor, values):
+        return services.fraud_setting_update(store=store, actor=actor, **values)
+
+    def service_update(self, *, obj, actor, values):
+        return services.fraud_setting_update(store=obj.store, actor=actor, **values)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # empty the fields instead: the defaults again
 
 
 # --- orders, with their payments ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Input serializers validate and output serializers shape; the rules live in payments.services."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import INTEGER_MAX, json_text_problem
@@ -7,7 +8,7 @@ from config.money import MoneyField
 
 from . import services
 from .gateways import REGISTRY, gateway_get
-from .models import GatewaySetting, Payment
+from .models import FraudSetting, GatewaySetting, Payment
 
 
 # --- checkout ----------------------------------------------------------------------
@@ -171,4 +172,65 @@ class GatewaySettingOutput(serializers.Serializer):
                                                                base_url=self.context.get("base_url", ""))
         data["updated_at"] = serializers.DateTimeField().to_representation(setting.updated_at) \
             if setting.pk is not None else None
+        return data
+
+
+# --- fraud limits --------------------------------------------------------------------------------------------------
+_COUNT_HELP = "Failed payments {} in the window from which the next payment is held for review; 0 switches it off."
+
+
+class FraudSettingInput(serializers.Serializer):
+    """Each optional (left out: kept); null puts the platform default back. Checked by
+    payments.services.fraud_setting_check."""
+
+    window_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=INTEGER_MAX,
+                                              help_text="How far back failed payments count.")
+    max_failed_per_email = serializers.IntegerField(required=False, allow_null=True, min_value=0,
+                                                    max_value=INTEGER_MAX, help_text=_COUNT_HELP.format("per email"))
+    max_failed_per_ip = serializers.IntegerField(required=False, allow_null=True, min_value=0,
+                                                 max_value=INTEGER_MAX, help_text=_COUNT_HELP.format("per IP address"))
+    max_failed_per_card = serializers.IntegerField(required=False, allow_null=True, min_value=0,
+                                                   max_value=INTEGER_MAX, help_text=_COUNT_HELP.format("per card"))
+    amount_ceiling = MoneyField(required=False, allow_null=True,
+                                help_text="An order total above this (the store's currency) is held for review; "
+                                          "null: no ceiling.")
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["No such setting."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class FraudLimitsOutput(serializers.Serializer):
+    window_minutes = serializers.IntegerField()
+    max_failed_per_email = serializers.IntegerField()
+    max_failed_per_ip = serializers.IntegerField()
+    max_failed_per_card = serializers.IntegerField()
+    amount_ceiling = MoneyField(allow_null=True)
+
+
+class FraudSettingOutput(serializers.Serializer):
+    """The store's own limits (null: the platform default) and the limits in force."""
+
+    window_minutes = serializers.IntegerField(allow_null=True)
+    max_failed_per_email = serializers.IntegerField(allow_null=True)
+    max_failed_per_ip = serializers.IntegerField(allow_null=True)
+    max_failed_per_card = serializers.IntegerField(allow_null=True)
+    amount_ceiling = MoneyField(allow_null=True)
+    currency = serializers.CharField(source="store.currency")
+    in_force = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(FraudLimitsOutput)
+    def get_in_force(self, setting: FraudSetting) -> dict:
+        return FraudLimitsOutput(services.fraud_limits(store=setting.store, setting=setting),
+                                 context=self.context).data
+
+    def to_representation(self, instance):
+        self.context["currency"] = instance.store.currency
+        data = super().to_representation(instance)
+        if instance.pk is None:
+            data["updated_at"] = None
         return data

@@ -17,5 +17,6 @@ urlpatterns = [
             name="payments-gateway-setting"),
     re_path(r"^payments/return/(?P<gateway>[-\w]+)/(?P<store>[-\w]+)/?$", views.GatewayReturnView.as_view(),
             name="payments-gateway-return"),
+    re_path(rf"^{STORE}/fraud-settings/?$", views.FraudSettingView.as_view(), name="payments-fraud-settings"),
     *router.urls,
 ]

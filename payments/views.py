@@ -23,10 +23,12 @@ from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
 from . import services
 from .gateways import gateway_get
 from .gateways.base import Outcome, SignatureInvalid
-from .models import GatewaySetting, Payment
+from .models import FraudSetting, GatewaySetting, Payment
 from .selectors import payment_summary
 from .serializers import (
     CheckoutInput,
+    FraudSettingInput,
+    FraudSettingOutput,
     GatewaySettingInput,
     GatewaySettingOutput,
     PaymentCreateInput,
@@ -256,3 +258,29 @@ class GatewayReturnView(StoreScopedGenericView):
         if target:
             return HttpResponseRedirect(f"{target}{'&' if '?' in target else '?'}{urlencode(result)}")
         return ok(result)
+
+
+class FraudSettingView(StoreScopedGenericView):
+    """GET/PUT fraud-settings: the store's limits for the fraud checks (store.manage for both: they say what slips
+    through)."""
+
+    queryset = FraudSetting.objects.all()
+    http_method_names = ["get", "put", "options"]
+
+    def required_permission(self):
+        return STORE_MANAGE
+
+    @extend_schema(parameters=[STORE_PARAM], responses=FraudSettingOutput,
+                   description="The store's own limits (null: the platform default, settings FRAUD_*) and `in_force`, "
+                               "the limits its card payments are screened with.")
+    def get(self, request, *args, **kwargs):
+        return ok(FraudSettingOutput(services.fraud_setting_get(store=self.store)).data)
+
+    @extend_schema(parameters=[STORE_PARAM], request=FraudSettingInput, responses=FraudSettingOutput,
+                   description="Sets the limits named (left out: kept; null: the platform default again). A count of "
+                               "0 switches that check off; `amount_ceiling` is in the store's currency. Audited.")
+    def put(self, request, *args, **kwargs):
+        data = FraudSettingInput(data=request.data, context={"store": self.store})
+        data.is_valid(raise_exception=True)
+        setting = services.fraud_setting_update(store=self.store, actor=request_actor(request), **data.validated_data)
+        return ok(FraudSettingOutput(setting).data)

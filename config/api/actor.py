@@ -9,6 +9,8 @@ Duck-typed so the ground floor imports no app.
 import ipaddress
 from typing import Any
 
+from django.conf import settings
+
 
 def request_actor(request) -> Any:
     """The request's API key, else its authenticated user, else None (anonymous or no request)."""
@@ -22,9 +24,18 @@ def request_actor(request) -> Any:
 
 
 def request_ip(request) -> str | None:
-    """The client's IP address as the server saw it (REMOTE_ADDR, as the audit log records it: X-Forwarded-For is
-    the client's to write unless a proxy rewrites it), or None when there is none or it is no IP (a unix socket)."""
-    value = getattr(request, "META", {}).get("REMOTE_ADDR") if request is not None else None
+    """The client's IP address: REMOTE_ADDR, or with ``NUM_PROXIES`` proxies in front the address the outermost of
+    them saw (X-Forwarded-For read from the right, as DRF's throttles read it; what a client writes further left is
+    ignored). None when there is none or it is no IP (a unix socket)."""
+    if request is None:
+        return None
+    meta = getattr(request, "META", {})
+    value = meta.get("REMOTE_ADDR")
+    proxies = settings.NUM_PROXIES
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",")]
+        value = hops[-min(proxies, len(hops))]
     if not value or not isinstance(value, str):
         return None
     try:

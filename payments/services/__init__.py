@@ -7,6 +7,8 @@ before a card payment starts, and each store's limits for them), ``retry`` (a ne
 
 from .checkout import checkout_complete, gateway_offered, payment_screen_and_start, payment_start
 from .fraud import (
+    COUNT_FIELDS,
+    FRAUD_FIELDS,
     NOT_STARTED,
     FraudLimits,
     fraud_defaults,
@@ -37,7 +39,7 @@ __all__ = [
     "MAX_INSTRUCTIONS_LENGTH", "MAX_OPTION_LENGTH", "MAX_SECRET_LENGTH", "checkout_complete", "gateway_offered",
     "gateway_setting_check", "gateway_setting_configured", "gateway_setting_get", "gateway_setting_offered",
     "gateway_setting_public", "gateway_setting_update", "gateway_settings_list", "gateway_webhook_url",
-    "gateways_offered", "payment_mark_paid",
-    "NOT_STARTED", "FraudLimits", "fraud_defaults", "fraud_limits", "fraud_screen", "fraud_setting_check",
-    "fraud_setting_get", "fraud_setting_update", "payment_create", "payment_screen_and_start", "payment_start",
+    "gateways_offered", "payment_mark_paid", "COUNT_FIELDS", "FRAUD_FIELDS", "NOT_STARTED", "FraudLimits",
+    "fraud_defaults", "fraud_limits", "fraud_screen", "fraud_setting_check", "fraud_setting_get",
+    "fraud_setting_update", "payment_create", "payment_screen_and_start", "payment_start",
 ]

@@ -240,3 +240,26 @@ def test_a_held_order_is_left_alone_by_the_expiry_job(place, failed, card_gatewa
 
     order.refresh_from_db()
     assert order.status == "pending"
+
+
+# --- the buyer's address ------------------------------------------------------------------------------------------
+def test_the_buyers_address_is_remote_addr_unless_proxies_are_declared(place, card_gateway):
+    with override_settings(NUM_PROXIES=None):
+        direct = place(ip="198.51.100.7")
+    with override_settings(NUM_PROXIES=1):
+        proxied = place(ip="10.0.0.2")
+
+    assert Payment.objects.get(order__number=direct.json()["data"]["number"]).ip == "198.51.100.7"
+    assert Payment.objects.get(order__number=proxied.json()["data"]["number"]).ip == "10.0.0.2"
+
+
+def test_with_one_proxy_the_address_it_saw_counts_not_what_the_client_wrote(api, store, make_variant, cart_with,
+                                                                           card_gateway):
+    cart = cart_with((make_variant(), 1))
+
+    with override_settings(NUM_PROXIES=1):
+        response = api.post(checkout_url(store), {"cart": str(cart.pk), "email": BUYER, "shipping_address": ADDRESS,
+                                                  "payment_method": "testcard"}, format="json",
+                            REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.50")
+
+    assert Payment.objects.get(order__number=response.json()["data"]["number"]).ip == "203.0.113.50"

@@ -10,8 +10,9 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
-# Fixtures shared by every app's tests that live in their own modules: the fake Kashier and Moamalat APIs.
-pytest_plugins = ["tests.fake_gateways"]
+# Fixtures shared by every app's tests that live in their own modules: the fake Kashier and Moamalat APIs,
+# a real localstripe.
+pytest_plugins = ["tests.fake_gateways", "tests.gateways"]
 
 
 def pytest_configure(config):

@@ -445,5 +445,7 @@ LOGGING = {
         # every eager task would log its arguments on success; workers keep Celery's own logging
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
         "django.request": {"level": "ERROR"},
+        # the Stripe SDK logs each request at INFO and each answer's body (client secrets) at DEBUG
+        "stripe": {"level": "WARNING"},
     },
 }

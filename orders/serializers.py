@@ -227,6 +227,9 @@ class OrderPaymentOutput(serializers.Serializer):
     status = serializers.CharField()
     amount = serializers.CharField()
     instructions = serializers.CharField(required=False, help_text="bank_transfer: the store's instructions.")
+    client_secret = serializers.CharField(required=False, help_text="stripe, while pending: for Stripe.js.")
+    redirect_url = serializers.CharField(required=False, help_text="kashier, while pending: its payment page.")
+    lightbox = serializers.DictField(required=False, help_text="moamalat, while pending: Lightbox.Checkout's.")
 
 
 def order_dict(order, payment: dict | None = None, *, for_members: bool = False) -> dict:

@@ -5,12 +5,14 @@ from .base import Gateway, PaymentStart
 from .cod import CashOnDelivery
 from .kashier import Kashier
 from .moamalat import Moamalat
+from .stripe import Stripe
 
 REGISTRY: dict[str, Gateway] = {gateway.name: gateway for gateway in (
     CashOnDelivery(),
     BankTransfer(),
     Kashier(),
     Moamalat(),
+    Stripe(),
 )}
 
 

@@ -45,8 +45,7 @@ def _http_client() -> stripe.HTTPClient:
     return _http_clients[timeout]
 
 
-def _client(setting) -> stripe.StripeClient:
-    secret_key = setting.secrets_dict().get("secret_key", "")
+def _client(secret_key: str) -> stripe.StripeClient:
     if not secret_key:
         raise GatewayFailed("Stripe is not configured for this store (no secret key).")
     addresses = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
@@ -105,11 +104,19 @@ class Stripe(Gateway):
     enabled_by_default = False
     order_status = OrderStatus.PENDING
     tolerance_seconds: int | None = 300  # how old a signed notification may be (Stripe's own default)
+    prefixes = {"publishable_key": ("pk_",), "secret_key": ("sk_", "rk_"), "webhook_secret": ("whsec_",)}
+
+    def value_problem(self, name: str, value) -> str:
+        """A key of another kind (a publishable key pasted as the secret one…) is refused before Stripe is asked."""
+        prefixes = self.prefixes.get(name)
+        if prefixes and value and not value.startswith(prefixes):
+            return "Stripe's key for this starts with " + " or ".join(prefixes) + "."
+        return ""
 
     def start(self, *, order, payment, setting) -> PaymentStart:
         """Creates a card PaymentIntent for the payment's amount in minor units, the order number and store slug in
         its metadata; the buyer's page confirms it with the client secret."""
-        client = _client(setting)
+        client = _client(self.secret(setting, "secret_key"))
         params = {
             "amount": minor_units(payment.amount, payment.currency),
             "currency": payment.currency.lower(),
@@ -123,7 +130,7 @@ class Stripe(Gateway):
         return PaymentStart(reference=intent.id, client_secret=intent.client_secret)
 
     def notification_read(self, *, setting, body: bytes, headers) -> Notification:
-        secret = setting.secrets_dict().get("webhook_secret", "")
+        secret = self.secret(setting, "webhook_secret")
         if not secret:
             raise SignatureInvalid("The store has no Stripe webhook secret.")
         try:
@@ -146,7 +153,7 @@ class Stripe(Gateway):
         a retried call cannot refund twice."""
         if not payment.reference:
             raise GatewayFailed("This payment never reached Stripe: there is nothing to refund there.")
-        client = _client(setting)
+        client = _client(self.secret(setting, "secret_key"))
         params = {
             "payment_intent": payment.reference,
             "amount": minor_units(refund.amount, payment.currency),

@@ -97,6 +97,37 @@ def test_stripe_is_off_until_the_store_enables_it(store):
     assert "stripe" not in services.gateways_offered(store=store)
 
 
+def test_a_merchant_configures_stripe_through_the_settings_api_and_checkout_offers_it(stripe_api, store, place,
+                                                                                      client_for):
+    owner = client_for(store.owner)
+    url = f"/api/v1/stores/{store.slug}/payment-gateways/stripe"
+
+    response = owner.put(url, {"enabled": True, "publishable_key": "pk_test_alpha", "secret_key": SECRET_KEY,
+                               "webhook_secret": WEBHOOK_SECRET}, format="json")
+
+    assert response.status_code == 200, response.json()
+    data = response.json()["data"]
+    assert (data["configured"], data["secret_key"], data["webhook_secret"]) == (True, "••••p7dc", "••••6789")
+    assert data["webhook_url"].endswith(f"/api/v1/payments/webhooks/stripe/{store.slug}")
+    assert SECRET_KEY not in response.content.decode() and WEBHOOK_SECRET not in response.content.decode()
+    assert "stripe" in services.gateways_offered(store=store)
+    assert place().status_code == 201
+
+
+@pytest.mark.parametrize("field, value", [
+    ("secret_key", "pk_test_alpha"), ("secret_key", "whsec_abc"), ("webhook_secret", SECRET_KEY),
+    ("publishable_key", SECRET_KEY),
+])
+def test_a_key_of_another_kind_is_refused_without_repeating_it(store, client_for, field, value):
+    response = client_for(store.owner).put(f"/api/v1/stores/{store.slug}/payment-gateways/stripe", {field: value},
+                                           format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == [field]
+    assert value not in response.content.decode()
+    assert not GatewaySetting.objects.exists()
+
+
 # --- start: a PaymentIntent at checkout ---------------------------------------------
 def test_checkout_creates_a_payment_intent_and_gives_the_buyer_its_client_secret(stripe_api, store, place):
     stripe_setting(store)
@@ -140,7 +171,7 @@ def test_amounts_go_to_stripe_in_the_currencys_minor_units(stripe_api, store, pl
 
 
 def test_a_key_stripe_refuses_places_nothing_and_says_so_without_the_key(stripe_api, store, place, caplog):
-    stripe_setting(store, secret_key="not-a-stripe-key")
+    stripe_setting(store, secret_key="rk_test_revoked_restricted_key")  # localstripe takes sk_ keys only
 
     with caplog.at_level(logging.INFO):
         response = place()
@@ -151,7 +182,7 @@ def test_a_key_stripe_refuses_places_nothing_and_says_so_without_the_key(stripe_
     assert error["message"] == "Stripe refused the store's API key: check its Stripe settings."
     assert not Order.objects.exists() and not Payment.objects.exists()
     assert not AuditLog.objects.filter(action__in=["order.created", "payment.created"]).exists()
-    assert "AuthenticationError" in caplog.text and "not-a-stripe-key" not in caplog.text
+    assert "AuthenticationError" in caplog.text and "rk_test_revoked" not in caplog.text
 
 
 def test_stripe_out_of_reach_places_nothing(store, place, settings, unused_port):

@@ -201,6 +201,8 @@ ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 90, minimum=1)
 ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 60, minimum=5)
 # A dashboard answer is cached this long per store and period (0: computed on every request).
 ANALYTICS_DASHBOARD_CACHE_SECONDS = env_int("ANALYTICS_DASHBOARD_CACHE_SECONDS", 60, minimum=0)
+# `seed_demo` gives the demo stores this many days of past orders and storefront events (0: none).
+DEMO_HISTORY_DAYS = env_int("DEMO_HISTORY_DAYS", 90, minimum=0)
 # Export files (POST exports) are deleted this many days after they were asked for.
 EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7, minimum=1)
 CELERY_BEAT_SCHEDULE.update({

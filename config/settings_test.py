@@ -10,6 +10,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-012
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5ISE=")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+os.environ.setdefault("DEMO_HISTORY_DAYS", "0")  # seed_demo without the dashboard's 90 days: its tests set it
 os.environ.setdefault("EXPORTS_ROOT", str(Path(__file__).resolve().parent.parent / ".test-media" / "exports"))
 
 from config.settings import *  # noqa: E402,F403

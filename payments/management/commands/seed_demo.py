@@ -3,6 +3,7 @@ highest app it fills (lower apps do not know what is above them)."""
 
 import time
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -58,6 +59,7 @@ class Command(BaseCommand):
             seed_catalog(store)  # idempotent: only adds what is missing
             seed_orders(store)  # shipping, a coupon, orders in several states, if missing
             card_gateways[slug] = seed_card_gateway(store)  # Kashier or Moamalat in test mode, if not set up
+        call_command("seed_analytics_demo", stdout=self.stdout)  # by name: analytics is above payments
         if products:
             started = time.monotonic()
             seed_bulk(Store.objects.get(slug=DEMO_STORES[0][0]), products)

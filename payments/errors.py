@@ -26,3 +26,18 @@ class OrderNotAwaitingPayment(DomainError):
 
     code = "CONFLICT"
     default_message = "The order is not waiting for a payment."
+
+
+class PaymentNotRefundable(DomainError):
+    """A refund of a payment that was never paid (pending, failed, cancelled), or whose gateway is gone."""
+
+    code = "CONFLICT"
+    default_message = "The payment cannot be refunded."
+
+
+class RefundInFlight(DomainError):
+    """A gateway reports a refund while more than one of ours on that payment is still on its way to the gateway
+    (no reference yet): which it is cannot be told now; retried, it can (refund_from_gateway)."""
+
+    code = "CONFLICT"
+    default_message = "A refund of this payment is still being sent to its gateway; try again shortly."

@@ -40,6 +40,8 @@ from .stock import (
     stock_opening_record_bulk,
     stock_release,
     stock_reserve,
+    stock_return,
+    stock_returnable,
     stock_sell,
     stock_set,
 )
@@ -65,7 +67,7 @@ __all__ = [
     "review_create", "review_delete", "review_set_hidden",
     "slug_free_check", "slug_generate",
     "stock_adjust", "stock_low_notice", "stock_opening_record", "stock_opening_record_bulk", "stock_release",
-    "stock_reserve", "stock_sell", "stock_set",
+    "stock_reserve", "stock_return", "stock_returnable", "stock_sell", "stock_set",
     "variant_create", "variant_delete", "variant_prices_check", "variant_sku_check", "variant_stock_check",
     "variant_update",
 ]

@@ -331,3 +331,37 @@ def stock_sell(*, order, actor=None) -> None:
     movements are written. Raises OutOfStock (409) when a backordered variant has fewer units on hand than
     the order takes (restock first); nothing changes then."""
     _stock_give_back(order=order, actor=actor, reason=MovementReason.SALE, sell=True)
+
+
+# --- orders: returns ------------------------------------------------------------------------------------------
+def stock_returnable(order) -> dict[int, int]:
+    """{variant_id: units} ``order`` took off the shelf and has not brought back: its sales less its returns, by its
+    own movements (reserves and releases move no units on hand)."""
+    out = (InventoryMovement.objects.filter(order=order).order_by().values("variant_id")
+           .annotate(units=Sum("quantity_delta")).values_list("variant_id", "units"))
+    return {variant_id: -units for variant_id, units in out if units < 0}
+
+
+def stock_return(*, order, actor=None) -> dict[int, int]:
+    """Puts back on the shelf every unit ``order`` sold and has not returned yet (a refund with ``restock``), in the
+    caller's transaction: the variants locked in id order, ``stock_quantity`` grows in one UPDATE, ``return``
+    movements naming the order are written. Answers {variant_id: units} returned; a second call returns nothing.
+    A variant deleted since is skipped (its units have nowhere to go)."""
+    held = stock_returnable(order)
+    variants = _locked_variants(ids=sorted(held)) if held else []
+    if not variants:
+        return {}
+    held = stock_returnable(order)  # again under the locks: a concurrent return of the same order counted once
+    variants = [variant for variant in variants if held.get(variant.pk, 0) > 0]
+    if not variants:
+        return {}
+    Variant.objects.filter(pk__in=[variant.pk for variant in variants]).update(
+        stock_quantity=Case(*(When(pk=variant.pk, then=F("stock_quantity") + held[variant.pk])
+                              for variant in variants), default=F("stock_quantity")),
+        updated_at=timezone.now())
+    _movements_bulk(store_id=order.store_id, order=order, reason=MovementReason.RETURN, actor=actor,
+                    deltas={variant.pk: (held[variant.pk], 0) for variant in variants})
+    back = [variant.product_id for variant in variants
+            if not variant.allow_backorder and variant.available <= 0 < variant.available + held[variant.pk]]
+    product_summary_refresh(product_ids=back)
+    return {variant.pk: held[variant.pk] for variant in variants}

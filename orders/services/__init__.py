@@ -2,8 +2,9 @@
 
 ``carts`` (carts and their lines, coupon on a cart, merge, the priced view), ``coupons`` and ``shipping`` (the
 store's CRUD with audit rows and one check each for the API and the admin), ``checkout`` (order_place),
-``lifecycle`` (the transition table, cancel, mark-paid, reorder), ``holds`` (held for review, released), ``jobs``
-(expiry, cart pruning). Callers import from ``orders.services``; the names below are the public surface.
+``lifecycle`` (the transition table, cancel, mark-paid, reorder), ``holds`` (held for review, released), ``refunds``
+(a payment's refund on the order: payment_status, the move to refunded, restock), ``jobs`` (expiry, cart pruning).
+Callers import from ``orders.services``; the names below are the public surface.
 """
 
 from .carts import (
@@ -34,6 +35,7 @@ from .lifecycle import (
     order_reorder,
     order_transition,
 )
+from .refunds import order_refund_record, order_restock_check
 from .shipping import (
     SHIPPING_METHOD_FIELDS,
     shipping_method_check,
@@ -48,7 +50,8 @@ __all__ = [
     "cart_item_update", "cart_merge", "cart_view",
     "coupon_check", "coupon_create", "coupon_delete", "coupon_update",
     "EVENT_FOR_STATUS", "TRANSITIONS", "order_cancel", "order_mark_paid", "order_moved", "order_number_new",
-    "order_hold", "order_hold_release", "order_number_normalize", "order_place", "order_reorder", "order_transition",
+    "order_hold", "order_hold_release", "order_number_normalize", "order_place", "order_refund_record",
+    "order_reorder", "order_restock_check", "order_transition",
     "carts_prune", "orders_expire",
     "shipping_method_check", "shipping_method_create", "shipping_method_delete", "shipping_method_update",
 ]

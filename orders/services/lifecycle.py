@@ -43,10 +43,11 @@ def _coupon_use_release(order: Order) -> None:
     use.delete()
 
 
-def order_moved(*, order: Order, from_status: str, actor, note: str = "") -> Order:
+def order_moved(*, order: Order, from_status: str, actor, note: str = "", refund: dict | None = None) -> Order:
     """What follows a status change already written by a conditional UPDATE (in the same transaction): the coupon
     use and the stock (cancel releases, complete sells, refund before completion releases), the order event, the
     audit row and one event out (order.cancelled, order.refunded or order.status_changed; sent on commit).
+    ``refund`` (a refund that moved it: ``refund_id``, ``amount``, ``refunded_amount``) goes into order.refunded.
     Returns the order as stored now."""
     order = Order.objects.select_related("store").get(pk=order.pk)
     status = order.status
@@ -66,7 +67,8 @@ def order_moved(*, order: Order, from_status: str, actor, note: str = "") -> Ord
     if status == S.CANCELLED and note:
         extra["reason"] = note
     elif status == S.REFUNDED:
-        extra.update(amount=money_str(order.total, order.currency), refund_id=None)  # refund rows: payments
+        # moved by hand (POST orders/{number}/status): no refund row; by a refund: payments name it
+        extra.update(refund or {"amount": money_str(order.total, order.currency), "refund_id": None})
     emit_event(EVENT_FOR_STATUS.get(status, events.ORDER_STATUS_CHANGED), store=order.store, actor=actor,
                payload=order_payload(order, lines, **extra))
     return order

@@ -2,7 +2,8 @@
 
 ``settings`` (a store's gateway settings and credentials, which gateways it offers), ``checkout`` (places the order
 and starts its payment), ``mark_paid`` (cod and bank transfer confirmed by the merchant), ``fraud`` (the checks
-before a card payment starts, and each store's limits for them), ``retry`` (a new payment for a placed order).
+before a card payment starts, and each store's limits for them), ``retry`` (a new payment for a placed order),
+``refunds`` (money given back, never more than was paid: claimed, sent to the gateway with no lock held, settled).
 """
 
 from .checkout import checkout_complete, gateway_offered, payment_screen_and_start, payment_start
@@ -19,6 +20,13 @@ from .fraud import (
     fraud_setting_update,
 )
 from .mark_paid import payment_mark_paid
+from .refunds import (
+    payment_refund,
+    refund_create,
+    refund_from_gateway,
+    refund_send,
+    refund_settle,
+)
 from .retry import payment_create
 from .settings import (
     MAX_INSTRUCTIONS_LENGTH,
@@ -42,4 +50,5 @@ __all__ = [
     "gateways_offered", "payment_mark_paid", "COUNT_FIELDS", "FRAUD_FIELDS", "NOT_STARTED", "FraudLimits",
     "fraud_defaults", "fraud_limits", "fraud_screen", "fraud_setting_check", "fraud_setting_get",
     "fraud_setting_update", "payment_create", "payment_screen_and_start", "payment_start",
+    "payment_refund", "refund_create", "refund_from_gateway", "refund_send", "refund_settle",
 ]

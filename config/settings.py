@@ -320,6 +320,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentOutputStatusEnum": "payments.models.PaymentStatus.choices",
         "EventTypeEnum": "analytics.models.EventType.choices",
         "ExportTypeEnum": "analytics.models.ExportType.choices",
+        "RefundStatusEnum": "payments.models.RefundStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

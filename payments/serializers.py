@@ -8,7 +8,7 @@ from config.money import MoneyField
 
 from . import services
 from .gateways import REGISTRY, gateway_get
-from .models import FraudSetting, GatewaySetting, Payment
+from .models import FraudSetting, GatewaySetting, Payment, Refund
 
 
 # --- checkout ----------------------------------------------------------------------
@@ -40,13 +40,14 @@ class CheckoutInput(serializers.Serializer):
 # --- payments ------------------------------------------------------------------------
 class PaymentOutput(serializers.ModelSerializer):
     amount = MoneyField(read_only=True)
+    refunded_amount = MoneyField(read_only=True, help_text="Refunds that succeeded or are on their way to the gateway.")
     order = serializers.IntegerField(source="order_id", read_only=True)
     order_number = serializers.CharField(source="order.number", read_only=True)
 
     class Meta:
         model = Payment
-        fields = ["id", "order", "order_number", "gateway", "status", "amount", "currency", "instructions",
-                  "created_at", "paid_at"]
+        fields = ["id", "order", "order_number", "gateway", "status", "amount", "refunded_amount", "currency",
+                  "instructions", "created_at", "paid_at"]
 
     def to_representation(self, instance):
         self.context["currency"] = instance.currency
@@ -83,6 +84,36 @@ class PaymentFilterInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=Payment._meta.get_field("status").choices, required=False)
     gateway = serializers.CharField(max_length=32, required=False)
     order = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+
+
+# --- refunds ---------------------------------------------------------------------------------------------------
+class RefundInput(serializers.Serializer):
+    amount = MoneyField(help_text="A decimal string with the currency's places; at most what remains to refund.")
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    restock = serializers.BooleanField(required=False, default=False,
+                                       help_text="Put back the units the order sold (a completed order); a processing "
+                                                 "order's reservation goes back with its full refund.")
+
+
+class RefundOutput(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    order = serializers.IntegerField(source="payment.order_id", read_only=True)
+    order_number = serializers.CharField(source="payment.order.number", read_only=True)
+    gateway = serializers.CharField(source="payment.gateway", read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "payment", "order", "order_number", "gateway", "amount", "currency", "reason", "restock",
+                  "status", "reference", "failure_reason", "created_at", "updated_at"]
+
+    def to_representation(self, instance):
+        self.context["currency"] = instance.currency
+        return super().to_representation(instance)
+
+
+class RefundFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Refund._meta.get_field("status").choices, required=False)
+    payment = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
 
 
 # --- gateway settings ------------------------------------------------------------------

@@ -8,6 +8,7 @@ STORE = r"stores/(?P<store>[-\w]+)"
 
 router = Router()
 router.register(rf"{STORE}/payments", views.PaymentViewSet, basename="payments-payment")
+router.register(rf"{STORE}/refunds", views.RefundViewSet, basename="payments-refund")
 
 urlpatterns = [
     re_path(rf"^{STORE}/checkout/?$", views.CheckoutView.as_view(), name="payments-checkout"),

@@ -3,6 +3,7 @@
 import logging
 from urllib.parse import urlencode
 
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -11,19 +12,21 @@ from rest_framework.decorators import action
 
 from config.api.actor import request_actor, request_ip
 from config.api.errors import ValidationFailed
-from config.api.idempotency import idempotent
+from config.api.exceptions import error_response
+from config.api.idempotency import idempotency_answer_store, idempotency_claim, idempotent
 from config.api.renderers import ok
 from config.api.throttles import PAYMENT_THROTTLES
+from config.money import money_str
 from orders.models import Cart, Order
 from orders.selectors import order_lines_load, order_visible
 from orders.serializers import OrderOutput
-from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
+from teams.permissions import ORDERS_MANAGE, PAYMENTS_REFUND, STORE_MANAGE
 from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
 
 from . import services
 from .gateways import gateway_get
 from .gateways.base import Outcome, SignatureInvalid
-from .models import FraudSetting, GatewaySetting, Payment
+from .models import FraudSetting, GatewaySetting, Payment, Refund, RefundStatus
 from .selectors import payment_summary
 from .serializers import (
     CheckoutInput,
@@ -35,6 +38,9 @@ from .serializers import (
     PaymentFilterInput,
     PaymentOutput,
     PaymentStartedOutput,
+    RefundFilterInput,
+    RefundInput,
+    RefundOutput,
 )
 
 STORE_PARAM = OpenApiParameter("store", OpenApiTypes.STR, OpenApiParameter.PATH, description="The store's slug.")
@@ -118,7 +124,7 @@ class PaymentViewSet(mixins.CreateModelMixin, StoreScopedReadOnlyViewSet):
     members_only = True
     lookup_value_regex = r"\d+"
     # create: the order's customer or a member who manages orders (checked against the order in create)
-    action_permissions = {"mark_paid": ORDERS_MANAGE, "create": None}
+    action_permissions = {"mark_paid": ORDERS_MANAGE, "create": None, "refund_create": PAYMENTS_REFUND}
     throttle_classes = PAYMENT_THROTTLES
 
     def starts_payment(self, request) -> bool:
@@ -157,6 +163,79 @@ class PaymentViewSet(mixins.CreateModelMixin, StoreScopedReadOnlyViewSet):
     def mark_paid(self, request, *args, **kwargs):
         payment = services.payment_mark_paid(payment=self.get_object(), actor=request_actor(request))
         return ok(PaymentOutput(payment).data)
+
+    @extend_schema(parameters=[STORE_PARAM, ID_PARAM], responses=RefundOutput(many=True),
+                   description="Members: the payment's refunds, newest first.")
+    @action(detail=True, methods=["get"], url_path="refunds")
+    def refunds(self, request, *args, **kwargs):
+        refunds = Refund.objects.filter(payment=self.get_object()).select_related("payment__order")
+        return self.get_paginated_response(RefundOutput(self.paginate_queryset(refunds), many=True).data)
+
+    @extend_schema(
+        parameters=[STORE_PARAM, ID_PARAM, IDEMPOTENCY_PARAM], request=RefundInput, responses={201: RefundOutput},
+        description="payments.refund. Gives `amount` back through the payment's gateway (cod and bank_transfer: "
+                    "recorded as paid out by the merchant): 201 with the refund `succeeded`; the payment becomes "
+                    "partially_refunded or refunded, and so does the order's payment_status; a refund that completes "
+                    "what was paid moves the order to refunded (`order.refunded`). More than remains (refunds on "
+                    "their way count) → 400 `details.amount`; a payment never paid → 409 CONFLICT; the gateway "
+                    "declines → 402 PAYMENT_ERROR with `details.refund` (the failed refund; nothing was given back). "
+                    "`restock` puts back the units a completed order sold (`return` movements); nothing to put back "
+                    "→ 400 `details.restock`. With an Idempotency-Key, a retry replays the answer, or is 409 CONFLICT "
+                    "while the first is still at the gateway.")
+    @refunds.mapping.post
+    def refund_create(self, request, *args, **kwargs):
+        payment = self.get_object()
+        data = RefundInput(data=request.data, context={"currency": payment.currency})
+        data.is_valid(raise_exception=True)
+        actor = request_actor(request)
+        # Not @idempotent (one transaction around it all): the gateway is called with no transaction open, so the
+        # key commits with the claimed amount, and the answer is stored once the gateway has answered
+        # (docs/ARCHITECTURE.md "Idempotency").
+        with transaction.atomic():
+            key, replay = idempotency_claim(request)
+            if replay is not None:
+                return replay
+            refund = services.refund_create(payment=payment, actor=actor, **data.validated_data)
+        refund = services.refund_send(refund=refund, actor=actor)
+        response = _refund_answer(Refund.objects.select_related("payment__order").get(pk=refund.pk))
+        idempotency_answer_store(key, response)
+        return response
+
+
+def _refund_answer(refund: Refund):
+    if refund.status == RefundStatus.FAILED:
+        return error_response("PAYMENT_ERROR", f"The refund failed: {refund.failure_reason}", 402,
+                              {"refund": refund.pk, "reason": refund.failure_reason})
+    gateway = gateway_get(refund.payment.gateway)
+    message = None
+    if gateway is not None and gateway.offline:
+        message = (f"Recorded as paid out by the merchant: give {money_str(refund.amount, refund.currency)} "
+                   f"{refund.currency} back to the buyer.")
+    return ok(RefundOutput(refund).data, status=201, message=message)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[STORE_PARAM, RefundFilterInput], description="Members; newest first."),
+    retrieve=extend_schema(parameters=[STORE_PARAM, ID_PARAM]),
+)
+class RefundViewSet(StoreScopedReadOnlyViewSet):
+    """The store's refunds (members); they are made on their payment (POST payments/{id}/refunds)."""
+
+    queryset = Refund.objects.select_related("payment__order")
+    serializer_class = RefundOutput
+    members_only = True
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list" or getattr(self, "swagger_fake_view", False):
+            return queryset
+        data = RefundFilterInput(data=self.request.query_params)
+        data.is_valid(raise_exception=True)
+        filters = {name: value for name, value in data.validated_data.items() if value not in (None, "")}
+        if "payment" in filters:
+            filters["payment_id"] = filters.pop("payment")
+        return queryset.filter(**filters)
 
 
 class GatewaySettingListView(StoreScopedGenericView):

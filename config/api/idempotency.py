@@ -26,6 +26,15 @@ row that is gone by the time it is read.
 
 The cost: a decorated view holds one database transaction open for its whole
 run, so it should not wait long on anything outside the database.
+
+A view whose work calls out mid-way (a refund through a payment gateway) cannot
+run in one transaction with its key: the money leaves whether or not we commit.
+It uses the steps instead: ``idempotency_claim`` inside the transaction of the
+work's first step (the key commits with it; an exception rolls both back), the
+call outside any transaction, then ``idempotency_answer_store``. A duplicate
+sent meanwhile is 409 CONFLICT "still being processed" (the work is on its way,
+not to be started twice), as is every retry if the process died before the answer
+was stored: the work may have happened, so it is never run again for that key.
 """
 
 import hashlib
@@ -70,14 +79,7 @@ def idempotent(view_method):
             if response.status_code >= 500:
                 transaction.set_rollback(True)  # a failed attempt is forgotten, its work too
                 return response
-            # stored as the renderer writes it (datetimes keep their microseconds), with the answer's message,
-            # so a replay says exactly what the first answer said
-            body = json.loads(json.dumps(response.data, cls=AnswerEncoder))
-            IdempotencyKey.objects.filter(pk=record_id).update(
-                response_status=response.status_code,
-                response_body={"enveloped": getattr(response, "enveloped", False), "data": body,
-                               "message": getattr(response, "message", None)},
-            )
+            idempotency_answer_store(record_id, response)
         return response
 
     return wrapper
@@ -150,3 +152,31 @@ def idempotency_keys_purge() -> int:
     """Deletes keys older than their lifetime; returns how many."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - KEY_LIFETIME).delete()
     return deleted
+
+
+def idempotency_claim(request) -> tuple[int | None, Response | None]:
+    """The steps' first half (see the module's docstring): call it inside the transaction of the work's first step.
+    Answers (None, None) without an Idempotency-Key, (the key row's id, None) to do the work, (id, replay) to answer
+    the replay instead. Raises ValidationFailed (a key over 255 characters), IdempotencyConflict (the key with
+    another body), IdempotentRequestInProgress (the key's work is on its way or ended without an answer)."""
+    key = request.headers.get(HEADER)
+    if not key:
+        return None, None
+    if len(key) > 255:
+        raise ValidationFailed("Idempotency-Key is too long.", idempotency_key=["At most 255 characters."])
+    return _claim(key=key, request=request)
+
+
+def idempotency_answer_store(record_id: int | None, response: Response) -> None:
+    """The steps' second half: stores the answer a retry with the key replays (nothing without a key). A 5xx is not
+    stored: the key stays unanswered, and its retries are told the request is still being processed."""
+    if record_id is None or response.status_code >= 500:
+        return
+    # stored as the renderer writes it (datetimes keep their microseconds), with the answer's message, so a replay
+    # says exactly what the first answer said
+    body = json.loads(json.dumps(response.data, cls=AnswerEncoder))
+    IdempotencyKey.objects.filter(pk=record_id).update(
+        response_status=response.status_code,
+        response_body={"enveloped": getattr(response, "enveloped", False), "data": body,
+                       "message": getattr(response, "message", None)},
+    )

@@ -47,7 +47,7 @@ def test_members_list_and_read_the_stores_payments(store, member_factory, client
     assert one.status_code == 200
     assert one.json()["data"] == {
         "id": payment.pk, "order": order.pk, "order_number": order.number, "gateway": "bank_transfer",
-        "status": "pending", "amount": "10.00", "currency": "USD", "instructions": "",
+        "status": "pending", "amount": "10.00", "refunded_amount": "0.00", "currency": "USD", "instructions": "",
         "created_at": one.json()["data"]["created_at"], "paid_at": None}
 
 

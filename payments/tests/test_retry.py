@@ -57,7 +57,8 @@ def test_a_guest_retries_a_failed_payment_and_gets_what_their_page_needs(api, st
     payment = Payment.objects.get(pk=data["id"])
     assert payment.pk != first.pk and card_gateway.started == [order.number, order.number]
     assert data == {"id": payment.pk, "order": order.pk, "order_number": order.number, "gateway": "testcard",
-                    "status": "pending", "amount": "10.00", "currency": "USD", "instructions": "",
+                    "status": "pending", "amount": "10.00", "refunded_amount": "0.00", "currency": "USD",
+                    "instructions": "",
                     "created_at": data["created_at"], "paid_at": None, "held": False,
                     "redirect_url": f"https://pay.example/{order.number}"}
     assert (payment.amount, payment.email, payment.ip) == (Decimal("10.00"), BUYER, "203.0.113.5")

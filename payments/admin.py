@@ -26,6 +26,7 @@ from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
 
 from . import services
+from .admin_refunds import PaymentRefundsMixin, RefundInline
 from .gateways import REGISTRY, Gateway
 from .models import FraudSetting, GatewaySetting, Payment, PaymentStatus
 from .services.settings import COLUMNS
@@ -46,16 +47,23 @@ def _mark_paid(admin_view, request, payments, *, label) -> int:
 
 # --- payments ------------------------------------------------------------------------------------------------
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
+class PaymentAdmin(PaymentRefundsMixin, ReadOnlyAdminMixin, StoreScopedAdmin):
+    """Payments, read-only; "Mark paid" (orders.manage) and refunds (payments.refund: admin_refunds) through the
+    services."""
+
     audited_by_services = True
     write_permission = ORDERS_MANAGE
-    list_display = ["id", "order_number", "gateway", "status", "amount_display", "created_at", "paid_at", "store"]
+    list_display = ["id", "order_number", "gateway", "status", "amount_display", "refunded_display", "created_at",
+                    "paid_at", "store"]
     list_filter = ["status", "gateway", "created_at", "store"]
     list_select_related = ["order", "store"]
     search_fields = ["order__number", "order__email"]
     date_hierarchy = "created_at"
-    actions = ["mark_paid"]
-    fields = ["store", "order", "gateway", "status", "amount_display", "instructions", "created_at", "paid_at"]
+    actions = ["mark_paid", "refund_rest"]
+    inlines = [RefundInline]
+    change_form_template = "admin/payments/payment/change_form.html"
+    fields = ["store", "order", "gateway", "status", "amount_display", "refunded_display", "reference",
+              "instructions", "created_at", "paid_at"]
     readonly_fields = fields
 
     @admin.display(description="order", ordering="order__number")
@@ -65,6 +73,10 @@ class PaymentAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, payment: Payment) -> str:
         return money(payment.amount, payment.currency)
+
+    @admin.display(description="refunded", ordering="refunded_amount")
+    def refunded_display(self, payment: Payment) -> str:
+        return money(payment.refunded_amount, payment.currency) if payment.refunded_amount else "—"
 
     def has_manage_permission(self, request, obj=None) -> bool:
         return self._may_write(request, obj)

@@ -196,8 +196,9 @@ def payment_refund(*, payment: Payment, amount, reason: str = "", restock: bool 
 @transaction.atomic
 def refund_from_gateway(*, payment: Payment, reference: str, amount=None, succeeded: bool = True, message: str = "",
                         actor=None) -> Refund | None:
-    """A refund the payment's gateway reports (its ``reference`` and this refund's ``amount``), converged with the
-    refunds created here, under the payment's row lock (the webhook pipeline calls this; a replay changes nothing):
+    """A refund the payment's gateway reports (the gateway's refund id ``reference`` and this refund's ``amount``, not
+    the total refunded), converged with the refunds created here, under the payment's row lock (the webhook pipeline
+    calls this; a replay changes nothing):
 
     - the refund with that reference: settled if still pending (refund_settle), else answered as it is;
     - else, while refunds of this payment are on their way (pending, no reference yet): the only one, when its amount
@@ -206,10 +207,15 @@ def refund_from_gateway(*, payment: Payment, reference: str, amount=None, succee
     - else, a refund that succeeded at the gateway itself (its dashboard): recorded as made there (claimed like any
       refund, then settled), ValidationFailed (400) when it is more than remains;
     - else (a failure of a refund we never made): None, nothing changes.
+
+    A notification that names no refund (no ``reference``: Stripe's charge.refunded says only how much was refunded
+    in all) cannot be matched, and a later one naming the refund would count it twice: None, nothing changes.
     """
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
     reference = (reference or "").strip()[:128]
-    known = Refund.objects.filter(payment=payment, reference=reference).first() if reference else None
+    if not reference:
+        return None
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    known = Refund.objects.filter(payment=payment, reference=reference).first()
     if known is None:
         on_the_way = list(Refund.objects.filter(payment=payment, status=RefundStatus.PENDING, reference="")[:2])
         if len(on_the_way) > 1:

@@ -225,6 +225,17 @@ def test_a_refund_made_at_the_gateway_is_recorded_once(store, paid, testpay, ref
         services.refund_from_gateway(payment=payment, reference="re_more", amount=Decimal("1.00"))
 
 
+def test_a_notification_naming_no_refund_changes_nothing(paid, testpay):
+    # Stripe's charge.refunded says how much was refunded in all, not which refund: its refund.* events say that
+    order, payment = paid("testpay")
+    services.payment_refund(payment=payment, amount="5.00")
+
+    assert services.refund_from_gateway(payment=payment, reference="", amount=Decimal("5.00")) is None
+
+    assert Refund.objects.count() == 1
+    assert state(order, payment)[2:] == ("partially_refunded", Decimal("5.00"))
+
+
 def test_a_notification_while_two_refunds_are_on_their_way_waits(paid, testpay):
     _, payment = paid("testpay")
     first = services.refund_create(payment=payment, amount="5.00")

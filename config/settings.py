@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "notifications.tasks.webhook_deliveries_purge_task", "schedule": 24 * 3600.0,
     },
     "orders-expire": {"task": "orders.tasks.orders_expire_task", "schedule": 60.0},
+    "payment-webhook-events-resume": {"task": "payments.tasks.webhook_events_resume_task", "schedule": 120.0},
     "carts-prune": {"task": "orders.tasks.carts_prune_task", "schedule": 3600.0},
 }
 

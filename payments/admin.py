@@ -3,9 +3,12 @@ transfer through payment_mark_paid), the store's payment methods (through gatewa
 orders page extended with each order's payments and its "Mark paid" (orders sits below payments and does not
 know them)."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import path
+from django.utils.html import format_html
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, ValidationFailed
@@ -28,7 +31,7 @@ from teams.permissions import ORDERS_MANAGE, STORE_MANAGE
 from . import services
 from .admin_refunds import PaymentRefundsMixin, RefundInline
 from .gateways import REGISTRY, Gateway
-from .models import FraudSetting, GatewaySetting, Payment, PaymentStatus
+from .models import FraudSetting, GatewaySetting, Payment, PaymentStatus, WebhookEvent
 from .services.settings import COLUMNS
 
 
@@ -314,6 +317,55 @@ class FraudSettingAdmin(ServiceSavedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # empty the fields instead: the defaults again
+
+
+# --- gateways' notifications -----------------------------------------------------------------------------------
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
+    """Gateways' notifications as received, per store: what each was matched with and what came of it (why it was
+    held, ignored or failed). "Replay processing" runs a failed one again through the worker's service."""
+
+    audited_by_services = True
+    write_permission = ORDERS_MANAGE
+    list_display = ["received_at", "gateway", "event_type", "event_id", "status", "attempts", "order_number",
+                    "error_short", "store"]
+    list_filter = ["status", "gateway", "received_at", "store"]
+    list_select_related = ["store", "payment__order"]
+    search_fields = ["event_id", "payment__order__number"]
+    date_hierarchy = "received_at"
+    actions = ["replay"]
+    fields = ["store", "gateway", "event_type", "event_id", "status", "error", "attempts", "received_at",
+              "processed_at", "payment", "order_number", "payload_display"]
+    readonly_fields = fields
+
+    @admin.display(description="order", ordering="payment__order__number")
+    def order_number(self, event: WebhookEvent) -> str:
+        return event.payment.order.number if event.payment_id else "—"
+
+    @admin.display(description="note")
+    def error_short(self, event: WebhookEvent) -> str:
+        return event.error if len(event.error) <= 80 else event.error[:79] + "…"
+
+    @admin.display(description="payload")
+    def payload_display(self, event: WebhookEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True, ensure_ascii=False))
+
+    def has_manage_permission(self, request, obj=None) -> bool:
+        return self._may_write(request, obj)
+
+    @admin.action(description="Replay processing (failed events)", permissions=["manage"])
+    def replay(self, request, queryset):
+        done = for_each_writable(self, request, queryset.order_by("received_at", "pk"),
+                                 label=lambda event: f"{event.gateway} {event.event_id}",
+                                 act=lambda event: self._replayed(request, event))
+        if done:
+            self.message_user(request, f"{done} event(s) replayed.", messages.SUCCESS)
+
+    def _replayed(self, request, event: WebhookEvent) -> None:
+        event = services.webhook_event_replay(event=event, actor=request_actor(request))
+        if event.status == "failed":
+            self.message_user(request, f"{event.gateway} {event.event_id}: failed again: {event.error}",
+                              messages.WARNING)
 
 
 # --- orders, with their payments ------------------------------------------------------------------------------

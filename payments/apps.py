@@ -8,7 +8,11 @@ class PaymentsConfig(AppConfig):
         # orders sits below payments: the order answer (orders.serializers.OrderOutput) reads an order's payment
         # through the reader handed down here (docs/ARCHITECTURE.md "Layers")
         from orders.selectors import order_payment_reader_register
+        from orders.services import order_cancel_hook_register
 
         from .selectors import order_payments_read
+        from .services import order_payments_cancel
 
         order_payment_reader_register(order_payments_read)
+        # a cancelled order (expiry, buyer, member) cancels its open payments in the same transaction
+        order_cancel_hook_register(order_payments_cancel)

@@ -151,7 +151,8 @@ class WebhookEventStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored"  # verified, but nothing for us to do (another event type, unknown payment)
-    FAILED = "failed", "Failed"
+    HELD = "held", "Held for review"  # a success not applied: its order is held (``error`` says why)
+    FAILED = "failed", "Failed"  # processing raised; replayed from the admin
 
 
 class WebhookEvent(models.Model):
@@ -162,7 +163,12 @@ class WebhookEvent(models.Model):
     gateway = models.CharField(max_length=32)
     event_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=64, blank=True, default="")
+    # {"body": the JSON body as received (or {"text": …} when it is not JSON), "notification": what the gateway read
+    # from it (payments.services.webhooks), which processing works from}
     payload = models.JSONField(default=dict)
+    # The payment it was matched with, once processed (None: nothing matched, or not processed yet).
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="webhook_events")
     status = models.CharField(max_length=10, choices=WebhookEventStatus.choices, default=WebhookEventStatus.PENDING)
     error = models.TextField(blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)

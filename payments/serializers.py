@@ -265,3 +265,13 @@ class FraudSettingOutput(serializers.Serializer):
         if instance.pk is None:
             data["updated_at"] = None
         return data
+
+
+# --- payments health ---------------------------------------------------------------------
+class GatewayHealthOutput(serializers.Serializer):
+    configured_stores = serializers.IntegerField(help_text="Active stores offering it: enabled and configured.")
+    succeeded_last_hour = serializers.IntegerField(help_text="Its payments paid in the last hour.")
+    failed_last_hour = serializers.IntegerField(help_text="Its payments that failed in the last hour.")
+    webhooks_pending = serializers.IntegerField(help_text="Its notifications stored and not processed yet.")
+    webhooks_failed = serializers.IntegerField(help_text="Its notifications whose processing failed (replay them "
+                                                         "from the admin).")

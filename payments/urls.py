@@ -11,6 +11,9 @@ router.register(rf"{STORE}/payments", views.PaymentViewSet, basename="payments-p
 router.register(rf"{STORE}/refunds", views.RefundViewSet, basename="payments-refund")
 
 urlpatterns = [
+    re_path(r"^payments/webhooks/(?P<gateway>[-\w]+)/(?P<store>[-\w]+)/?$", views.PaymentWebhookView.as_view(),
+            name="payments-webhook"),
+    re_path(r"^payments/health/?$", views.PaymentsHealthView.as_view(), name="payments-health"),
     re_path(rf"^{STORE}/checkout/?$", views.CheckoutView.as_view(), name="payments-checkout"),
     re_path(rf"^{STORE}/payment-gateways/?$", views.GatewaySettingListView.as_view(),
             name="payments-gateway-settings"),

@@ -6,12 +6,16 @@ from urllib.parse import urlencode
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins
 from rest_framework.decorators import action
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.api.actor import request_actor, request_ip
-from config.api.errors import ValidationFailed
+from config.api.errors import NotFound, ValidationFailed
 from config.api.exceptions import error_response
 from config.api.idempotency import idempotency_answer_store, idempotency_claim, idempotent
 from config.api.renderers import ok
@@ -21,17 +25,18 @@ from orders.models import Cart, Order
 from orders.selectors import order_lines_load, order_visible
 from orders.serializers import OrderOutput
 from teams.permissions import ORDERS_MANAGE, PAYMENTS_REFUND, STORE_MANAGE
-from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet
+from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet, store_by_slug
 
 from . import services
-from .gateways import gateway_get
+from .gateways import REGISTRY, gateway_get
 from .gateways.base import Outcome, SignatureInvalid
 from .models import FraudSetting, GatewaySetting, Payment, Refund, RefundStatus
-from .selectors import payment_summary
+from .selectors import payment_summary, payments_health
 from .serializers import (
     CheckoutInput,
     FraudSettingInput,
     FraudSettingOutput,
+    GatewayHealthOutput,
     GatewaySettingInput,
     GatewaySettingOutput,
     PaymentCreateInput,
@@ -363,3 +368,66 @@ class FraudSettingView(StoreScopedGenericView):
         data.is_valid(raise_exception=True)
         setting = services.fraud_setting_update(store=self.store, actor=request_actor(request), **data.validated_data)
         return ok(FraudSettingOutput(setting).data)
+
+
+class AnyBodyParser(BaseParser):
+    """Takes a body of any content type: gateways choose theirs, and the view reads the raw bytes
+    (``request.body``), never ``request.data``."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
+class PaymentWebhookView(APIView):
+    """POST payments/webhooks/{gateway}/{store}: a gateway's notification. No caller authentication: the signature,
+    checked with the store's own settings over the raw body, is the authentication (the body is never parsed
+    here, so any content type is taken). Answered in the gateway's own form, without the envelope."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [AnyBodyParser]
+    throttle_classes: list = []  # a gateway retries whatever we answer; a forged body costs one HMAC
+    http_method_names = ["post", "options"]
+
+    @extend_schema(
+        operation_id="payments_webhook_receive", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("gateway", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                     description="stripe, kashier or moamalat."), STORE_PARAM],
+        description="Gateway → us. The signature is verified first (Stripe: Stripe-Signature; Kashier and Moamalat: "
+                    "their HMAC-SHA256 schemes); a bad one is 400 VALIDATION_ERROR (details.signature) and nothing "
+                    "is stored. The event is stored once per (gateway, event id): the same event again is answered "
+                    "200 and changes nothing. Processed by a worker; the answer is the gateway's own "
+                    "(Moamalat: {\"Message\": \"Success\", \"Success\": true}).")
+    def post(self, request, gateway, store):
+        found = store_by_slug(store)
+        if found is None:
+            raise NotFound("No such store.")
+        _, gateway_found = services.webhook_event_receive(store=found, gateway=gateway, body=request.body,
+                                                          headers=request.headers)
+        body, status = gateway_found.notification_answer()
+        response = Response(body, status=status)
+        response.enveloped = True  # the gateway's own answer, not ours
+        return response
+
+
+class IsPlatformStaff(BasePermission):
+    """Platform staff (``is_staff``), signed in as themselves: not a store's API key."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff and getattr(request, "api_key", None) is None)
+
+
+class PaymentsHealthView(APIView):
+    """GET payments/health: platform staff."""
+
+    permission_classes = [IsPlatformStaff]
+
+    @extend_schema(responses=inline_serializer("PaymentsHealth", {name: GatewayHealthOutput() for name in REGISTRY}),
+                   description="Platform staff. Per gateway: stores that offer it (enabled and configured), payments "
+                               "that succeeded and failed in the last hour, webhook events waiting for (pending) or "
+                               "failed in processing.")
+    def get(self, request):
+        return ok(payments_health())

@@ -3,7 +3,8 @@
 ``carts`` (carts and their lines, coupon on a cart, merge, the priced view), ``coupons`` and ``shipping`` (the
 store's CRUD with audit rows and one check each for the API and the admin), ``checkout`` (order_place),
 ``lifecycle`` (the transition table, cancel, mark-paid, reorder), ``holds`` (held for review, released), ``refunds``
-(a payment's refund on the order: payment_status, the move to refunded, restock), ``jobs`` (expiry, cart pruning).
+(a payment's refund on the order: payment_status, the move to refunded, restock), ``reinstate`` (a cancelled order
+back with its stock: paid after its reservation ran out), ``jobs`` (expiry, cart pruning).
 Callers import from ``orders.services``; the names below are the public surface.
 """
 
@@ -30,12 +31,14 @@ from .lifecycle import (
     EVENT_FOR_STATUS,
     TRANSITIONS,
     order_cancel,
+    order_cancel_hook_register,
     order_mark_paid,
     order_moved,
     order_reorder,
     order_transition,
 )
 from .refunds import order_refund_record, order_restock_check
+from .reinstate import order_cancelled_by_expiry, order_reinstate
 from .shipping import (
     SHIPPING_METHOD_FIELDS,
     shipping_method_check,
@@ -49,7 +52,8 @@ __all__ = [
     "cart_coupon_apply", "cart_coupon_remove", "cart_create", "cart_get", "cart_item_add", "cart_item_remove",
     "cart_item_update", "cart_merge", "cart_view",
     "coupon_check", "coupon_create", "coupon_delete", "coupon_update",
-    "EVENT_FOR_STATUS", "TRANSITIONS", "order_cancel", "order_mark_paid", "order_moved", "order_number_new",
+    "EVENT_FOR_STATUS", "TRANSITIONS", "order_cancel", "order_cancel_hook_register", "order_cancelled_by_expiry",
+    "order_mark_paid", "order_moved", "order_number_new", "order_reinstate",
     "order_hold", "order_hold_release", "order_number_normalize", "order_place", "order_refund_record",
     "order_reorder", "order_restock_check", "order_transition",
     "carts_prune", "orders_expire",

@@ -1,5 +1,7 @@
 """An order's life: the transition table, cancel, mark-paid, reorder. Each change is one conditional UPDATE."""
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,6 +30,17 @@ PAYABLE = (S.PENDING, S.PROCESSING, S.COMPLETED)
 REFUNDABLE = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 EVENT_FOR_STATUS = {S.CANCELLED: events.ORDER_CANCELLED, S.REFUNDED: events.ORDER_REFUNDED}
 
+# What must follow a cancellation in the apps above orders (payments: the order's open payments become cancelled),
+# called in the cancelling transaction with (order, actor). Handed down at startup (docs/ARCHITECTURE.md "Layers").
+CancelHook = Callable[[Order, object], None]
+_cancel_hooks: list[CancelHook] = []
+
+
+def order_cancel_hook_register(hook: CancelHook) -> None:
+    """An app above orders registers what a cancellation does to its rows (once, in its AppConfig.ready)."""
+    if hook not in _cancel_hooks:
+        _cancel_hooks.append(hook)
+
 
 def _refuse(order: Order, status: str) -> InvalidTransition:
     current = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
@@ -53,6 +66,8 @@ def order_moved(*, order: Order, from_status: str, actor, note: str = "", refund
     status = order.status
     if status == S.CANCELLED:
         _coupon_use_release(order)  # the coupon row before the variants: the lock order checkout uses
+        for hook in _cancel_hooks:  # the order's row first, then its payments, then the variants
+            hook(order, actor)
     if status == S.COMPLETED:
         stock_sell(order=order, actor=actor)
     elif status == S.CANCELLED or (status == S.REFUNDED and from_status == S.PROCESSING):

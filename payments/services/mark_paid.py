@@ -20,14 +20,15 @@ def payment_mark_paid(*, payment: Payment, actor=None) -> Payment:
     conditional UPDATE pending → paid, then orders' order_mark_paid in the same transaction.
 
     Raises ValidationFailed (400) for a gateway that confirms its own payments, PaymentNotPending (409 CONFLICT)
-    when it is not pending (a second call), and the order's 409 (cancelled, e.g. expired) which rolls the payment
-    back to pending.
+    when it is not pending (a second call, or cancelled with its order, e.g. expired).
     """
     gateway = gateway_get(payment.gateway)
     if gateway is None or not gateway.offline:
         raise ValidationFailed("Only cash on delivery and bank transfer payments are marked paid by hand.",
                                gateway=["The gateway confirms this payment itself."])
     now = timezone.now()
+    # the order's row before its payment's: the lock order of the expiry job, which cancels both
+    Order.objects.select_for_update().filter(pk=payment.order_id).values_list("pk", flat=True).first()
     if not Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
             status=PaymentStatus.PAID, paid_at=now):
         current = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).first()

@@ -1,6 +1,7 @@
-"""Payments' test fixtures: a test-only card gateway whose refunds succeed, are declined or fail as a test says, and
-paid orders to refund."""
+"""Payments' test fixtures: a test-only card gateway whose refunds succeed, are declined or fail as a test says,
+paid orders to refund, and a signed gateway whose notifications the webhook pipeline verifies (signed_gateway.py)."""
 
+import json
 import threading
 from decimal import Decimal
 
@@ -8,9 +9,14 @@ import pytest
 
 from payments.gateways import REGISTRY
 from payments.gateways.base import Gateway, GatewayFailed, RefundResult
+from payments.models import GatewaySetting
 from payments.tests.card import card_gateway  # noqa: F401 - a fixture for every payments test
 
+from .signed_gateway import NAME as SIGNED
+from .signed_gateway import SignedGateway
+
 ADDRESS = {"line1": "1 Main St", "city": "Tripoli"}
+SECRET = "test-secret-for-alpha"
 
 
 class RefundTestGateway(Gateway):
@@ -80,3 +86,19 @@ def paid(store, make_variant, cart_with):
         return order, payment
 
     return make
+
+
+@pytest.fixture
+def signed_gateway(monkeypatch):
+    """The signed test gateway in REGISTRY (until the test ends); ``configure(store, secret)`` sets a store's
+    credentials for it."""
+    gateway = SignedGateway()
+    monkeypatch.setitem(REGISTRY, SIGNED, gateway)
+
+    def configure(store, secret: str = SECRET) -> GatewaySetting:
+        setting, _ = GatewaySetting.objects.update_or_create(
+            store=store, gateway=SIGNED, defaults={"enabled": True, "secrets": json.dumps({"secret": secret})})
+        return setting
+
+    gateway.configure = configure
+    return gateway

@@ -91,12 +91,12 @@ def test_mark_paid_from_the_orders_list_reports_each_refusal(store, make_variant
     # when both are marked paid
     response = client.post(ORDERS, {"action": "mark_paid", "_selected_action": [payable.pk, cancelled.pk]},
                            follow=True)
-    # then the first is paid; the cancelled one is refused with its number, and its payment stays pending
+    # then the first is paid; the cancelled one (its payment cancelled with it) is refused with its number
     text = messages_of(response)
     assert "1 order(s) marked paid." in text
-    assert f"{cancelled.number}: A cancelled order cannot be paid." in text
+    assert f"{cancelled.number}: no pending cash-on-delivery or bank-transfer payment." in text
     assert Payment.objects.get(pk=payment.pk).status == "paid"
-    assert Payment.objects.get(order=cancelled).status == "pending"
+    assert Payment.objects.get(order=cancelled).status == "cancelled"
     assert Order.objects.get(pk=cancelled.pk).payment_status == "unpaid"
 
 

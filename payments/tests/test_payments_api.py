@@ -101,16 +101,17 @@ def test_cash_on_delivery_is_marked_paid_and_stays_processing(store, client_for,
     assert (order.status, order.payment_status) == ("processing", "paid")
 
 
-def test_mark_paid_on_a_cancelled_order_is_409_and_the_payment_stays_pending(store, client_for, checkout):
+def test_mark_paid_on_a_cancelled_order_is_409_and_the_payment_stays_cancelled(store, client_for, checkout):
     order, payment = checkout("bank_transfer")
     order_cancel(order=order, actor=None)
 
     response = client_for(store.owner).post(url(store, f"/{payment.pk}/mark-paid"))
 
     assert response.status_code == 409
+    assert response.json()["error"]["details"] == {"status": "cancelled"}
     payment.refresh_from_db()
     order.refresh_from_db()
-    assert (payment.status, payment.paid_at) == ("pending", None)
+    assert (payment.status, payment.paid_at) == ("cancelled", None)
     assert (order.status, order.payment_status) == ("cancelled", "unpaid")
 
 

@@ -41,9 +41,9 @@ def test_seed_demo_gives_each_store_shipping_a_coupon_and_orders_in_several_stat
         assert sorted(orders.values_list("status", "payment_method")) == [
             ("cancelled", "bank_transfer"), ("completed", "cod"), ("pending", "bank_transfer"), ("processing", "cod")]
         assert orders.get(status="processing").coupon_code == "WELCOME10"
-        # placed through checkout: a payment each, the completed one paid
+        # placed through checkout: a payment each, the completed one paid, the cancelled one cancelled with it
         assert sorted(Payment.objects.filter(store=store).values_list("order__status", "status")) == [
-            ("cancelled", "pending"), ("completed", "paid"), ("pending", "pending"), ("processing", "pending")]
+            ("cancelled", "cancelled"), ("completed", "paid"), ("pending", "pending"), ("processing", "pending")]
         assert orders.get(status="completed").payment_status == "paid"
         assert "IBAN" in GatewaySetting.objects.get(store=store, gateway="bank_transfer").instructions
         assert all(order.events.exists() and order.lines.exists() for order in orders)

@@ -142,6 +142,8 @@ def test_schema_wraps_every_success_answer_in_one_envelope(api, db):
 
     checked = 0
     for path, operations in document["paths"].items():
+        if path.startswith("/api/v1/payments/webhooks/"):
+            continue  # answered in each gateway's own form (API.md "Conventions")
         for method, operation in operations.items():
             for status, answer in operation.get("responses", {}).items():
                 schema = answer.get("content", {}).get("application/json", {}).get("schema")

@@ -13,7 +13,9 @@ and out-of-order events converge:
 - an amount or currency that does not match the payment holds the order (``order_hold`` with the reason), never
   pays it; so does a success for an order already held, or cancelled by a person;
 - a failure fails a pending or processing payment (``payment.failed``) and changes nothing once it is paid;
-- a refund the gateway confirms settles the refund we created with that reference.
+- a refund the gateway reports converges with the refunds made here (``refund_from_gateway``): ours is settled,
+  one made at the gateway's dashboard recorded; while it cannot be told which of ours it is, the event stays
+  pending and is retried.
 
 Locks are taken in one order everywhere: the event, then the order, then its payment, then the variants (stock).
 """
@@ -45,9 +47,11 @@ from orders.services import (
     order_reinstate,
 )
 
+from ..errors import RefundInFlight
 from ..gateways import Gateway, gateway_get
 from ..gateways.base import Notification, Outcome, SignatureInvalid
-from ..models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookEventStatus
+from ..models import Payment, PaymentStatus, WebhookEvent, WebhookEventStatus
+from .refunds import refund_from_gateway
 from .settings import gateway_setting_get
 
 logger = logging.getLogger("payments.webhooks")
@@ -62,6 +66,8 @@ PAYABLE = (P.PENDING, P.PROCESSING, P.FAILED, P.CANCELLED)
 # An order some payment paid already.
 ORDER_PAID = (OrderPaymentStatus.PAID, OrderPaymentStatus.PARTIALLY_REFUNDED, OrderPaymentStatus.REFUNDED)
 MAX_NOTE_LENGTH = 1000
+# What a later run can settle: the event stays pending (payments.tasks retries it, webhook_events_resume too).
+RETRY_LATER = (RefundInFlight,)
 
 
 # --- receiving ------------------------------------------------------------------------------------------------
@@ -177,7 +183,9 @@ def webhook_event_process(*, event_id: int, actor=None, review_approved: bool = 
     replay) is applied; ``review_approved`` (a member approved the held order) applies a held success too, the
     amount check and the order's hold aside. Records the outcome on the event (status, ``error`` saying why it
     was held, ignored or failed, attempts). Database errors a retry may cure (deadlock, lost connection) propagate
-    with nothing written; any other error marks the event failed. Returns the event, or None when it is gone."""
+    with nothing written; what only a later run can tell (RETRY_LATER: a refund of ours still on its way to the
+    gateway) leaves the event pending, saying why; any other error marks it failed. Returns the event, or None when
+    it is gone."""
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None:
@@ -191,13 +199,15 @@ def webhook_event_process(*, event_id: int, actor=None, review_approved: bool = 
                 status, note, payment_id = _apply(event=event, actor=actor, review_approved=review_approved)
         except OperationalError:
             raise
+        except RETRY_LATER as exc:  # cannot be told yet: left pending for the task's retry (or the resume job)
+            status, note = E.PENDING, exc.message
         except Exception as exc:
             if not isinstance(exc, DomainError):
                 logger.exception("payment webhook event %s failed", event.pk)
             status, note = E.FAILED, (exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}")
         WebhookEvent.objects.filter(pk=event.pk).update(
             status=status, error=(note or "")[:MAX_NOTE_LENGTH], attempts=event.attempts + 1,
-            processed_at=timezone.now(), payment_id=payment_id)
+            processed_at=None if status == E.PENDING else timezone.now(), payment_id=payment_id)
         return WebhookEvent.objects.select_related("store", "payment").get(pk=event.pk)
 
 
@@ -243,8 +253,9 @@ def _apply(*, event: WebhookEvent, actor, review_approved: bool) -> tuple[str, s
 
 
 def _payment_find(*, store, gateway: str, notification: Notification) -> Payment | None:
-    """The store's payment the notification is about: the one with the gateway's reference, else the order's
-    (by the number we sent) whose reference is unset or the same, the open attempt first. Another store's payments
+    """The store's payment the notification is about: the one with the gateway's reference, else the order's (by
+    the number we sent), the open attempt first, else the latest (a hosted page's retry after a decline is a new
+    transaction of the same payment: Kashier's and Moamalat's references change with it). Another store's payments
     are never looked at: a store's secret moves only its own orders."""
     payments = Payment.objects.filter(store=store, gateway=gateway)
     if notification.reference:
@@ -253,9 +264,8 @@ def _payment_find(*, store, gateway: str, notification: Notification) -> Payment
             return found
     if not notification.order_number:
         return None
-    candidates = [payment for payment in payments.filter(order__number=order_number_normalize(
-                      notification.order_number)).order_by("-pk")
-                  if not (notification.reference and payment.reference)]
+    candidates = list(payments.filter(order__number=order_number_normalize(notification.order_number))
+                      .order_by("-pk"))
     open_ones = [payment for payment in candidates if payment.status in (P.PENDING, P.PROCESSING)]
     return (open_ones or candidates or [None])[0]
 
@@ -318,7 +328,7 @@ def _payment_paid(*, payment: Payment, notification: Notification, event, actor)
     """The one conditional UPDATE that makes a payment paid; False when it was not payable any more."""
     now = timezone.now()
     extra = {}
-    if notification.reference and not payment.reference:
+    if notification.reference:  # the transaction that paid: what a refund names
         extra["reference"] = notification.reference[:128]
     if notification.card_fingerprint:
         extra["card_fingerprint"] = notification.card_fingerprint[:64]
@@ -332,8 +342,8 @@ def _payment_paid(*, payment: Payment, notification: Notification, event, actor)
 
 
 def _failed(*, event, notification, order, payment, actor, review_approved) -> tuple[str, str]:
-    if notification.refund_reference:
-        return E.IGNORED, "A refund's failure: the refund stays as the store recorded it."
+    if notification.refund_reference:  # a refund's failure, not the payment's
+        return _refund_reported(notification=notification, payment=payment, actor=actor, succeeded=False)
     if payment.status in SETTLED:
         return E.PROCESSED, f"The payment is {payment.status} already: a failure changes nothing."
     if payment.status in (P.FAILED, P.CANCELLED):
@@ -365,20 +375,19 @@ def _processing(*, event, notification, order, payment, actor, review_approved) 
 
 
 def _refunded(*, event, notification, order, payment, actor, review_approved) -> tuple[str, str]:
-    """A refund the gateway reports settles the refund the store made with that reference; one made elsewhere
-    (the gateway's dashboard) is left for the merchant to record."""
-    refund = (Refund.objects.select_for_update().filter(payment=payment, reference=notification.refund_reference)
-              .first() if notification.refund_reference else None)
+    """A refund the gateway reports converges with the refunds made here (payments.services.refund_from_gateway):
+    ours with that reference is settled, one made at the gateway's dashboard is recorded."""
+    return _refund_reported(notification=notification, payment=payment, actor=actor, succeeded=True)
+
+
+def _refund_reported(*, notification, payment, actor, succeeded: bool) -> tuple[str, str]:
+    if not notification.refund_reference:
+        # only how much is refunded in all (Stripe's charge.refunded): each refund is counted by its own event
+        # (refund.*), which names it; counting this too would count a refund twice
+        return E.IGNORED, "A refund notification naming no refund: each refund is counted by its own event."
+    refund = refund_from_gateway(payment=payment, reference=notification.refund_reference,
+                                 amount=notification.refund_amount, succeeded=succeeded,
+                                 message=notification.message, actor=actor)
     if refund is None:
-        amount = (f" of {notification.refund_amount} {payment.currency}" if notification.refund_amount is not None
-                  else "")
-        return E.IGNORED, (f"A refund{amount} the store did not make here "
-                           f"({notification.refund_reference or 'no reference'}): record it by hand.")
-    if refund.status != RefundStatus.PENDING:
-        return E.PROCESSED, f"The refund is {refund.status} already: nothing changed."
-    Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(status=RefundStatus.SUCCEEDED,
-                                                                             updated_at=timezone.now())
-    audit(store=event.store, actor=actor, action="refund.succeeded", target=refund,
-          changes={"status": [RefundStatus.PENDING, RefundStatus.SUCCEEDED], "order": order.number,
-                   "event": event.event_id})
+        return E.IGNORED, f"A refund failure for a refund not made here ({notification.refund_reference})."
     return E.PROCESSED, ""

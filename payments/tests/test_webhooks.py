@@ -5,6 +5,7 @@ the order and number of deliveries."""
 import json
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -254,15 +255,18 @@ def test_a_payment_is_found_by_order_number_when_its_gateway_reference_is_learnt
     assert payment.reference == "gw-123"
 
 
-def test_a_success_of_another_attempt_of_the_order_does_not_pay_this_one(place, deliver):
-    # given a payment with the gateway's id, and a success naming the order but another id of the gateway's
+def test_a_success_of_a_new_transaction_after_a_decline_pays_the_same_payment(place, deliver):
+    # given a hosted page whose first card was declined (the gateway's reference names that transaction)
     order, payment, _ = place()
-
-    deliver(event_body("evt_1", "payment.succeeded", order=order.number, amount="10.00", currency="USD",
-                       reference="sp_some_other_attempt"))
-
-    assert state(order, payment) == ("pending", "unpaid", "pending")
-    assert WebhookEvent.objects.get().status == "ignored"
+    Payment.objects.filter(pk=payment.pk).update(reference="")
+    deliver(event_body("evt_1", "payment.failed", order=order.number, reference="ord:tx1", message="Declined"))
+    assert state(order, payment)[2] == "failed" and payment.reference == "ord:tx1"
+    # when the buyer's second card, a new transaction, succeeds
+    deliver(event_body("evt_2", "payment.succeeded", order=order.number, reference="ord:tx2", amount="10.00",
+                       currency="USD"))
+    # then the payment is paid, naming the transaction that paid (what a refund needs)
+    assert state(order, payment) == ("processing", "paid", "paid")
+    assert payment.reference == "ord:tx2"
 
 
 # --- amounts ----------------------------------------------------------------------------------------------------
@@ -386,32 +390,75 @@ def test_a_second_payment_of_a_paid_order_is_recorded_and_the_order_held(store, 
 
 
 # --- refunds ----------------------------------------------------------------------------------------------------
+def refund_body(payment, event_id, refund, amount, kind="refund.succeeded", message="") -> bytes:
+    return event_body(event_id, kind, order=payment.order.number, reference=payment.reference, refund=refund,
+                      refund_amount=amount, message=message)
+
+
 def test_a_refund_notification_settles_the_refund_made_here_once(store, place, deliver):
+    # given a paid order and a refund of 4.00 of it on its way to the gateway (claimed, no reference yet)
     order, payment, _ = place()
     deliver(paid_body(payment))
-    refund = Refund.objects.create(store=store, payment=payment, amount=payment.amount, currency="USD",
-                                   reference="re_1")
-    body = event_body("evt_refund", "refund.succeeded", order=order.number, reference=payment.reference,
-                      refund="re_1", refund_amount="10.00")
+    refund = services.refund_create(payment=payment, amount="4.00", reason="Scratched")
+    body = refund_body(payment, "evt_refund", "re_1", "4.00")
+    # when the gateway confirms it, twice
+    deliver(body)
+    deliver(body)
+    # then the refund is settled once, with the gateway's reference, and the payment partly refunded
+    refund.refresh_from_db()
+    assert (refund.status, refund.reference) == ("succeeded", "re_1")
+    assert state(order, payment) == ("processing", "partially_refunded", "partially_refunded")
+    assert AuditLog.objects.filter(action="refund.succeeded").count() == 1
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
 
-    deliver(body)
-    deliver(body)
+
+def test_a_refund_made_at_the_gateways_dashboard_is_recorded(place, deliver):
+    order, payment, _ = place()
+    deliver(paid_body(payment))
+
+    deliver(refund_body(payment, "evt_refund", "re_dashboard", "10.00"))
+
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.status, refund.reference, refund.amount) == ("succeeded", "re_dashboard", Decimal("10.00"))
+    assert state(order, payment) == ("refunded", "refunded", "refunded")
+    payment.refresh_from_db()
+    assert payment.refunded_amount == payment.amount
+
+
+def test_a_refunds_failure_gives_the_amount_back(place, deliver):
+    order, payment, _ = place()
+    deliver(paid_body(payment))
+    refund = services.refund_create(payment=payment, amount="10.00", reason="Return")
+    Refund.objects.filter(pk=refund.pk).update(reference="re_2")  # the gateway answered "pending" with its id
+
+    deliver(refund_body(payment, "evt_refund_failed", "re_2", "10.00", kind="payment.failed",
+                        message="Insufficient balance"))
 
     refund.refresh_from_db()
-    assert refund.status == "succeeded"
-    assert AuditLog.objects.filter(action="refund.succeeded").count() == 1
+    payment.refresh_from_db()
+    assert (refund.status, refund.failure_reason) == ("failed", "Insufficient balance")
+    assert (payment.status, payment.refunded_amount) == ("paid", Decimal("0"))
+    assert state(order, payment) == ("processing", "paid", "paid")
 
 
-def test_a_refund_made_elsewhere_is_left_for_the_merchant(place, deliver):
+def test_a_refund_that_cannot_be_told_yet_is_retried(place, deliver):
+    # given two refunds of ours on their way (no gateway reference yet)
     order, payment, _ = place()
     deliver(paid_body(payment))
-
-    deliver(event_body("evt_refund", "refund.succeeded", order=order.number, reference=payment.reference,
-                       refund="re_dashboard", refund_amount="4.00"))
-
+    first = services.refund_create(payment=payment, amount="3.00")
+    services.refund_create(payment=payment, amount="3.00")
+    # when the gateway reports one of them
+    deliver(refund_body(payment, "evt_refund", "re_3", "3.00"))
+    # then the event waits, saying why
     event = WebhookEvent.objects.get(event_id="evt_refund")
-    assert event.status == "ignored" and "re_dashboard" in event.error and "4.00" in event.error
-    assert state(order, payment) == ("processing", "paid", "paid")
+    assert (event.status, event.attempts, event.processed_at) == ("pending", 1, None)
+    assert "still being sent" in event.error
+    # and once ours has the reference (its gateway call returned), the retry settles it
+    Refund.objects.filter(pk=first.pk).update(reference="re_3")
+    services.webhook_event_process(event_id=event.pk)
+    first.refresh_from_db()
+    event.refresh_from_db()
+    assert (first.status, event.status) == ("succeeded", "processed")
 
 
 # --- nothing to do, failures, replay ----------------------------------------------------------------------------

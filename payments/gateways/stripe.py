@@ -8,8 +8,10 @@ What a notification says (``notification_read``):
 - ``payment_intent.succeeded`` → PAID (``amount_received``), ``payment_intent.payment_failed`` → FAILED (the
   card's message; the card fingerprint when Stripe includes the payment method), ``payment_intent.processing``
   → PROCESSING, ``payment_intent.canceled`` → FAILED ("cancelled: <reason>").
-- ``charge.refunded`` → REFUNDED with ``refund_amount`` = everything refunded on the charge so far
-  (``amount_refunded``) and no ``refund_reference``: Stripe no longer includes the charge's refunds in the event.
+- ``charge.refunded`` → REFUNDED. When the event includes the charge's refunds (API versions before 2022-11-15),
+  about the newest: its ``refund_reference`` and ``refund_amount``; otherwise ``refund_amount`` is everything
+  refunded on the charge so far (``amount_refunded``) and there is no ``refund_reference``: subscribe to
+  ``refund.*`` too, whose events each name their refund.
 - ``refund.created`` / ``refund.updated`` / ``refund.failed`` → one refund: ``refund_reference`` and this refund's
   ``refund_amount``; REFUNDED once it succeeded, FAILED when it failed or was cancelled (``message``: Stripe's
   reason), IGNORED while it is pending.
@@ -195,9 +197,15 @@ def _notification(*, event_id: str, event_type: str, obj: dict) -> Notification:
             return Notification(outcome=Outcome.FAILED, amount=amount, message=f"cancelled: {reason}", **intent_common)
 
     elif obj.get("object") == "charge" and event_type == "charge.refunded":
-        return Notification(outcome=Outcome.REFUNDED, reference=obj.get("payment_intent") or "",
-                            amount=_amount(obj.get("amount"), currency),
-                            refund_amount=_amount(obj.get("amount_refunded"), currency), **common)
+        charge_common = {**common, "reference": obj.get("payment_intent") or "",
+                         "amount": _amount(obj.get("amount"), currency)}
+        refunds = [r for r in ((obj.get("refunds") or {}).get("data") or []) if isinstance(r, dict) and r.get("id")]
+        if refunds:  # older API versions include the charge's refunds: the newest is the one this event is about
+            latest = max(refunds, key=lambda r: r.get("created") or 0)
+            return Notification(outcome=Outcome.REFUNDED, refund_reference=latest["id"],
+                                refund_amount=_amount(latest.get("amount"), currency), **charge_common)
+        return Notification(outcome=Outcome.REFUNDED, refund_amount=_amount(obj.get("amount_refunded"), currency),
+                            **charge_common)
 
     elif obj.get("object") == "refund" and event_type.startswith("refund."):
         status = obj.get("status") or ""

@@ -459,6 +459,19 @@ def test_a_refunded_charge_says_how_much_was_refunded_in_all(store):
     assert (got.amount, got.refund_amount, got.currency) == (Decimal("25.00"), Decimal("15.00"), "USD")
 
 
+def test_a_refunded_charge_that_lists_its_refunds_is_about_the_newest(store):
+    refunds = {"object": "list", "data": [
+        {"object": "refund", "id": "re_old", "amount": 500, "created": 1700000000, "status": "succeeded"},
+        {"object": "refund", "id": "re_new", "amount": 1000, "created": 1700000100, "status": "succeeded"}]}
+    charge = {"object": "charge", "id": "ch_1", "payment_intent": "pi_9", "amount": 2500, "amount_refunded": 1500,
+              "currency": "usd", "refunds": refunds}
+
+    got = read(store, event("charge.refunded", charge))
+
+    assert (got.outcome, got.reference, got.refund_reference, got.refund_amount) == (
+        Outcome.REFUNDED, "pi_9", "re_new", Decimal("10.00"))
+
+
 @pytest.mark.parametrize("event_type, status, outcome, message", [
     ("refund.created", "succeeded", Outcome.REFUNDED, ""),
     ("refund.updated", "succeeded", Outcome.REFUNDED, ""),

@@ -209,9 +209,12 @@ class Kashier(Gateway):
             return Notification(outcome=outcome, reference=f"{order_id}:{transaction_id}" if order_id else "",
                                 amount=amount, card_fingerprint=fingerprint,
                                 message="" if outcome == Outcome.PAID else message, **common)
-        if kind == "refund" and status == "SUCCESS":
-            return Notification(outcome=Outcome.REFUNDED, refund_reference=transaction_id, refund_amount=amount,
-                                **common)
+        if kind == "refund" and status not in ("PENDING", "INITIATED"):
+            # a failed refund is FAILED naming the refund (its amount is given back), never the payment's failure
+            succeeded = status == "SUCCESS"
+            return Notification(outcome=Outcome.REFUNDED if succeeded else Outcome.FAILED,
+                                refund_reference=transaction_id, refund_amount=amount,
+                                message="" if succeeded else message, **common)
         return Notification(outcome=Outcome.IGNORED, amount=amount, message=message, **common)
 
     # --- the redirect back -----------------------------------------------------

@@ -170,10 +170,12 @@ class Moamalat(Gateway):
             return Notification(outcome=Outcome.PAID if approved else Outcome.FAILED, reference=system_reference,
                                 amount=amount, card_fingerprint=fingerprint, message="" if approved else message,
                                 **common)
-        if kind in (REFUND, VOID_SALE) and approved:
-            # a void of the sale gives the whole sale back
-            return Notification(outcome=Outcome.REFUNDED, refund_reference=system_reference, refund_amount=amount,
-                                **common)
+        if kind in (REFUND, VOID_SALE):
+            # a void of the sale gives the whole sale back; a declined one is FAILED naming the refund (its amount
+            # is given back), never the payment's failure
+            return Notification(outcome=Outcome.REFUNDED if approved else Outcome.FAILED,
+                                refund_reference=system_reference, refund_amount=amount,
+                                message="" if approved else message, **common)
         return Notification(outcome=Outcome.IGNORED, amount=amount, message=message, **common)
 
     def notification_answer(self) -> tuple[dict, int]:

@@ -226,6 +226,10 @@ def test_a_refund_webhook_reads_as_refunded_with_its_own_reference(store):
         Outcome.REFUNDED, "RF-1:refund", "RF-1", Decimal("20.00"))
     assert note.order_number == "ORD-7"
     body, headers = webhook({**data, "status": "FAILURE"}, event="refund")
+    failed = KASHIER.notification_read(setting=setting_for(store), body=body, headers=headers)
+    assert (failed.outcome, failed.refund_reference, failed.refund_amount) == (
+        Outcome.FAILED, "RF-1", Decimal("20.00"))  # the refund failed, not the payment
+    body, headers = webhook({**data, "status": "PENDING"}, event="refund")
     assert KASHIER.notification_read(setting=setting_for(store), body=body, headers=headers).outcome == (
         Outcome.IGNORED)
 

@@ -162,7 +162,7 @@ def test_a_store_without_keys_verifies_nothing(store):
     ({"ActionCode": "05", "Message": "Do not honour"}, Outcome.FAILED, "224601234567:1"),
     ({"TxnType": "2", "SystemReference": "R-2"}, Outcome.REFUNDED, "R-2:2"),
     ({"TxnType": "3", "SystemReference": "V-3"}, Outcome.REFUNDED, "V-3:3"),
-    ({"TxnType": "2", "ActionCode": "51"}, Outcome.IGNORED, "224601234567:2"),
+    ({"TxnType": "2", "ActionCode": "51", "Message": "Do not honour"}, Outcome.FAILED, "224601234567:2"),
     ({"TxnType": "4"}, Outcome.IGNORED, "224601234567:4"),
 ])
 def test_what_each_transaction_type_means(store, changes, outcome, event_id):
@@ -170,6 +170,8 @@ def test_what_each_transaction_type_means(store, changes, outcome, event_id):
     assert (note.outcome, note.event_id) == (outcome, event_id)
     if outcome == Outcome.FAILED:
         assert note.message == "Do not honour"
+        # a declined refund names the refund: not the payment's failure
+        assert note.refund_reference == ("224601234567" if changes.get("TxnType") == "2" else "")
     if outcome == Outcome.REFUNDED:
         assert (note.refund_reference, note.refund_amount) == (changes["SystemReference"], Decimal("1.000"))
 

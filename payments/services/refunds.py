@@ -10,9 +10,10 @@ payments"):
    the later ones see what the earlier ones claimed: together they never claim more than was paid (the table's CHECK
    constraint backs it).
 2. ``refund_send`` (no transaction): the gateway's ``refund``.
-3. ``refund_settle`` (one transaction, the payment row locked): the pending refund becomes ``succeeded`` (the
-   payment partially_refunded or refunded by the refunds that succeeded, the order's payment_status, a full refund
-   moves the order to refunded, ``restock`` puts sold units back) or ``failed``, which gives the claimed amount back.
+3. ``refund_settle`` (one transaction, the order's and then the payment's row locked, as the webhook pipeline
+   locks them): the pending refund becomes ``succeeded`` (the payment partially_refunded or refunded by the refunds
+   that succeeded, the order's payment_status, a full refund moves the order to refunded, ``restock`` puts sold
+   units back) or ``failed``, which gives the claimed amount back.
 
 So ``refunded_amount`` counts the refunds that succeeded and those still on their way; a failed one counts nothing.
 ``payment_refund`` runs the three (the admin); the API runs step 1 in one transaction with its Idempotency-Key.
@@ -31,6 +32,7 @@ from django.utils import timezone
 from config.api.errors import NotFound, ValidationFailed
 from config.money import DECIMAL_PLACES, money_fits, money_round, money_str
 from orders.events import audit
+from orders.models import Order
 from orders.services import order_refund_record, order_restock_check
 
 from ..errors import PaymentNotRefundable, RefundInFlight
@@ -62,6 +64,15 @@ def _amount(amount, currency: str) -> Decimal:
     if not money_fits(amount, currency):
         raise ValidationFailed("Invalid amount.", amount=[f"Too many decimal places for {currency}."])
     return amount
+
+
+def _payment_locked(payment_id: int) -> Payment:
+    """The payment under its row lock, its order locked first: the order every payments service takes them in (the
+    webhook pipeline holds the order, then the payment), so a refund settling and a gateway's notification about the
+    same payment never deadlock."""
+    order_id = Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).get()
+    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
+    return Payment.objects.select_for_update().select_related("store", "order").get(pk=payment_id)
 
 
 def _remains_refusal(payment_id: int) -> Exception:
@@ -145,13 +156,14 @@ def refund_send(*, refund: Refund, actor=None) -> Refund:
 # --- step 3: the answer -----------------------------------------------------------------------------------------
 @transaction.atomic
 def refund_settle(*, refund: Refund, succeeded: bool, reference: str = "", message: str = "", actor=None) -> Refund:
-    """Records how a pending refund ended (step 3), under the payment's row lock; the first to settle it wins (one
-    conditional UPDATE pending → succeeded or failed), so the gateway's answer and its notification converge.
+    """Records how a pending refund ended (step 3), under the order's and the payment's row locks; the first to
+    settle it wins (one conditional UPDATE pending → succeeded or failed), so the gateway's answer and its
+    notification converge.
     Succeeded: the payment becomes refunded when the refunds that succeeded add up to what was paid, else
     partially_refunded, and the order follows (orders.services.order_refund_record: payment_status, a full refund
     moves it to refunded with ``order.refunded``, ``restock``). Failed: the claimed amount is given back to what
     remains. Returns the refund as stored now."""
-    payment = Payment.objects.select_for_update().select_related("store", "order").get(pk=refund.payment_id)
+    payment = _payment_locked(refund.payment_id)
     now = timezone.now()
     changes: dict = {"status": RefundStatus.SUCCEEDED if succeeded else RefundStatus.FAILED, "updated_at": now}
     if reference:
@@ -197,8 +209,8 @@ def payment_refund(*, payment: Payment, amount, reason: str = "", restock: bool 
 def refund_from_gateway(*, payment: Payment, reference: str, amount=None, succeeded: bool = True, message: str = "",
                         actor=None) -> Refund | None:
     """A refund the payment's gateway reports (the gateway's refund id ``reference`` and this refund's ``amount``, not
-    the total refunded), converged with the refunds created here, under the payment's row lock (the webhook pipeline
-    calls this; a replay changes nothing):
+    the total refunded), converged with the refunds created here, under the order's and the payment's row locks (the
+    webhook pipeline calls this; a replay changes nothing):
 
     - the refund with that reference: settled if still pending (refund_settle), else answered as it is;
     - else, while refunds of this payment are on their way (pending, no reference yet): the only one, when its amount
@@ -214,7 +226,7 @@ def refund_from_gateway(*, payment: Payment, reference: str, amount=None, succee
     reference = (reference or "").strip()[:128]
     if not reference:
         return None
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment = _payment_locked(payment.pk)
     known = Refund.objects.filter(payment=payment, reference=reference).first()
     if known is None:
         on_the_way = list(Refund.objects.filter(payment=payment, status=RefundStatus.PENDING, reference="")[:2])

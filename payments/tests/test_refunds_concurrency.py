@@ -125,3 +125,26 @@ def test_concurrent_api_refunds_with_one_idempotency_key_refund_once(store, paid
     payment.refresh_from_db()
     assert payment.refunded_amount == Decimal("5.00")
     assert len(testpay.calls) == 1
+
+
+def test_a_refund_and_a_gateways_refund_notification_at_once_never_deadlock(store, paid, testpay):
+    # the webhook pipeline holds the order, then the payment (payments.services.webhooks); a refund settling at the
+    # same moment must take them in the same order, or one of the two dies in a deadlock
+    for round_number in range(8):
+        order, payment = paid("testpay", price="30.00", quantity=1)
+
+        def notified(order=order, payment=payment, number=round_number):  # a refund made at Stripe's dashboard
+            with transaction.atomic():
+                Order.objects.select_for_update().get(pk=order.pk)
+                return services.refund_from_gateway(payment=payment, reference=f"re_dash_{number}",
+                                                    amount=Decimal("5.00"))
+
+        def refunded(payment=payment):
+            return services.payment_refund(payment=payment, amount="10.00")
+
+        results = race(notified, refunded)
+
+        assert all(isinstance(result, Refund) for result in results), results
+        payment.refresh_from_db()
+        assert (payment.refunded_amount, succeeded_total(payment)) == (Decimal("15.00"), Decimal("15.00"))
+        assert Refund.objects.filter(payment=payment, status="succeeded").count() == 2

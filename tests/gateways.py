@@ -44,6 +44,10 @@ class LocalStripe:
             form["events"] = events
         self.request("POST", "/_config/webhooks/tests", _flatten_list(form))
 
+    def webhook_stop(self) -> None:
+        """Makes localstripe send nothing (it has no way to remove a registration: this one matches no event)."""
+        self.webhook_send_to("http://127.0.0.1:9/", "whsec_unused", events=["none.none"])
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -86,9 +90,11 @@ def localstripe(tmp_path_factory):
 
 @pytest.fixture
 def stripe_api(localstripe, settings):
-    """The Stripe SDK, as the gateway builds it, goes to the session's localstripe for this test."""
+    """The Stripe SDK, as the gateway builds it, goes to the session's localstripe for this test; the webhooks it
+    was told to send stop at the end."""
     settings.STRIPE_API_BASE = localstripe.url
-    return localstripe
+    yield localstripe
+    localstripe.webhook_stop()  # a later test's payments are not sent to this one's receiver
 
 
 def _serve_localstripe(port_file: str, state_file: str) -> None:

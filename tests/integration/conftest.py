@@ -21,6 +21,7 @@ INTEGRATION_TASKS = (
     "notifications.tasks.webhook_delivery_send_task",
     "notifications.tasks.event_fanout_task",
     "notifications.tasks.email_send_task",
+    "payments.tasks.webhook_event_process_task",
 )
 
 
@@ -63,6 +64,7 @@ def celery_worker(transactional_db, monkeypatch):
         pytest.skip("needs PostgreSQL: the worker process must see the test database")
 
     import notifications.tasks  # noqa: F401 - registers the tasks in this process
+    import payments.tasks  # noqa: F401
     from config.celery import app
 
     eager = app.conf.task_always_eager
@@ -74,6 +76,8 @@ def celery_worker(transactional_db, monkeypatch):
         "DATABASE_URL": _database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # what the worker enqueues itself (an event's fan-out, its emails) stays on its queue, for it to run
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "WEBHOOK_ALLOW_PRIVATE_URLS": "1",  # the receiver listens on 127.0.0.1
         "WEBHOOK_RETRY_BASE_SECONDS": "0.5",
         "WEBHOOK_RESUME_AFTER_SECONDS": "3600",

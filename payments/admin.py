@@ -20,6 +20,7 @@ from orders.admin import (
     SaveRefused,
     ServiceCheckedForm,
     ServiceSavedAdmin,
+    domain_message,
     for_each_writable,
     money,
     refused_on_form,
@@ -382,11 +383,12 @@ class PaymentInline(ReadOnlyInline):
 
 
 class OrderWithPaymentsAdmin(OrderAdmin):
-    """The orders page with each order's payments and "Mark paid" (the pending cash-on-delivery or bank-transfer
-    payment, through payment_mark_paid)."""
+    """The orders page with each order's payments, "Mark paid" (the pending cash-on-delivery or bank-transfer
+    payment, through payment_mark_paid), and Approve / Reject for an order held for review (order_approve,
+    order_reject: the same services as the API's)."""
 
     inlines = [*OrderAdmin.inlines, PaymentInline]
-    actions = [*OrderAdmin.actions, "mark_paid"]
+    actions = [*OrderAdmin.actions, "mark_paid", "approve_held", "reject_held"]
     change_form_template = "admin/payments/order/change_form.html"
 
     @admin.action(description="Mark selected orders paid (cash on delivery, bank transfer)", permissions=["manage"])
@@ -405,9 +407,61 @@ class OrderWithPaymentsAdmin(OrderAdmin):
         if done:
             self.message_user(request, f"{done} order(s) marked paid.", messages.SUCCESS)
 
+    # --- held for review ------------------------------------------------------------------------------------
+    def _approve(self, request, order: Order, note: str = "") -> None:
+        order = services.order_approve(order=order, note=note, actor=request_actor(request))
+        if order.hold_reason:
+            self.message_user(request, f"{order.number}: approved, and held again: {order.hold_reason}",
+                              messages.WARNING)
+
+    def _reject(self, request, order: Order, note: str = "") -> None:
+        rejection = services.order_reject(order=order, note=note, actor=request_actor(request))
+        for refund in rejection.refunds:
+            level = messages.ERROR if refund.status == "failed" else messages.INFO
+            why = f" ({refund.failure_reason})" if refund.failure_reason else ""
+            self.message_user(request, f"{order.number}: refund #{refund.pk} of {money(refund.amount, refund.currency)}"
+                                       f" {refund.status}{why}.", level)
+
+    def _review(self, request, queryset, decide, verb: str) -> None:
+        done = for_each_writable(self, request, queryset.select_related("store").order_by("pk"),
+                                 label=lambda order: order.number, act=lambda order: decide(request, order))
+        if done:
+            self.message_user(request, f"{done} order(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Approve selected held orders (apply a held payment, start an unstarted one)",
+                  permissions=["manage"])
+    def approve_held(self, request, queryset):
+        self._review(request, queryset, self._approve, "approved")
+
+    @admin.action(description="Reject selected held orders (cancel them, refund what a gateway took)",
+                  permissions=["manage"])
+    def reject_held(self, request, queryset):
+        self._review(request, queryset, self._reject, "rejected and cancelled")
+
+    def review_view(self, request, object_id):
+        """POST from a held order's page: ``decision`` (approve or reject) and an optional ``note``."""
+
+        def decide(order):
+            decision, note = request.POST.get("decision", ""), request.POST.get("note", "")[:1000]
+            act = {"approve": self._approve, "reject": self._reject}.get(decision)
+            if act is None:
+                self.message_user(request, "Choose approve or reject.", messages.ERROR)
+                return
+            try:
+                act(request, order, note)
+            except DomainError as exc:
+                self.message_user(request, f"{order.number}: {domain_message(exc)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{order.number}: {'approved' if decision == 'approve' else 'rejected'}.",
+                                  messages.SUCCESS)
+
+        return self.order_button_view(request, object_id, decide)
+
     def get_urls(self):
         custom = [path("<path:object_id>/mark-paid/", self.admin_site.admin_view(self.mark_paid_view),
-                       name="orders_order_mark_paid")]
+                       name="orders_order_mark_paid"),
+                  path("<path:object_id>/review/", self.admin_site.admin_view(self.review_view),
+                       name="orders_order_review")]
         return custom + super().get_urls()
 
     def mark_paid_view(self, request, object_id):
@@ -416,10 +470,11 @@ class OrderWithPaymentsAdmin(OrderAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         order = self.get_object(request, object_id)
-        payable = None
+        payable, held = None, ""
         if order is not None and self.has_manage_permission(request, order):
             payable = _pending_offline(order.payments.all())
-        extra_context = {**(extra_context or {}), "order_payable": payable,
+            held = order.hold_reason
+        extra_context = {**(extra_context or {}), "order_payable": payable, "order_held": held,
                          "order_payable_label": REGISTRY[payable.gateway].label if payable else "",
                          "order_payable_amount": money(payable.amount, payable.currency) if payable else ""}
         return super().change_view(request, object_id, form_url, extra_context)

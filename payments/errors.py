@@ -41,3 +41,11 @@ class RefundInFlight(DomainError):
 
     code = "CONFLICT"
     default_message = "A refund of this payment is still being sent to its gateway; try again shortly."
+
+
+class ReviewRefused(DomainError):
+    """Approving or rejecting a held order that cannot go that way now (the stock for a held payment is gone, the
+    order is paid): the message says why and what to do."""
+
+    code = "CONFLICT"
+    default_message = "The held order cannot go that way now."

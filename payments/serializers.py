@@ -275,3 +275,9 @@ class GatewayHealthOutput(serializers.Serializer):
     webhooks_pending = serializers.IntegerField(help_text="Its notifications stored and not processed yet.")
     webhooks_failed = serializers.IntegerField(help_text="Its notifications whose processing failed (replay them "
                                                          "from the admin).")
+
+
+# --- held orders ---------------------------------------------------------------------------------------------------
+class OrderReviewInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000,
+                                 help_text="Why (kept in the order's history and the audit log).")

@@ -22,5 +22,9 @@ urlpatterns = [
     re_path(r"^payments/return/(?P<gateway>[-\w]+)/(?P<store>[-\w]+)/?$", views.GatewayReturnView.as_view(),
             name="payments-gateway-return"),
     re_path(rf"^{STORE}/fraud-settings/?$", views.FraudSettingView.as_view(), name="payments-fraud-settings"),
+    re_path(rf"^{STORE}/orders/(?P<number>[^/]+)/approve/?$", views.OrderApproveView.as_view(),
+            name="payments-order-approve"),
+    re_path(rf"^{STORE}/orders/(?P<number>[^/]+)/reject/?$", views.OrderRejectView.as_view(),
+            name="payments-order-reject"),
     *router.urls,
 ]

@@ -22,7 +22,7 @@ from config.api.renderers import ok
 from config.api.throttles import PAYMENT_THROTTLES
 from config.money import money_str
 from orders.models import Cart, Order
-from orders.selectors import order_lines_load, order_visible
+from orders.selectors import order_by_number, order_lines_load, order_queryset, order_visible
 from orders.serializers import OrderOutput
 from teams.permissions import ORDERS_MANAGE, PAYMENTS_REFUND, STORE_MANAGE
 from teams.scoping import StoreScopedGenericView, StoreScopedReadOnlyViewSet, store_by_slug
@@ -39,6 +39,7 @@ from .serializers import (
     GatewayHealthOutput,
     GatewaySettingInput,
     GatewaySettingOutput,
+    OrderReviewInput,
     PaymentCreateInput,
     PaymentFilterInput,
     PaymentOutput,
@@ -431,3 +432,61 @@ class PaymentsHealthView(APIView):
                                "failed in processing.")
     def get(self, request):
         return ok(payments_health())
+
+
+NUMBER_PARAM = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                description="The order number (any case, dash optional).")
+
+
+class OrderReviewView(StoreScopedGenericView):
+    """POST orders/{number}/approve|reject: a member's decision on an order held for review (orders.manage). Here,
+    not in orders: the decision moves payments too (payments.services.review)."""
+
+    queryset = Order.objects.all()
+    http_method_names = ["post", "options"]
+
+    def required_permission(self):
+        return ORDERS_MANAGE
+
+    def order(self) -> Order:
+        order = order_by_number(store=self.store, number=self.kwargs["number"])
+        if order is None:
+            raise Http404
+        return order
+
+    def note(self, request) -> str:
+        data = OrderReviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return data.validated_data.get("note", "")
+
+    def answer(self, order: Order, message: str):
+        fresh = order_queryset().get(pk=order.pk)
+        return ok(OrderOutput(fresh, context={"for_members": True}).data, message=message)
+
+
+class OrderApproveView(OrderReviewView):
+    @extend_schema(parameters=[STORE_PARAM, NUMBER_PARAM], request=OrderReviewInput, responses=OrderOutput,
+                   description="orders.manage. Lets a held order go on: the hold is released (a pending order gets a "
+                               "fresh reservation for its buyer to pay in), a gateway's success that was held is "
+                               "applied (the order becomes paid; one cancelled meanwhile is reinstated with its stock "
+                               "reserved again) and a payment a fraud check left unstarted starts. All or nothing: "
+                               "not held → 409 INVALID_TRANSITION; a held payment whose stock is gone → 409 CONFLICT "
+                               "saying so; the gateway refusing to start → 402 PAYMENT_ERROR; the order stays held.")
+    def post(self, request, *args, **kwargs):
+        order = services.order_approve(order=self.order(), note=self.note(request), actor=request_actor(request))
+        return self.answer(order, "Approved." if not order.hold_reason else
+                           f"Approved, and held again: {order.hold_reason}")
+
+
+class OrderRejectView(OrderReviewView):
+    @extend_schema(parameters=[STORE_PARAM, NUMBER_PARAM], request=OrderReviewInput, responses=OrderOutput,
+                   description="orders.manage. Turns a held order down: it is cancelled (stock and coupon given "
+                               "back, open payments cancelled, `order.cancelled`); money a gateway took whose success "
+                               "was held is refunded in full through the gateway (the message says how each refund "
+                               "went; a failed one is retried with POST payments/{id}/refunds). Not held → 409 "
+                               "INVALID_TRANSITION; a paid order → 409 CONFLICT (refund it, or approve it).")
+    def post(self, request, *args, **kwargs):
+        rejection = services.order_reject(order=self.order(), note=self.note(request), actor=request_actor(request))
+        refunds = "; ".join(f"refund #{refund.pk} of {money_str(refund.amount, refund.currency)} {refund.currency} "
+                            f"{refund.status}" for refund in rejection.refunds)
+        return self.answer(rejection.order, f"Rejected and cancelled{': ' + refunds if refunds else ''}.")

@@ -3,13 +3,16 @@ payment after the reservation ran out with no stock left. A held order says why 
 leaves it alone, and it moves on only once a member releases it (payments decide what approving or rejecting does
 with its payment: docs/ARCHITECTURE.md "Orders and payments")."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from config.api.errors import InvalidTransition, NotFound
 
 from ..events import actor_label, actor_user, audit
-from ..models import Order, OrderEvent
+from ..models import Order, OrderEvent, OrderStatus, PaymentStatus
 
 MAX_REASON_LENGTH = 255
 
@@ -34,14 +37,21 @@ def order_hold(*, order: Order, reason: str, actor=None) -> Order:
 
 @transaction.atomic
 def order_hold_release(*, order: Order, actor=None, note: str = "") -> Order:
-    """Releases a held order (the hold reason is kept in its events). Raises InvalidTransition (409) when it is not
-    held, e.g. a second approve."""
-    held = Order.objects.select_for_update().filter(pk=order.pk).values_list("hold_reason", flat=True).first()
-    if held is None:
+    """Releases a held order (the hold reason is kept in its events). A pending unpaid one gets a fresh reservation
+    (ORDER_RESERVATION_MINUTES from now): its own ran on while it was held, and its buyer now needs the time to pay.
+    Raises InvalidTransition (409) when it is not held, e.g. a second approve."""
+    row = Order.objects.select_for_update().filter(pk=order.pk).values_list(
+        "hold_reason", "status", "payment_status").first()
+    if row is None:
         raise NotFound("No such order.")
+    held, status, payment_status = row
     if not held:
         raise InvalidTransition("The order is not held for review.", hold_reason="")
-    Order.objects.filter(pk=order.pk).update(hold_reason="", held_at=None, updated_at=timezone.now())
+    now = timezone.now()
+    renewed = {}
+    if status == OrderStatus.PENDING and payment_status == PaymentStatus.UNPAID:
+        renewed["reserved_until"] = now + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES)
+    Order.objects.filter(pk=order.pk).update(hold_reason="", held_at=None, updated_at=now, **renewed)
     order = Order.objects.select_related("store").get(pk=order.pk)
     OrderEvent.objects.create(order=order, kind="released", from_status=order.status, to_status=order.status,
                               note=(note or "").strip(), actor_user=actor_user(actor),

@@ -38,5 +38,23 @@ def test_the_expiry_job_leaves_a_held_order_alone(order):
     services.order_hold(order=order, reason="Velocity: 3 failed payments for this email in 1 hour.")
     assert services.orders_expire() == 0
     assert Order.objects.get(pk=order.pk).status == "pending"
-    services.order_hold_release(order=order)
-    assert services.orders_expire() == 1
+    services.order_hold_release(order=order)  # with a fresh reservation: expired only once that runs out too
+    assert services.orders_expire() == 0
+    assert services.orders_expire(now=timezone.now() + timedelta(minutes=31)) == 1
+
+
+def test_a_released_pending_order_gets_a_fresh_reservation_and_a_paid_one_none(order, store, cart_with, make_variant):
+    # given a pending order held long past its reservation, and a paid (cod, processing) one
+    Order.objects.filter(pk=order.pk).update(reserved_until=timezone.now() - timedelta(hours=5))
+    services.order_hold(order=order, reason="Fraud check: …")
+    paid = services.order_place(store=store, cart=cart_with((make_variant(stock=5), 1)), email="c@example.com",
+                                shipping_address={}, payment_method="cod", initial_status="processing")
+    services.order_mark_paid(order=paid)
+    services.order_hold(order=paid, reason="Paid twice.")
+    # when both are released
+    released = services.order_hold_release(order=order)
+    services.order_hold_release(order=paid)
+    # then the pending one has its full reservation again, so the expiry job does not cancel it at once
+    assert released.reserved_until >= timezone.now() + timedelta(minutes=29)
+    assert services.orders_expire() == 0
+    assert Order.objects.get(pk=paid.pk).reserved_until is None

@@ -4,7 +4,8 @@
 and starts its payment), ``mark_paid`` (cod and bank transfer confirmed by the merchant), ``fraud`` (the checks
 before a card payment starts, and each store's limits for them), ``retry`` (a new payment for a placed order),
 ``refunds`` (money given back, never more than was paid: claimed, sent to the gateway with no lock held, settled),
-``webhooks`` (gateways' notifications received and processed), ``cancel`` (a cancelled order's open payments).
+``webhooks`` (gateways' notifications received and processed), ``cancel`` (a cancelled order's open payments),
+``review`` (a member approves or rejects an order held for review).
 """
 
 from .cancel import order_payments_cancel
@@ -30,6 +31,7 @@ from .refunds import (
     refund_settle,
 )
 from .retry import payment_create
+from .review import Rejection, order_approve, order_reject
 from .settings import (
     MAX_INSTRUCTIONS_LENGTH,
     MAX_OPTION_LENGTH,
@@ -58,8 +60,8 @@ __all__ = [
     "gateway_setting_public", "gateway_setting_update", "gateway_settings_list", "gateway_webhook_url",
     "gateways_offered", "payment_mark_paid", "COUNT_FIELDS", "FRAUD_FIELDS", "NOT_STARTED", "FraudLimits",
     "fraud_defaults", "fraud_limits", "fraud_screen", "fraud_setting_check", "fraud_setting_get",
-    "fraud_setting_update", "payment_create", "payment_screen_and_start", "payment_start",
-    "payment_refund", "refund_create", "refund_from_gateway", "refund_send", "refund_settle",
-    "order_payments_cancel", "webhook_event_process", "webhook_event_receive", "webhook_event_replay",
-    "webhook_event_replay_check", "webhook_events_resume",
+    "fraud_setting_update", "payment_create", "payment_screen_and_start", "payment_start", "payment_refund",
+    "refund_create", "refund_from_gateway", "refund_send", "refund_settle", "order_payments_cancel",
+    "webhook_event_process", "webhook_event_receive", "webhook_event_replay", "webhook_event_replay_check",
+    "webhook_events_resume", "Rejection", "order_approve", "order_reject",
 ]

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint format worker beat migrate seed bench clean
+.PHONY: install run serve test lint format worker beat migrate seed bench clean localstripe
 
 $(STAMP): requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ migrate: $(STAMP)
 
 seed: $(STAMP)
 	$(BIN)/python manage.py seed_demo
+
+# A local Stripe API for the demo (localstripe, a test dependency) on loopback; then
+# `STRIPE_API_BASE=http://127.0.0.1:8420 make run` (README "Card payments: Stripe").
+LOCALSTRIPE_PORT ?= 8420
+localstripe: $(STAMP)
+	$(BIN)/python -c "import aiohttp.web, localstripe.server as s; s.store.try_load_from_disk(); \
+	aiohttp.web.run_app(s.app, host='127.0.0.1', port=$(LOCALSTRIPE_PORT))"
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .test-media

@@ -3,6 +3,8 @@ reserved, a payment started, events and audit rows as a shopper's checkout makes
 services: a pending bank transfer, a processing cash-on-delivery order with the welcome coupon, a completed and
 paid one, a cancelled one. Idempotent: an order is placed only when its customer has none in the store."""
 
+import requests
+from django.conf import settings
 from django.db.models import F
 
 from catalog.models import ProductStatus, Variant
@@ -11,8 +13,9 @@ from orders.demo import WELCOME_CODE, seed_shipping_and_coupon
 from orders.models import Order, OrderStatus, ShippingMethod
 from stores.models import Store
 
+from .gateways import gateway_get
 from .models import GatewaySetting
-from .services import checkout_complete, gateway_setting_update, payment_mark_paid
+from .services import checkout_complete, gateway_setting_update, gateway_webhook_url, payment_mark_paid
 
 BANK_INSTRUCTIONS = "Transfer the total to IBAN LY00 0000 0000 0000 0000 0000 (Demo Bank), quoting your order number."
 PAID, CANCELLED = "paid", OrderStatus.CANCELLED
@@ -86,3 +89,35 @@ def seed_card_gateway(store: Store) -> str:
         gateway_setting_update(store=store, gateway=name, **values)
     return name
 
+
+
+# Stripe against a local Stripe API server (a localstripe: ``make localstripe``, then STRIPE_API_BASE), never Stripe's
+# own: localstripe takes any sk_test_ key and signs its webhooks with the secret it is given.
+STRIPE_LOCAL = {"enabled": True, "publishable_key": "pk_test_demo_local", "secret_key": "sk_test_demo_local",
+                "webhook_secret": "whsec_demo_local"}
+STRIPE_NO_CURRENCIES = ("LYD",)  # Stripe does not settle these
+DEMO_BASE_URL = "http://127.0.0.1:8000"  # where ``make run`` serves, when PUBLIC_BASE_URL is unset
+
+
+def seed_stripe(store: Store) -> bool:
+    """Sets up Stripe for the store against the local Stripe server STRIPE_API_BASE names, when one answers there
+    (a localstripe) and Stripe takes the store's currency, and has that server send its webhooks to the store's
+    webhook URL (on PUBLIC_BASE_URL, else ``make run``'s address). A Stripe setting of the store's own is kept and
+    left alone. Returns whether the store takes Stripe against the local server."""
+    base = settings.STRIPE_API_BASE.rstrip("/")
+    if not base or store.currency in STRIPE_NO_CURRENCIES:
+        return False
+    own = GatewaySetting.objects.filter(store=store, gateway="stripe").first()
+    if own is not None and gateway_get("stripe").secret(own, "webhook_secret") != STRIPE_LOCAL["webhook_secret"]:
+        return False
+    webhook_url = gateway_webhook_url(store=store, gateway="stripe", base_url=DEMO_BASE_URL)
+    try:  # localstripe's own configuration call: any other server (Stripe's) answers it with an error
+        answer = requests.post(f"{base}/_config/webhooks/demo-{store.slug}", timeout=2,
+                               data={"url": webhook_url, "secret": STRIPE_LOCAL["webhook_secret"]})
+    except requests.RequestException:
+        return False
+    if answer.status_code != 200:
+        return False
+    if own is None:
+        gateway_setting_update(store=store, gateway="stripe", **STRIPE_LOCAL)
+    return True

@@ -36,13 +36,13 @@ class LocalStripe:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status
 
-    def webhook_send_to(self, url: str, secret: str, events: list[str] | None = None) -> None:
-        """Makes localstripe send its events (signed with ``secret``) to ``url``, and nowhere else: every test uses
-        the same registration, so a later test never receives an earlier one's events."""
+    def webhook_send_to(self, url: str, secret: str, events: list[str] | None = None, id: str = "tests") -> None:
+        """Makes localstripe send its events (signed with ``secret``) to ``url`` under the registration ``id``.
+        Tests share one registration, so a later test never receives an earlier one's events."""
         form = {"url": url, "secret": secret}
         if events:
             form["events"] = events
-        self.request("POST", "/_config/webhooks/tests", _flatten_list(form))
+        self.request("POST", f"/_config/webhooks/{id}", _flatten_list(form))
 
     def webhook_stop(self) -> None:
         """Makes localstripe send nothing (it has no way to remove a registration: this one matches no event)."""

@@ -73,3 +73,59 @@ def test_seed_demo_sets_up_each_stores_card_gateway_in_test_mode_and_keeps_the_m
     services.gateway_setting_update(store=beta, gateway="moamalat", enabled=False)
     call_command("seed_demo", stdout=StringIO())
     assert "moamalat" not in services.gateways_offered(store=beta)
+
+
+def test_seed_demo_sets_up_stripe_against_a_running_localstripe_that_sends_its_webhooks_here(db, stripe_api, settings):
+    import json
+
+    import stripe
+
+    from notifications.tests.receiver import start_receiver
+    from payments import services
+    from payments.demo import STRIPE_LOCAL
+    from payments.gateways import REGISTRY
+    from payments.models import GatewaySetting
+
+    receiver, server = start_receiver()  # stands for the app: PUBLIC_BASE_URL is where localstripe sends webhooks
+    settings.PUBLIC_BASE_URL = f"http://127.0.0.1:{receiver.port}"
+    try:
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+
+        alpha, beta = Store.objects.get(slug="alpha"), Store.objects.get(slug="beta")
+        assert "stripe" in services.gateways_offered(store=alpha)  # USD
+        assert "stripe" not in services.gateways_offered(store=beta)  # LYD: Stripe does not take it
+        assert f"Stripe against the local server at {stripe_api.url}: alpha." in out.getvalue()
+        assert STRIPE_LOCAL["secret_key"] not in out.getvalue()
+        # a payment confirmed at localstripe is notified to alpha's webhook URL, signed with alpha's secret
+        client = stripe.StripeClient(STRIPE_LOCAL["secret_key"], base_addresses={"api": stripe_api.url},
+                                     max_network_retries=0)
+        intent = client.v1.payment_intents.create(params={"amount": 500, "currency": "usd",
+                                                          "payment_method": "pm_card_visa", "confirm": True})
+        assert receiver.arrived.wait(10), stripe_api.log()
+        request = receiver.requests[0]
+        assert request.path == "/api/v1/payments/webhooks/stripe/alpha"
+        setting = GatewaySetting.objects.get(store=alpha, gateway="stripe")
+        notification = REGISTRY["stripe"].notification_read(setting=setting, body=request.body.encode(),
+                                                            headers=request.headers)
+        assert notification.reference == intent.id and json.loads(request.body)["type"] == "payment_intent.succeeded"
+        # the merchant's own Stripe keys are kept on a later run
+        services.gateway_setting_update(store=alpha, gateway="stripe", webhook_secret="whsec_merchants_own")
+        call_command("seed_demo", stdout=StringIO())
+        setting.refresh_from_db()
+        assert setting.secrets_dict()["webhook_secret"] == "whsec_merchants_own"
+    finally:
+        stripe_api.webhook_send_to("http://127.0.0.1:9/", "whsec_unused", events=["none.none"], id="demo-alpha")
+        server.shutdown()
+        server.server_close()
+
+
+def test_seed_demo_leaves_stripe_off_without_a_local_stripe_server(db, settings):
+    from payments import services
+
+    for base in ("", "http://127.0.0.1:9"):  # unset; set, but nothing answers
+        settings.STRIPE_API_BASE = base
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        assert "stripe" not in services.gateways_offered(store=Store.objects.get(slug="alpha"))
+        assert "Stripe against" not in out.getvalue()

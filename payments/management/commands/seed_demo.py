@@ -3,13 +3,14 @@ highest app it fills (lower apps do not know what is above them)."""
 
 import time
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
 from catalog.demo import seed_bulk, seed_catalog
-from payments.demo import seed_card_gateway, seed_orders
+from payments.demo import seed_card_gateway, seed_orders, seed_stripe
 from stores.models import Store
 from teams.models import Membership
 
@@ -48,7 +49,7 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
             users[email] = user
-        card_gateways = {}
+        card_gateways, stripe_stores = {}, []
         for slug, name, currency, owner, members in DEMO_STORES:
             store, _ = Store.objects.get_or_create(
                 slug=slug, defaults={"name": name, "currency": currency, "owner": users[owner],
@@ -59,6 +60,8 @@ class Command(BaseCommand):
             seed_catalog(store)  # idempotent: only adds what is missing
             seed_orders(store)  # shipping, a coupon, orders in several states, if missing
             card_gateways[slug] = seed_card_gateway(store)  # Kashier or Moamalat in test mode, if not set up
+            if seed_stripe(store):  # against a localstripe at STRIPE_API_BASE, when one answers
+                stripe_stores.append(slug)
         call_command("seed_analytics_demo", stdout=self.stdout)  # by name: analytics is above payments
         if products:
             started = time.monotonic()
@@ -67,6 +70,9 @@ class Command(BaseCommand):
                               f"in {time.monotonic() - started:.1f} s.")
         self.stdout.write("Card payments in test mode: " + ", ".join(
             f"{slug} {gateway}" for slug, gateway in card_gateways.items()) + " (README \"Card payments\").")
+        if stripe_stores:
+            self.stdout.write(f"Stripe against the local server at {settings.STRIPE_API_BASE}: "
+                              + ", ".join(stripe_stores) + ".")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}), admin at /admin/:")
         for email, _, superuser in DEMO_USERS:
             roles = ", ".join(

@@ -1,7 +1,7 @@
 """Exports of a store's products, orders, customers and inventory as CSV or JSON, streamed in constant memory.
 
-Rows are read with server-side cursors (``.iterator``), a chunk at a time (orders with their lines and payments,
-one prefetch per chunk), and written out as they come: memory does not grow with the store. The same stream
+Rows are read with server-side cursors (``.iterator``), a chunk at a time (orders with their lines and refunds, one
+query each per chunk of orders), and written out as they come: memory does not grow with the store. The same stream
 answers GET …/exports/{type} and fills the file a worker writes for POST …/exports.
 
 CSV cells that a spreadsheet would run as a formula are prefixed with ' (``config.spreadsheets.csv_cell``). JSON
@@ -11,10 +11,12 @@ time zone; money is a decimal string with the currency's places.
 
 import csv
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from itertools import islice
 
-from django.db.models import Count, Max, Min, Prefetch, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Lower
 
 from catalog.models import Product
@@ -30,7 +32,7 @@ from teams.permissions import ORDERS_MANAGE
 from .figures import SOLD, ZERO
 from .models import ExportFormat, ExportType
 
-CHUNK_ROWS = 500
+CHUNK_ROWS = 1000
 FLUSH_CHARACTERS = 64 * 1024
 # the permission each export needs beyond membership (None: every member)
 PERMISSIONS = {ExportType.PRODUCTS: None, ExportType.INVENTORY: None, ExportType.ORDERS: ORDERS_MANAGE,
@@ -80,33 +82,44 @@ def _inventory(store: Store) -> Iterator[dict]:
                "allow_backorder": backorder, "low_stock": tracked and available <= threshold}
 
 
+def _chunks(rows: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
 def _orders(store: Store) -> Iterator[dict]:
-    orders = (Order.objects.filter(store=store).order_by("created_at", "id")
-              .only("number", "created_at", "status", "payment_status", "email", "customer_name", "currency",
-                    "subtotal", "discount", "shipping", "tax", "total", "payment_method", "shipping_method_name",
-                    "coupon_code", "shipping_address")
-              .prefetch_related(
-                  Prefetch("lines", queryset=OrderLine.objects.order_by("id").only(
-                      "order_id", "sku", "product_name", "variant_name", "quantity", "unit_price", "line_total")),
-                  Prefetch("payments", queryset=Payment.objects.only("order_id", "refunded_amount"))))
-    for order in orders.iterator(chunk_size=CHUNK_ROWS):
-        currency = order.currency
-        lines = list(order.lines.all())
-        refunded = sum((payment.refunded_amount for payment in order.payments.all()), ZERO)
-        yield {
-            "number": order.number, "created_at": _when(order.created_at, store), "status": order.status,
-            "payment_status": order.payment_status, "email": order.email, "customer_name": order.customer_name,
-            "currency": currency, "subtotal": money_str(order.subtotal, currency),
-            "discount": money_str(order.discount, currency), "shipping": money_str(order.shipping, currency),
-            "tax": money_str(order.tax, currency), "total": money_str(order.total, currency),
-            "refunded": money_str(refunded, currency), "payment_method": order.payment_method,
-            "shipping_method": order.shipping_method_name, "coupon": order.coupon_code,
-            "items": sum(line.quantity for line in lines),
-            "lines": [{"sku": line.sku, "name": f"{line.product_name} {line.variant_name}".strip(),
-                       "quantity": line.quantity, "unit_price": money_str(line.unit_price, currency),
-                       "line_total": money_str(line.line_total, currency)} for line in lines],
-            "shipping_address": order.shipping_address or {},
-        }
+    """Orders oldest first, a chunk at a time: the chunk's lines and refunds in one query each (plain rows, no model
+    instances: a million orders stream in minutes, not tens of them)."""
+    columns = ("id", "number", "created_at", "status", "payment_status", "email", "customer_name", "currency",
+               "subtotal", "discount", "shipping", "tax", "total", "payment_method", "shipping_method_name",
+               "coupon_code", "shipping_address")
+    orders = (Order.objects.filter(store=store).order_by("created_at", "id").values_list(*columns)
+              .iterator(chunk_size=CHUNK_ROWS))
+    for chunk in _chunks(orders, CHUNK_ROWS):
+        ids = [row[0] for row in chunk]
+        lines: dict[int, list[tuple]] = defaultdict(list)
+        for order_id, *line in (OrderLine.objects.filter(order_id__in=ids).order_by("id").values_list(
+                "order_id", "sku", "product_name", "variant_name", "quantity", "unit_price", "line_total")):
+            lines[order_id].append(line)
+        refunds = dict(Payment.objects.filter(order_id__in=ids, refunded_amount__gt=0).values("order_id")
+                       .annotate(refunded=Sum("refunded_amount")).values_list("order_id", "refunded").order_by())
+        for (pk, number, created_at, status, payment_status, email, customer_name, currency, subtotal, discount,
+             shipping, tax, total, payment_method, shipping_method, coupon, address) in chunk:
+            items = lines.get(pk, [])
+            yield {
+                "number": number, "created_at": _when(created_at, store), "status": status,
+                "payment_status": payment_status, "email": email, "customer_name": customer_name,
+                "currency": currency, "subtotal": money_str(subtotal, currency),
+                "discount": money_str(discount, currency), "shipping": money_str(shipping, currency),
+                "tax": money_str(tax, currency), "total": money_str(total, currency),
+                "refunded": money_str(refunds.get(pk, ZERO), currency), "payment_method": payment_method,
+                "shipping_method": shipping_method, "coupon": coupon,
+                "items": sum(line[3] for line in items),
+                "lines": [{"sku": sku, "name": f"{product_name} {variant_name}".strip(), "quantity": quantity,
+                           "unit_price": money_str(unit_price, currency), "line_total": money_str(line_total, currency)}
+                          for sku, product_name, variant_name, quantity, unit_price, line_total in items],
+                "shipping_address": address or {},
+            }
 
 
 def _customers(store: Store) -> Iterator[dict]:

@@ -20,7 +20,7 @@ from catalog.selectors import inventory_list
 from config.api.errors import ValidationFailed
 from config.money import money_round
 from orders.models import Order, OrderStatus
-from payments.models import Payment, PaymentStatus
+from orders.models import PaymentStatus as OrderPaymentStatus
 from stores.models import Store
 
 from .figures import ORDER_STATUSES, ZERO, DayFigures, ProductFigures, days_figures, local_date, products_figures
@@ -163,9 +163,11 @@ def dashboard(*, store: Store, since: date, until: date) -> Dashboard:
                                    available=variant.available_units)
                    for variant in low_stock[:LOW_STOCK]],
         needs_action=NeedsAction(
-            pending_bank_transfers=Payment.objects.filter(store=store, gateway="bank_transfer",
-                                                          status=PaymentStatus.PENDING,
-                                                          order__status__in=OPEN_STATUSES).count(),
+            # pending orders waiting for their transfer (index order_store_status; a cancelled one's payment stays
+            # pending, so counting payments would count those too)
+            pending_bank_transfers=Order.objects.filter(store=store, status=OrderStatus.PENDING,
+                                                        payment_method="bank_transfer",
+                                                        payment_status=OrderPaymentStatus.UNPAID).count(),
             held_orders=Order.objects.filter(store=store, status__in=OPEN_STATUSES).exclude(hold_reason="").count(),
             low_stock=low_stock.count(),
         ),
@@ -210,6 +212,7 @@ def _top_products(*, store: Store, since: date, until: date, live_from: date | N
     candidates."""
     live_first = since if live_from is None else max(since, live_from)
     totals: dict[int, ProductFigures] = {}
+    floor = ZERO  # no product outside the rollups' top sold more than this in the rolled-up days
     if live_first > since:
         rolled_last = min(until, live_first - timedelta(days=1))
         rolled = (ProductDay.objects.filter(store=store, date__gte=since, date__lte=rolled_last)
@@ -217,12 +220,21 @@ def _top_products(*, store: Store, since: date, until: date, live_from: date | N
                   .order_by())
         for row in rolled.order_by("-revenue", "-quantity", "product_id")[:limit]:
             totals[row["product_id"]] = ProductFigures(row["product_id"], row["name"], row["quantity"], row["revenue"])
+        if len(totals) == limit:
+            floor = min(sold.revenue for sold in totals.values())
     live = products_figures(store=store, first=live_first, last=until) if live_first <= until else {}
-    missing = [product_id for product_id in live if product_id not in totals]
-    if missing and live_first > since:
-        for row in rolled.filter(product_id__in=missing):
-            totals[row["product_id"]] = ProductFigures(row["product_id"], row["name"], row["quantity"], row["revenue"])
     for product_id, sold in live.items():
+        if product_id in totals:
+            totals[product_id].quantity += sold.quantity
+            totals[product_id].revenue += sold.revenue
+    # the limit-th best so far: another product gets in only if its rolled-up part (≤ floor) and its live part beat it
+    bar = sorted((sold.revenue for sold in totals.values()), reverse=True)[limit - 1] if len(totals) >= limit else None
+    contenders = {product_id: sold for product_id, sold in live.items() if product_id not in totals
+                  and (bar is None or floor + sold.revenue >= bar)}
+    if contenders and live_first > since:
+        for row in rolled.filter(product_id__in=list(contenders)):
+            totals[row["product_id"]] = ProductFigures(row["product_id"], row["name"], row["quantity"], row["revenue"])
+    for product_id, sold in contenders.items():
         total = totals.setdefault(product_id, ProductFigures(product_id, sold.name))
         total.quantity += sold.quantity
         total.revenue += sold.revenue

@@ -271,3 +271,23 @@ def test_the_command_rebuilds_one_store_or_all(store, other_store, make_variant,
         call_command("rebuild_metrics", "--store", "nope")
     with pytest.raises(CommandError):
         call_command("rebuild_metrics", "--since", "yesterday")
+
+
+def test_top_products_from_the_rollups_and_today_add_up(store, make_variant, sell):
+    # given products sold in the rolled-up days, and today a newcomer and one from outside the rollups' top
+    from analytics.selectors import _top_products
+
+    now = timezone.now()
+    a, b, c, d = (make_variant(price=price, stock=100, product_name=name)
+                  for price, name in [("100.00", "A"), ("90.00", "B"), ("85.00", "C"), ("200.00", "D")])
+    for variant in (a, b, c):
+        sell((variant, 1), at=now - timedelta(days=3))
+    sell((c, 1), (d, 1))  # today: C reaches 170, D 200
+    sell((b, 1), paid=False)  # unpaid: not sold yet
+    since, until = dashboard_period(store=store, period="7d")
+    live = _top_products(store=store, since=since, until=until, live_from=None, limit=2)
+    metrics_rebuild(store=store)
+    rolled = _top_products(store=store, since=since, until=until, live_from=rollup_live_from(store=store), limit=2)
+    assert [(top.name, top.quantity, top.revenue) for top in rolled] == [("D", 1, Decimal("200.00")),
+                                                                         ("C", 2, Decimal("170.00"))]
+    assert rolled == live

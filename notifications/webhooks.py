@@ -1,7 +1,7 @@
 """Outgoing webhook transport: Standard Webhooks signing and an SSRF-safe HTTP POST.
 
-Destinations are resolved once, every address is vetted (no private, loopback,
-link-local, multicast or reserved ones unless WEBHOOK_ALLOW_PRIVATE_URLS), and the
+Destinations are resolved once, every address is vetted (none of IANA's special-purpose
+ranges, SPECIAL_PURPOSE_NETWORKS, unless WEBHOOK_ALLOW_PRIVATE_URLS), and the
 connection goes to the vetted address itself, with the original Host header and
 TLS server name, so a second DNS answer cannot redirect it (DNS rebinding).
 """
@@ -55,19 +55,59 @@ def webhook_body(payload: dict) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
 
 
+# Where an outgoing webhook may never connect, written out rather than read from the interpreter's ipaddress
+# flags (which change between patch releases: 3.11.7 calls 192.0.0.192 global). Every entry of IANA's IPv4 and
+# IPv6 Special-Purpose Address Registries, globally reachable or not, plus multicast and the deprecated
+# site-local block; IPv6 is further limited to 2000::/3, the only global unicast space IANA allocates, so the
+# reserved blocks outside it (::/8 with the IPv4-compatible ::/96, 100::/8 … 1000::/4, 4000::/3 … fe00::/9)
+# are refused too. Forms that carry an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo) are refused whole.
+SPECIAL_PURPOSE_NETWORKS: tuple[tuple[str, str], ...] = (
+    ("0.0.0.0/8", "this network (RFC 791)"),
+    ("10.0.0.0/8", "private use (RFC 1918)"),
+    ("100.64.0.0/10", "shared address space, carrier-grade NAT (RFC 6598)"),
+    ("127.0.0.0/8", "loopback (RFC 1122)"),
+    ("169.254.0.0/16", "link local, cloud metadata (RFC 3927)"),
+    ("172.16.0.0/12", "private use (RFC 1918)"),
+    ("192.0.0.0/24", "IETF protocol assignments, cloud metadata at 192.0.0.192 (RFC 6890)"),
+    ("192.0.2.0/24", "documentation, TEST-NET-1 (RFC 5737)"),
+    ("192.31.196.0/24", "AS112-v4 (RFC 7535)"),
+    ("192.52.193.0/24", "AMT (RFC 7450)"),
+    ("192.88.99.0/24", "deprecated 6to4 relay anycast (RFC 7526)"),
+    ("192.168.0.0/16", "private use (RFC 1918)"),
+    ("192.175.48.0/24", "direct delegation AS112 service (RFC 7534)"),
+    ("198.18.0.0/15", "benchmarking (RFC 2544)"),
+    ("198.51.100.0/24", "documentation, TEST-NET-2 (RFC 5737)"),
+    ("203.0.113.0/24", "documentation, TEST-NET-3 (RFC 5737)"),
+    ("224.0.0.0/4", "multicast (RFC 5771)"),
+    ("240.0.0.0/4", "reserved (RFC 1112), with the limited broadcast 255.255.255.255 (RFC 919)"),
+    ("::/128", "unspecified (RFC 4291)"),
+    ("::1/128", "loopback (RFC 4291)"),
+    ("::ffff:0:0/96", "IPv4-mapped (RFC 4291)"),
+    ("64:ff9b::/96", "IPv4-IPv6 translation, NAT64 (RFC 6052)"),
+    ("64:ff9b:1::/48", "local-use IPv4-IPv6 translation (RFC 8215)"),
+    ("100::/64", "discard-only (RFC 6666)"),
+    ("100:0:0:1::/64", "dummy IPv6 prefix (IANA special-purpose registry, 2025)"),
+    ("2001::/23", "IETF protocol assignments: Teredo, benchmarking, ORCHID, AMT, AS112, DRIP (RFC 2928)"),
+    ("2001:db8::/32", "documentation (RFC 3849)"),
+    ("2002::/16", "6to4 (RFC 3056)"),
+    ("2620:4f:8000::/48", "direct delegation AS112 service (RFC 7534)"),
+    ("3fff::/20", "documentation (RFC 9637)"),
+    ("5f00::/16", "segment routing SIDs (RFC 9602)"),
+    ("fc00::/7", "unique local (RFC 4193)"),
+    ("fe80::/10", "link-local unicast (RFC 4291)"),
+    ("fec0::/10", "deprecated site-local (RFC 3879)"),
+    ("ff00::/8", "multicast (RFC 4291)"),
+)
+_REFUSED = tuple(ipaddress.ip_network(network) for network, _ in SPECIAL_PURPOSE_NETWORKS)
+_IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+
+
 def address_is_public(address: str) -> bool:
+    """False for an address in SPECIAL_PURPOSE_NETWORKS (and for IPv6 outside 2000::/3)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.is_site_local:
-            return False
-        # IPv4-mapped, 6to4 and Teredo addresses reach the IPv4 address they carry
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None:
-            ip = embedded
-    return ip.is_global and not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-        or ip.is_unspecified
-    )
+    if ip.version == 6 and ip not in _IPV6_GLOBAL_UNICAST:
+        return False
+    return not any(ip in network for network in _REFUSED)
 
 
 def url_check(url: str) -> None:

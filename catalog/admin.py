@@ -21,6 +21,7 @@ from . import admin_stock, services  # noqa: F401 - admin_stock: the stock pages
 from .images import image_clean
 from .importer import COLUMNS, ImportFailed, products_import
 from .models import Category, Product, ProductImage, Review, Variant
+from .selectors import variants_low_stock
 
 
 def _domain_message(exc: DomainError) -> str:
@@ -240,6 +241,21 @@ class InStockFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LowStockFilter(admin.SimpleListFilter):
+    """Products with a variant running low (the dashboard's "Low stock" shortcut lands here)."""
+
+    title = "low stock"
+    parameter_name = "low_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "A variant low on stock")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=variants_low_stock().values("product_id"))
+        return queryset
+
+
 class BrandFilter(admin.SimpleListFilter):
     title = "brand"
     parameter_name = "brand"
@@ -306,7 +322,7 @@ class ProductAdmin(StoreScopedAdmin):
     form = ProductAdminForm
     list_display = ["name", "store", "status", "price_display", "in_stock", "brand", "category", "featured",
                     "updated_at"]
-    list_filter = ["status", "category", BrandFilter, InStockFilter, "featured", "store"]
+    list_filter = ["status", "category", BrandFilter, InStockFilter, LowStockFilter, "featured", "store"]
     list_select_related = ["store", "category"]
     search_fields = ["name", "slug", "brand", "variants__sku"]
     autocomplete_fields = ["category"]

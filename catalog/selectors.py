@@ -183,6 +183,13 @@ def inventory_list(*, store: Store, low_stock: bool = False, q: str = "") -> Que
     return variants.order_by("product_id", "position", "id")
 
 
+def variants_low_stock() -> QuerySet[Variant]:
+    """Tracked variants whose available stock is at or below their own store's threshold, in every store (the rule
+    of ``inventory_list(low_stock=True)``, for lists that span stores: the admin's products filter)."""
+    return Variant.objects.filter(track_inventory=True,
+                                  stock_quantity__lte=F("reserved") + F("store__low_stock_threshold"))
+
+
 def movement_list(*, store: Store, variant_id: int | None = None, reason: str | None = None,
                   order_id: int | None = None) -> QuerySet[InventoryMovement]:
     """The store's stock ledger, newest first, filtered by variant, reason or order."""

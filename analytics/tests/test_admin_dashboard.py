@@ -1,0 +1,125 @@
+"""The dashboard on the admin index: the figures of a store the member works in, from the selector the API answers
+with, a store switcher, a period switch, shortcuts to the lists that need action; another store's never."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import RequestFactory
+from django.utils import timezone
+
+from analytics.admin_dashboard import admin_dashboard
+from orders.models import Order
+from teams.models import Membership
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _uncached(settings):
+    settings.ANALYTICS_DASHBOARD_CACHE_SECONDS = 0
+
+
+def board_for(user, **query):
+    request = RequestFactory().get("/admin/", query)
+    request.user = user
+    return admin_dashboard(request)
+
+
+def kpis(board) -> dict[str, tuple[str, str, str]]:
+    return {figure.label: (figure.value, figure.previous, figure.change) for figure in board.kpis}
+
+
+@pytest.fixture
+def sales(store, other_store, make_variant, sell):
+    """Alpha: 45.00 paid today, 20.00 paid 10 days ago, an unpaid bank transfer, a held order and a variant running
+    low; Beta: 999.00 paid today."""
+    shirt = make_variant(price="20.00", stock=50, product_name="Shirt")
+    mug = make_variant(price="5.00", stock=50, product_name="Mug")
+    make_variant(price="1.00", stock=2, product_name="Pin")
+    sell((shirt, 2), (mug, 1))
+    sell((shirt, 1), at=timezone.now() - timedelta(days=10))
+    transfer = sell((mug, 1), paid=False, method="bank_transfer")
+    held = sell((mug, 1), paid=False)
+    Order.objects.filter(pk=held.pk).update(hold_reason="The amount paid does not match the order.")
+    gold = make_variant(store=other_store, price="999.00", stock=5, product_name="Gold")
+    sell((gold, 1), store=other_store)
+    return {"transfer": transfer, "held": held}
+
+
+def test_a_merchant_with_one_store_sees_its_period_beside_the_previous_one(store, sales):
+    board = board_for(store.owner, period="7d")
+    assert (board.store, [option.slug for option in board.stores], board.notice) == (store, ["alpha"], "")
+    assert kpis(board) == {
+        "Revenue": ("45.00 USD", "20.00 USD", "+125.0%"),
+        "Orders": ("3", "1", "+200.0%"),
+        "Average order value": ("45.00 USD", "20.00 USD", "+125.0%"),
+        "Conversion rate": ("0.00%", "0.00%", "—"),
+    }
+    assert [(day.revenue, day.orders) for day in board.figures.by_day][-1] == (45, 3)
+    assert '"data": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 45.0]' in board.revenue_chart
+    assert {row.label: row.value for row in board.statuses} == {
+        "Pending": "1", "Processing": "2", "Completed": "0", "Cancelled": "0", "Refunded": "0"}
+    assert [(row.label, row.value) for row in board.top_products] == [("Shirt", "40.00 USD"), ("Mug", "5.00 USD")]
+    assert [(row.label, row.value) for row in board.low_stock] == [("Pin", "2 left")]
+    # one store: the shortcuts do not name it
+    assert {row.label: (row.value, row.link) for row in board.actions} == {
+        "Pending bank transfers": ("1", "/admin/orders/order/?status__exact=pending&payment_method__exact="
+                                        "bank_transfer&payment_status__exact=unpaid"),
+        "Held for review": ("1", "/admin/orders/order/?held=yes"),
+        "Low stock": ("1", "/admin/catalog/product/?low_stock=yes"),
+    }
+
+
+def test_the_period_switch(store, sales):
+    assert kpis(board_for(store.owner, period="7d"))["Revenue"][0] == "45.00 USD"
+    board = board_for(store.owner, period="30d")
+    assert (board.period, len(board.figures.by_day), kpis(board)["Revenue"][0]) == ("30d", 30, "65.00 USD")
+    assert [item["active"] for item in board.periods] == [False, True, False]
+    assert board.periods[0]["link"] == "?store=alpha&period=7d"
+    unknown = board_for(store.owner, period="1y")
+    assert (unknown.period, unknown.notice) == ("30d", "Unknown period “1y”: showing the last 30 days.")
+
+
+def test_a_member_of_two_stores_switches_between_them(store, other_store, sales):
+    Membership.objects.create(user=store.owner, store=other_store, role="staff")
+    first = board_for(store.owner)
+    assert [option.slug for option in first.stores] == ["alpha", "beta"]
+    assert first.store == store
+    beta = board_for(store.owner, store="beta")
+    assert (beta.store, kpis(beta)["Revenue"][0]) == (other_store, "999.00 USD")
+    # several stores: the shortcuts name the one shown
+    assert beta.actions[1].link == f"/admin/orders/order/?held=yes&store__id__exact={other_store.pk}"
+
+
+def test_another_stores_figures_are_never_shown(store, other_store, sales):
+    board = board_for(store.owner, store="beta")
+    assert board.store == store
+    assert board.notice == "No store “beta” among yours: showing another."
+    assert [option.slug for option in board.stores] == ["alpha"]
+    assert kpis(board)["Revenue"][0] != "999.00 USD"
+    assert "Gold" not in [row.label for row in board.top_products]
+
+
+def test_a_platform_superuser_picks_any_store(store, other_store, sales, user_factory):
+    admin = user_factory(is_superuser=True, is_staff=True)
+    board = board_for(admin, store="beta")
+    assert [option.slug for option in board.stores] == ["alpha", "beta"]
+    assert (board.store, kpis(board)["Revenue"][0]) == (other_store, "999.00 USD")
+
+
+def test_a_member_of_no_store_gets_no_figures(user):
+    board = board_for(user)
+    assert (board.store, board.stores, board.figures, board.kpis) == (None, [], None, [])
+
+
+def test_the_shortcuts_open_the_lists_of_what_waits(store, other_store, sales, admin_login):
+    Membership.objects.create(user=store.owner, store=other_store, role="staff")  # links that name the store
+    client = admin_login(store.owner)
+    links = {row.label: row.link for row in board_for(store.owner).actions}
+    transfers = client.get(links["Pending bank transfers"])
+    assert transfers.status_code == 200
+    assert [order.number for order in transfers.context["cl"].result_list] == [sales["transfer"].number]
+    held = client.get(links["Held for review"])
+    assert [order.number for order in held.context["cl"].result_list] == [sales["held"].number]
+    low = client.get(links["Low stock"])
+    assert [product.name for product in low.context["cl"].result_list] == ["Pin"]

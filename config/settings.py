@@ -275,8 +275,8 @@ for _item in env_list("THROTTLE_RATES", []):
         raise ImproperlyConfigured(f"THROTTLE_RATES: {_item!r} is not scope=<number>/<s|min|hour|day>.")
     THROTTLE_RATES[_scope] = _rate
 # How many reverse proxies stand in front of the app, each appending to X-Forwarded-For: the client's address is
-# then the one the outermost proxy saw. Unset: X-Forwarded-For is not trusted for the fraud checks (REMOTE_ADDR),
-# and DRF's throttles keep their own reading of it. Behind a proxy, set it (usually 1).
+# then the one the outermost proxy saw. Unset: X-Forwarded-For is not trusted (the throttles and the fraud checks
+# read REMOTE_ADDR: config.api.actor.request_ip). Behind a proxy, set it (usually 1).
 NUM_PROXIES = env_int("NUM_PROXIES", -1, minimum=0) if env("NUM_PROXIES").strip() else None
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

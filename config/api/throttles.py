@@ -2,8 +2,19 @@
 
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from .actor import request_ip
 
-class AnonThrottle(AnonRateThrottle):
+
+class ClientAddress:
+    """Counts an anonymous caller by the client address the fraud checks use (config.api.actor.request_ip):
+    REMOTE_ADDR, or with NUM_PROXIES set the address the outermost proxy saw. DRF's own reading takes the whole
+    X-Forwarded-For header when NUM_PROXIES is unset, so a client writing a new one each time was never limited."""
+
+    def get_ident(self, request):
+        return request_ip(request) or request.META.get("REMOTE_ADDR") or ""
+
+
+class AnonThrottle(ClientAddress, AnonRateThrottle):
     scope = "anon"
 
     def get_cache_key(self, request, view):
@@ -12,7 +23,7 @@ class AnonThrottle(AnonRateThrottle):
         return super().get_cache_key(request, view)
 
 
-class UserThrottle(UserRateThrottle):
+class UserThrottle(ClientAddress, UserRateThrottle):
     scope = "user"
 
     def get_cache_key(self, request, view):
@@ -22,11 +33,11 @@ class UserThrottle(UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
-class ScopedThrottle(ScopedRateThrottle):
+class ScopedThrottle(ClientAddress, ScopedRateThrottle):
     """Views set ``throttle_scope`` to one of auth, payments, uploads."""
 
 
-class PaymentsThrottle(SimpleRateThrottle):
+class PaymentsThrottle(ClientAddress, SimpleRateThrottle):
     """The ``payments`` scope, counted only on requests that start a payment: the view's ``starts_payment(request)``
     says which (a checkout with a card gateway, POST payments). Per API key, per user, else per client IP."""
 

@@ -53,3 +53,21 @@ def test_api_key_callers_are_limited_per_key_not_by_the_anonymous_rate(db, store
     answers = [client.get(f"/api/v1/stores/{store.slug}").status_code for _ in range(5)]
     # then only the per-key rate applies
     assert answers == [200, 200, 200, 200, 429]
+
+
+def test_a_client_writing_its_own_x_forwarded_for_is_still_counted_by_its_address(api, db, rates, settings):
+    # NUM_PROXIES unset: X-Forwarded-For is the client's own word, so it must not open a fresh bucket each time
+    settings.NUM_PROXIES = None
+    rates(anon="2/min")
+    answers = [api.get("/api/version", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(3)]
+    assert answers == [200, 200, 429]
+
+
+def test_behind_one_proxy_each_client_address_the_proxy_saw_is_counted_apart(api, db, rates, settings):
+    settings.NUM_PROXIES = 1
+    rates(anon="1/min")
+    # the proxy appends the address it saw; what the client wrote further left is ignored
+    first = api.get("/api/version", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.1").status_code
+    spoofed = api.get("/api/version", HTTP_X_FORWARDED_FOR="7.7.7.7, 198.51.100.1").status_code
+    other = api.get("/api/version", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code
+    assert (first, spoofed, other) == (200, 429, 200)

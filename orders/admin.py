@@ -142,12 +142,11 @@ class HeldFilter(admin.SimpleListFilter):
 
 
 # The admin's moves: each through orders.services.order_transition (a store's cancel included), as the API's
-# POST orders/{number}/status.
+# POST orders/{number}/status. Refunded is not one: a refund of the payment moves the order there (the payment's page).
 MOVES = {
     OrderStatus.PROCESSING: "Mark processing",
     OrderStatus.COMPLETED: "Mark completed",
     OrderStatus.CANCELLED: "Mark cancelled",
-    OrderStatus.REFUNDED: "Mark refunded",
 }
 
 

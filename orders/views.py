@@ -260,9 +260,10 @@ class CouponViewSet(StoreScopedViewSet):
                     "anyone else 404."),
     status=extend_schema(
         parameters=[STORE_PARAM, NUMBER_PARAM], request=OrderStatusInput, responses=OrderOutput,
-        description="orders.manage. pending → processing|cancelled; processing → completed|cancelled|refunded; "
-                    "completed → refunded; anything else 409 INVALID_TRANSITION. Completing sells the reserved "
-                    "stock, cancelling releases it."),
+        description="orders.manage. pending → processing|cancelled; processing → completed|cancelled; anything "
+                    "else 409 INVALID_TRANSITION. Completing sells the reserved stock, cancelling releases it. "
+                    "`refunded` is 409 too: a refund of the order's payment (POST payments/{id}/refunds) moves it "
+                    "there."),
     cancel=extend_schema(
         parameters=[STORE_PARAM, NUMBER_PARAM], request=OrderCancelInput, responses=OrderOutput,
         description="The customer (their own order, or a guest giving the order's `email`) while it is pending; "

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from orders.models import Order, OrderStatus
+from orders.models import Order
 from orders.models import PaymentStatus as OrderPaymentStatus
-from orders.services import order_cancel, order_transition
+from orders.services import order_cancel
 from payments import services as payments
 from payments.models import Payment
 
@@ -45,4 +45,5 @@ def refund(order: Order, amount: str) -> None:
 
 
 def refund_all(order: Order) -> None:
-    order_transition(order=order, status=OrderStatus.REFUNDED, actor=order.store.owner)
+    payment = Payment.objects.get(order=order)
+    payments.payment_refund(payment=payment, amount=payment.amount, reason="Returned", actor=order.store.owner)

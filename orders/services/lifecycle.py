@@ -9,7 +9,6 @@ from django.utils import timezone
 from catalog.models import ProductStatus
 from catalog.services import stock_release, stock_sell
 from config.api.errors import InvalidTransition, NotFound, ValidationFailed
-from config.money import money_str
 from notifications import events
 
 from ..errors import AlreadyPaid
@@ -26,8 +25,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Cash on delivery is often recorded as delivered (completed) before the cash is booked: still payable.
 PAYABLE = (S.PENDING, S.PROCESSING, S.COMPLETED)
-# A refund gives money back: only an order that was paid (or partly refunded already) can be refunded.
-REFUNDABLE = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
+# An order becomes refunded only when its money is back: by a refund of its payment (payments' refunds service, through
+# order_refund_record), never by a status change alone (which would tell the buyer "refunded" with nothing given back,
+# leave the payment paid and refundable again, and bypass payments.refund).
+REFUND_BY_HAND_REFUSED = ("An order becomes refunded when its payment is refunded in full: POST "
+                          "payments/{id}/refunds (payments.refund), or the Refund form on the payment's admin page.")
 EVENT_FOR_STATUS = {S.CANCELLED: events.ORDER_CANCELLED, S.REFUNDED: events.ORDER_REFUNDED}
 
 # What must follow a cancellation in the apps above orders (payments: the order's open payments become cancelled),
@@ -82,8 +84,7 @@ def order_moved(*, order: Order, from_status: str, actor, note: str = "", refund
     if status == S.CANCELLED and note:
         extra["reason"] = note
     elif status == S.REFUNDED:
-        # moved by hand (POST orders/{number}/status): no refund row; by a refund: payments name it
-        extra.update(refund or {"amount": money_str(order.total, order.currency), "refund_id": None})
+        extra.update(refund or {})  # the refund that moved it (order_refund_record)
     emit_event(EVENT_FOR_STATUS.get(status, events.ORDER_STATUS_CHANGED), store=order.store, actor=actor,
                payload=order_payload(order, lines, **extra))
     return order
@@ -94,25 +95,21 @@ def order_transition(*, order: Order, status: str, actor=None, note: str = "") -
     """Moves the order along TRANSITIONS in one conditional UPDATE (two concurrent moves cannot both win).
 
     Raises ValidationFailed (400) for an unknown status, InvalidTransition (409) for a move the table does not
-    allow from the order's current status; nothing changes then.
+    allow from the order's current status, or to refunded (only a refund moves an order there:
+    order_refund_record); nothing changes then.
     """
     if status not in S.values:
         raise ValidationFailed("Unknown status.", status=[f"One of {', '.join(S.values)}."])
     note = (note or "").strip()
-    row = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", "payment_status").first()
-    if row is None:
+    current = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", flat=True).first()
+    if current is None:
         raise NotFound("No such order.")
-    current, payment_status = row
     if status not in TRANSITIONS.get(current, frozenset()):
         raise InvalidTransition(f"A {current} order cannot become {status}.", status=current, to=status)
-    extra = {}
     if status == S.REFUNDED:
-        if payment_status not in REFUNDABLE:  # nothing was paid, so nothing can be given back: cancel it instead
-            raise InvalidTransition(f"An order whose payment is {payment_status} cannot be refunded; cancel it.",
-                                    status=current, to=status, payment_status=payment_status)
-        extra["payment_status"] = PaymentStatus.REFUNDED
+        raise InvalidTransition(REFUND_BY_HAND_REFUSED, status=current, to=status)
     updated = Order.objects.filter(pk=order.pk, status=current).update(
-        status=status, reserved_until=None, updated_at=timezone.now(), **extra)
+        status=status, reserved_until=None, updated_at=timezone.now())
     if not updated:
         raise _refuse(order, status)
     return order_moved(order=order, from_status=current, actor=actor, note=note)

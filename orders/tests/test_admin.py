@@ -169,9 +169,11 @@ def test_the_order_page_moves_it_with_a_note(store, member_factory, make_variant
     assert (variant.stock_quantity, variant.reserved) == (3, 0)
     event = OrderEvent.objects.get(order=order, kind="status")
     assert (event.to_status, event.note, event.actor_user) == ("completed", "Shipped by DHL", staff)
-    # and a completed order offers only a refund; a second completion is refused with a message
-    assert [status for status, _ in client.get(f"{ORDERS}{order.pk}/change/").context["order_moves"]] == [
-        "refunded"]
+    # and a completed order offers no move (a refund of its payment, on the payment's page, refunds it); a second
+    # completion, or refunded posted by hand, is refused with a message
+    assert client.get(f"{ORDERS}{order.pk}/change/").context["order_moves"] == []
+    response = client.post(f"{ORDERS}{order.pk}/move/", {"status": "refunded"}, follow=True)
+    assert "Choose what the order becomes." in messages_of(response)
     response = client.post(f"{ORDERS}{order.pk}/move/", {"status": "completed"}, follow=True)
     assert "A completed order cannot become completed." in messages_of(response)
 

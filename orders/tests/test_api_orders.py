@@ -152,10 +152,13 @@ def test_status_moves_along_the_table_and_completing_sells_the_stock(owner_api, 
     processing = owner_api.post(url, {"status": "processing", "note": "packed"})
     illegal = owner_api.post(url, {"status": "pending"})
     completed = owner_api.post(url, {"status": "completed"})
+    refunded = owner_api.post(url, {"status": "refunded"})  # only a refund of the payment refunds it
     # then
     assert processing.status_code == 200 and data(processing)["status"] == "processing"
     assert illegal.status_code == 409 and error(illegal)["code"] == "INVALID_TRANSITION"
     assert completed.status_code == 200 and data(completed)["status"] == "completed"
+    assert refunded.status_code == 409 and error(refunded)["code"] == "INVALID_TRANSITION"
+    assert "payments/{id}/refunds" in error(refunded)["message"]
     variant.refresh_from_db()
     assert (variant.stock_quantity, variant.reserved) == (3, 0)
     events = data(owner_api.get(f"{base}/orders/{order.number}/events"))

@@ -85,6 +85,12 @@ def test_cancelling_releases_the_reservation_and_gives_the_coupon_back(store, us
     assert (data["status"], data["previous_status"]) == ("cancelled", "pending")
 
 
+def refund_in_full(order, refund_id: int = 1, note: str = ""):
+    """What payments' refunds service records once a full refund succeeded."""
+    return services.order_refund_record(order=order, amount=order.total, refunded_amount=order.total, full=True,
+                                        refund_id=refund_id, note=note)
+
+
 def test_refunding_a_processing_order_releases_and_a_completed_one_keeps_the_sale(store, make_variant, order_of):
     variant = make_variant(stock=10)
     processing = order_of((variant, 2), status="processing")
@@ -93,32 +99,41 @@ def test_refunding_a_processing_order_releases_and_a_completed_one_keeps_the_sal
     services.order_mark_paid(order=completed)  # paid after delivery (cash on delivery)
     services.order_mark_paid(order=processing)
 
-    services.order_transition(order=processing, status="refunded")
-    completed = services.order_transition(order=completed, status="refunded")
+    refund_in_full(Order.objects.get(pk=processing.pk))
+    completed = refund_in_full(Order.objects.get(pk=completed.pk), refund_id=2)
 
     assert stock_of(variant) == (7, 0)  # 3 sold (a return is a stock adjustment), 2 released
     assert (completed.status, completed.payment_status) == ("refunded", "refunded")
     assert Order.objects.get(pk=processing.pk).payment_status == "refunded"
 
 
-def test_an_unpaid_order_cannot_be_refunded_and_keeps_its_stock(store, make_variant, order_of):
+@pytest.mark.parametrize("paid", [True, False])
+def test_a_status_change_never_refunds_an_order(store, make_variant, order_of, hooks, paid):
+    # only a refund of its payment gives the money back and moves the order (payments' refunds service)
     variant = make_variant(stock=5)
     order = order_of((variant, 2), status="processing")
+    if paid:
+        services.order_mark_paid(order=order)
+    WebhookDelivery.objects.all().delete()
     with pytest.raises(InvalidTransition) as refused:
         services.order_transition(order=order, status="refunded")
-    assert refused.value.details == {"status": "processing", "to": "refunded", "payment_status": "unpaid"}
-    assert Order.objects.get(pk=order.pk).status == "processing"
+    assert "POST payments/{id}/refunds" in refused.value.message
+    assert refused.value.details == {"status": "processing", "to": "refunded"}
+    assert Order.objects.values_list("status", "payment_status").get(pk=order.pk) == (
+        "processing", "paid" if paid else "unpaid")
     assert stock_of(variant) == (5, 2)
+    assert delivered() == []
 
 
 def test_a_refund_is_one_order_refunded_event_with_its_amount(store, make_variant, order_of, hooks):
     order = order_of((make_variant(price="12.50"), 2), status="processing")
     services.order_mark_paid(order=order)
     WebhookDelivery.objects.all().delete()
-    services.order_transition(order=order, status="refunded", note="Damaged")
+    refund_in_full(Order.objects.get(pk=order.pk), refund_id=7, note="Damaged")
     assert delivered() == ["order.refunded"]
     data = WebhookDelivery.objects.get().payload["data"]
-    assert (data["amount"], data["previous_status"], data["note"]) == ("25.00", "processing", "Damaged")
+    assert (data["amount"], data["refund_id"], data["previous_status"], data["note"]) == (
+        "25.00", 7, "processing", "Damaged")
 
 
 def test_a_cancellation_sends_the_buyer_one_email(store, make_variant, order_of, mailoutbox,

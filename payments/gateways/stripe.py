@@ -73,6 +73,21 @@ def _failed(exc: stripe.StripeError, doing: str) -> GatewayFailed:
     return GatewayFailed(f"Stripe could not {doing}.")
 
 
+# Stripe takes these three-decimal currencies in minor units, but only whole multiples of 10 (the last digit 0); it
+# refuses the rest. Zero-decimal ones (JPY, KRW) go as whole units: config.money's places say so already.
+TENS_ONLY = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
+def _stripe_amount(amount: Decimal, currency: str) -> int:
+    """``amount`` in the minor units Stripe takes. Raises GatewayFailed (nothing sent to Stripe) for a three-decimal
+    amount whose last digit is not 0, which Stripe would refuse."""
+    units = minor_units(amount, currency)
+    if currency.upper() in TENS_ONLY and units % 10:
+        raise GatewayFailed(f"Stripe takes {currency.upper()} amounts in steps of 0.010 only, so it cannot take "
+                            f"{amount:f} {currency.upper()}: choose another payment method.")
+    return units
+
+
 def _header(headers, name: str) -> str | None:
     value = headers.get(name)
     if value is None:
@@ -120,7 +135,7 @@ class Stripe(Gateway):
         its metadata; the buyer's page confirms it with the client secret."""
         client = _client(self.secret(setting, "secret_key"))
         params = {
-            "amount": minor_units(payment.amount, payment.currency),
+            "amount": _stripe_amount(payment.amount, payment.currency),
             "currency": payment.currency.lower(),
             "payment_method_types": ["card"],
             "metadata": {"order_number": order.number, "store": order.store.slug},
@@ -155,10 +170,11 @@ class Stripe(Gateway):
         a retried call cannot refund twice."""
         if not payment.reference:
             raise GatewayFailed("This payment never reached Stripe: there is nothing to refund there.")
+        amount = _stripe_amount(refund.amount, payment.currency)
         client = _client(self.secret(setting, "secret_key"))
         params = {
             "payment_intent": payment.reference,
-            "amount": minor_units(refund.amount, payment.currency),
+            "amount": amount,
             "metadata": {"payment": str(payment.pk), "refund": str(refund.pk)},
         }
         options = {"idempotency_key": f"refund-{payment.reference}-{refund.pk}"} if refund.pk else {}

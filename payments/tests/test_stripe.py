@@ -170,6 +170,30 @@ def test_amounts_go_to_stripe_in_the_currencys_minor_units(stripe_api, store, pl
     assert (intent.amount, intent.currency) == (units, currency.lower())
 
 
+def test_a_three_decimal_amount_stripe_would_refuse_is_refused_before_it_and_places_nothing(stripe_api, store,
+                                                                                            place):
+    # Stripe takes KWD (BHD, JOD, OMR, TND) in fils but only in steps of 10
+    store.currency = "KWD"
+    store.save(update_fields=["currency"])
+    stripe_setting(store)
+    intents_before = len(sdk(stripe_api).v1.payment_intents.list(params={"limit": 100}).data)
+
+    response = place(price="1.255", quantity=1)
+
+    assert response.status_code == 402, response.json()
+    assert "steps of 0.010" in response.json()["error"]["message"]
+    assert not Order.objects.exists() and not Payment.objects.exists()
+    assert len(sdk(stripe_api).v1.payment_intents.list(params={"limit": 100}).data) == intents_before
+
+
+def test_a_three_decimal_refund_stripe_would_refuse_never_reaches_it(stripe_api, store):
+    payment = Payment(store=store, gateway="stripe", amount=Decimal("1.250"), currency="KWD", reference="pi_x")
+    refund = Refund(store=store, payment=payment, amount=Decimal("0.125"), currency="KWD")
+
+    with pytest.raises(GatewayFailed, match="steps of 0.010"):
+        GATEWAY.refund(payment=payment, refund=refund, setting=stripe_setting(store))
+
+
 def test_a_key_stripe_refuses_places_nothing_and_says_so_without_the_key(stripe_api, store, place, caplog):
     stripe_setting(store, secret_key="rk_test_revoked_restricted_key")  # localstripe takes sk_ keys only
 

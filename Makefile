@@ -19,6 +19,7 @@ install: $(STAMP)
 
 # Local development: SQLite, eager Celery, local media, console email, demo data.
 run: export DEBUG ?= 1
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

@@ -6,6 +6,7 @@ paid one, a cancelled one. Idempotent: an order is placed only when its customer
 import requests
 from django.conf import settings
 from django.db.models import F
+from django.utils import timezone
 
 from catalog.models import ProductStatus, Variant
 from orders import services as orders
@@ -13,9 +14,17 @@ from orders.demo import WELCOME_CODE, seed_shipping_and_coupon
 from orders.models import Order, OrderStatus, ShippingMethod
 from stores.models import Store
 
+from .errors import PaymentError
 from .gateways import gateway_get
-from .models import GatewaySetting
-from .services import checkout_complete, gateway_setting_update, gateway_webhook_url, payment_mark_paid
+from .gateways.addresses import public_base_url
+from .models import GatewaySetting, Payment, PaymentStatus
+from .services import (
+    checkout_complete,
+    gateway_setting_update,
+    gateway_webhook_url,
+    gateways_offered,
+    payment_mark_paid,
+)
 
 BANK_INSTRUCTIONS = "Transfer the total to IBAN LY00 0000 0000 0000 0000 0000 (Demo Bank), quoting your order number."
 PAID, CANCELLED = "paid", OrderStatus.CANCELLED
@@ -121,3 +130,47 @@ def seed_stripe(store: Store) -> bool:
     if own is None:
         gateway_setting_update(store=store, gateway="stripe", **STRIPE_LOCAL)
     return True
+
+
+CARD_BUYER = ("card@customers.demo", "Card Buyer")
+
+
+def seed_card_checkout(store: Store, gateway: str) -> Payment | None:
+    """A pending order of the store's paid by ``gateway``, to try its payment page: the demo's earlier one while its
+    reservation runs, else a new one placed through checkout (the cheapest variant). Its payment's ``action`` holds
+    what the buyer's page needs (Kashier's ``redirect_url``, Stripe's ``client_secret``, Moamalat's ``lightbox``).
+    None when the store does not offer the gateway or has nothing to sell."""
+    email, name = CARD_BUYER
+    pending = (Payment.objects.filter(store=store, gateway=gateway, status=PaymentStatus.PENDING,
+                                      order__email=email, order__status=OrderStatus.PENDING,
+                                      order__reserved_until__gt=timezone.now())
+               .exclude(action={}).order_by("-pk").first())
+    if pending is not None:
+        return pending
+    if gateway not in gateways_offered(store=store):
+        return None
+    variants = _variants(store, 1)
+    method = ShippingMethod.objects.filter(store=store, is_active=True).order_by("position", "id").first()
+    if not variants:
+        return None
+    cart = orders.cart_create(store=store, user=None)
+    orders.cart_item_add(cart=cart, variant_id=variants[0].pk, quantity=1)
+    try:
+        _, payment = checkout_complete(
+            store=store, cart=cart, email=email, customer_name=name,
+            shipping_address={"name": name, "line1": "1 Demo Street", "city": "Cairo", "country": "EG"},
+            shipping_method_id=method.pk if method else None, payment_method=gateway)
+    except PaymentError:  # the gateway refused to start it (a local Stripe gone meanwhile): nothing was placed
+        return None
+    return payment
+
+
+def card_checkout_line(payment: Payment) -> str:
+    """What seed_demo prints for a demo card order: the hosted page's link (Kashier), else where its buyer's page
+    reads what it needs (the order's ``payment``: Moamalat's Lightbox parameters, Stripe's client_secret)."""
+    order = payment.order
+    if payment.action.get("redirect_url"):
+        return f"{order.store.slug} order {order.number}, {payment.gateway}'s page: {payment.action['redirect_url']}"
+    base = public_base_url() or DEMO_BASE_URL
+    return (f"{order.store.slug} order {order.number}, {payment.gateway}: its payment parameters in "
+            f"{base}/api/v1/stores/{order.store.slug}/orders/{order.number}?email={order.email}")

@@ -37,12 +37,12 @@ def test_seed_demo_gives_each_store_shipping_a_coupon_and_orders_in_several_stat
         assert len(methods) == 2 and methods[0][1] is not None and methods[1][1] is None
         coupon = Coupon.objects.get(store=store)
         assert (coupon.code, coupon.kind, coupon.value, coupon.used_count) == ("WELCOME10", "percent", 10, 1)
-        orders = Order.objects.filter(store=store)
+        orders = Order.objects.filter(store=store).exclude(email="card@customers.demo")
         assert sorted(orders.values_list("status", "payment_method")) == [
             ("cancelled", "bank_transfer"), ("completed", "cod"), ("pending", "bank_transfer"), ("processing", "cod")]
         assert orders.get(status="processing").coupon_code == "WELCOME10"
         # placed through checkout: a payment each, the completed one paid, the cancelled one cancelled with it
-        assert sorted(Payment.objects.filter(store=store).values_list("order__status", "status")) == [
+        assert sorted(Payment.objects.filter(order__in=orders).values_list("order__status", "status")) == [
             ("cancelled", "cancelled"), ("completed", "paid"), ("pending", "pending"), ("processing", "pending")]
         assert orders.get(status="completed").payment_status == "paid"
         assert "IBAN" in GatewaySetting.objects.get(store=store, gateway="bank_transfer").instructions
@@ -69,6 +69,7 @@ def test_seed_demo_sets_up_each_stores_card_gateway_in_test_mode_and_keeps_the_m
     assert (moamalat.options["mode"], moamalat.options["merchant_id"]) == ("test", "10081014649")
     assert "alpha kashier, beta moamalat" in out.getvalue()
     assert "39636630" not in out.getvalue()
+    assert "d3adb33f" not in out.getvalue()
     # the merchant turns it off: a second run leaves it off
     services.gateway_setting_update(store=beta, gateway="moamalat", enabled=False)
     call_command("seed_demo", stdout=StringIO())
@@ -129,3 +130,36 @@ def test_seed_demo_leaves_stripe_off_without_a_local_stripe_server(db, settings)
         call_command("seed_demo", stdout=out)
         assert "stripe" not in services.gateways_offered(store=Store.objects.get(slug="alpha"))
         assert "Stripe against" not in out.getvalue()
+
+
+def test_seed_demo_keeps_a_pending_card_order_per_store_and_prints_its_payment_page(db, settings):
+    from urllib.parse import parse_qs, urlsplit
+
+    from orders.models import Order
+    from payments.demo import KASHIER_TEST
+    from payments.gateways.kashier import order_hash
+    from payments.models import Payment
+
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"  # as make run sets it
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    again = StringIO()
+    call_command("seed_demo", stdout=again)
+
+    # one pending order per store, paid by its card gateway, kept while it is pending
+    cards = Order.objects.filter(email="card@customers.demo")
+    assert sorted(cards.values_list("store__slug", "status", "payment_method")) == [
+        ("alpha", "pending", "kashier"), ("beta", "pending", "moamalat")]
+    kashier = Payment.objects.get(order__store__slug="alpha", gateway="kashier", order__email="card@customers.demo")
+    # the Kashier hosted page's link, with a hash the page accepts for that order and the addresses to reach us
+    link = next(line.split(": ", 1)[1] for line in out.getvalue().splitlines() if "kashier's page" in line)
+    assert link == kashier.action["redirect_url"] and link in again.getvalue()
+    query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+    assert (query["orderId"], query["amount"], query["currency"], query["mode"]) == (
+        kashier.order.number, f"{kashier.amount:.2f}", "USD", "test")
+    assert query["hash"] == order_hash(merchant_id=KASHIER_TEST["merchant_id"], order_id=kashier.order.number,
+                                       amount=query["amount"], currency="USD", api_key=KASHIER_TEST["api_key"])
+    assert query["serverWebhook"] == "http://127.0.0.1:8000/api/v1/payments/webhooks/kashier/alpha"
+    # Moamalat's Lightbox is configured by the storefront: the order's address that answers its parameters
+    beta = cards.get(store__slug="beta")
+    assert f"http://127.0.0.1:8000/api/v1/stores/beta/orders/{beta.number}?email=card@customers.demo" in out.getvalue()

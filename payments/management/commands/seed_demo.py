@@ -10,7 +10,7 @@ from django.db import transaction
 
 from accounts.models import User
 from catalog.demo import seed_bulk, seed_catalog
-from payments.demo import seed_card_gateway, seed_orders, seed_stripe
+from payments.demo import card_checkout_line, seed_card_checkout, seed_card_gateway, seed_orders, seed_stripe
 from stores.models import Store
 from teams.models import Membership
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
             users[email] = user
-        card_gateways, stripe_stores = {}, []
+        card_gateways, stripe_stores, card_checkouts = {}, [], []
         for slug, name, currency, owner, members in DEMO_STORES:
             store, _ = Store.objects.get_or_create(
                 slug=slug, defaults={"name": name, "currency": currency, "owner": users[owner],
@@ -62,6 +62,10 @@ class Command(BaseCommand):
             card_gateways[slug] = seed_card_gateway(store)  # Kashier or Moamalat in test mode, if not set up
             if seed_stripe(store):  # against a localstripe at STRIPE_API_BASE, when one answers
                 stripe_stores.append(slug)
+            for gateway in [card_gateways[slug], *(["stripe"] if slug in stripe_stores else [])]:
+                payment = seed_card_checkout(store, gateway)  # a pending card order to try the payment page with
+                if payment is not None:
+                    card_checkouts.append(card_checkout_line(payment))
         call_command("seed_analytics_demo", stdout=self.stdout)  # by name: analytics is above payments
         if products:
             started = time.monotonic()
@@ -73,6 +77,10 @@ class Command(BaseCommand):
         if stripe_stores:
             self.stdout.write(f"Stripe against the local server at {settings.STRIPE_API_BASE}: "
                               + ", ".join(stripe_stores) + ".")
+        if card_checkouts:
+            self.stdout.write("Pending card orders to try checkout with:")
+            for line in card_checkouts:
+                self.stdout.write(f"  {line}")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}), admin at /admin/:")
         for email, _, superuser in DEMO_USERS:
             roles = ", ".join(

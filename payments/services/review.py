@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.api.errors import InvalidTransition, NotFound, ValidationFailed
+from config.money import money_str
 from orders.events import audit
 from orders.models import Order, OrderStatus
 from orders.models import PaymentStatus as OrderPaymentStatus
@@ -23,7 +24,7 @@ from ..models import Payment, PaymentStatus, Refund, WebhookEvent, WebhookEventS
 from .checkout import gateway_offered, payment_start
 from .fraud import NOT_STARTED
 from .refunds import refund_create, refund_send
-from .webhooks import webhook_event_process
+from .webhooks import notification_load, webhook_event_process
 
 MAX_NOTE_LENGTH = 1000
 # A payment a gateway's held success may be about: not settled (a cancelled one: the order was cancelled meanwhile).
@@ -140,7 +141,7 @@ def _reject(*, order: Order, actor, note: str) -> tuple[Order, list[Refund]]:
     if status != OrderStatus.CANCELLED:
         order = order_transition(order=order, status=OrderStatus.CANCELLED, actor=actor, note=reason)
     refunds = [refund_create(payment=payment, amount=payment.amount, reason=f"Order rejected: {reason}"[:255],
-                             actor=actor) for payment in taken if payment is not None]
+                             actor=actor) for payment in taken if payment is not None]  # the amount taken
     audit(store=order.store, actor=actor, action="order.rejected", target=order,
           changes={"status": [status, OrderStatus.CANCELLED], "refunds": [refund.pk for refund in refunds],
                    **({"note": note} if note else {})})
@@ -153,8 +154,15 @@ def _held_success_record(*, event_id: int, actor) -> Payment | None:
     event = WebhookEvent.objects.select_related("payment__order", "store").get(pk=event_id)
     payment = event.payment
     now = timezone.now()
+    # what the gateway took, when it said so in the payment's currency (a success held for a wrong amount): that is
+    # what was paid, and what goes back; never more (the gateway would refuse), never less (the rest kept silently)
+    said = notification_load(event.payload.get("notification"))
+    taken = {}
+    if said.amount is not None and said.amount > 0 and said.currency.upper() == payment.currency.upper() \
+            and said.amount != payment.amount:
+        taken["amount"] = said.amount
     recorded = Payment.objects.filter(pk=payment.pk, status__in=OPEN_OR_CLOSED_UNPAID).update(
-        status=PaymentStatus.PAID, paid_at=now, failure_reason="", updated_at=now)
+        status=PaymentStatus.PAID, paid_at=now, failure_reason="", updated_at=now, **taken)
     WebhookEvent.objects.filter(pk=event.pk).update(
         status=WebhookEventStatus.PROCESSED, processed_at=now, attempts=event.attempts + 1,
         error="The order was rejected after review: the payment is refunded.")
@@ -162,5 +170,7 @@ def _held_success_record(*, event_id: int, actor) -> Payment | None:
         return None
     audit(store=event.store, actor=actor, action="payment.paid", target=payment,
           changes={"status": [payment.status, PaymentStatus.PAID], "order": payment.order.number,
-                   "event": event.event_id, "note": "Taken by the gateway; refunded as the order was rejected."})
+                   "event": event.event_id, "note": "Taken by the gateway; refunded as the order was rejected.",
+                   **({"amount": [money_str(payment.amount, payment.currency),
+                                  money_str(taken["amount"], payment.currency)]} if taken else {})})
     return Payment.objects.select_related("store", "order").get(pk=payment.pk)

@@ -156,7 +156,8 @@ def _notification_dump(notification: Notification) -> dict:
     return values
 
 
-def _notification_load(values: dict) -> Notification:
+def notification_load(values: dict) -> Notification:
+    """A stored event's notification (``payload["notification"]``) read back."""
     known = {field.name for field in fields(Notification)}
     values = {name: value for name, value in (values or {}).items() if name in known}
     for name in ("amount", "refund_amount"):
@@ -233,7 +234,7 @@ def webhook_event_replay(*, event: WebhookEvent, actor=None) -> WebhookEvent:
 
 def _apply(*, event: WebhookEvent, actor, review_approved: bool) -> tuple[str, str, int | None]:
     """(event status, note, matched payment id) for ``event``, its effects written in the caller's transaction."""
-    notification = _notification_load(event.payload.get("notification"))
+    notification = notification_load(event.payload.get("notification"))
     if notification.outcome == Outcome.IGNORED:
         return E.IGNORED, "Nothing to do for this event type.", None
     found = _payment_find(store=event.store, gateway=event.gateway, notification=notification)

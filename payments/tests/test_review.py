@@ -14,7 +14,7 @@ from catalog.services import stock_adjust
 from config.api.errors import InvalidTransition
 from config.money import money_str
 from orders.models import Order, OrderEvent
-from orders.services import order_hold, orders_expire
+from orders.services import order_cancel, order_hold, orders_expire
 from payments import services
 from payments.errors import ReviewRefused
 from payments.models import Payment, Refund, WebhookEvent
@@ -216,6 +216,26 @@ def test_rejecting_a_held_success_refunds_the_money_through_the_gateway(store, c
     event.refresh_from_db()
     assert event.status == "processed" and "rejected" in event.error
     assert InventoryMovement.objects.filter(order=order, reason="reserve").count() == 1  # never reserved again
+
+
+@pytest.mark.parametrize("taken", ["9.00", "11.00"])
+def test_rejecting_a_success_held_for_a_wrong_amount_refunds_what_the_gateway_took(store, client_for, signed, taken):
+    # the gateway took another amount than the order's: all of it goes back, not the order's total
+    order, payment, _ = signed()
+    signed.deliver(payment, amount=taken)
+    # the buyer cancelling meanwhile changes nothing: the order stays held, for a member to decide
+    order_cancel(order=order, by_customer=True)
+    listed = client_for(store.owner).get(f"/api/v1/stores/{store.slug}/orders?held=true").json()["data"]
+    assert [row["number"] for row in listed] == [order.number]
+
+    response = client_for(store.owner).post(review_url(order, "reject"))
+
+    assert response.status_code == 200, response.json()
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.amount, refund.status) == (Decimal(taken), "succeeded")
+    assert state(order, payment) == ("cancelled", "refunded", "refunded", False)
+    assert (payment.amount, payment.refunded_amount) == (Decimal(taken), Decimal(taken))
+    assert AuditLog.objects.get(action="payment.paid").changes["amount"] == ["10.00", taken]
 
 
 def test_a_paid_held_order_is_not_rejected(store, signed):

@@ -156,8 +156,9 @@ class WebhookEventStatus(models.TextChoices):
 
 
 class WebhookEvent(models.Model):
-    """A gateway's verified notification, stored raw before it is processed; (gateway, event_id) makes a replay a
-    no-op."""
+    """A gateway's verified notification, stored raw before it is processed; (store, gateway, event_id) makes a replay
+    a no-op. Per store: another store's merchant, who signs with keys of its own, must not be able to take an event
+    id first (Moamalat's SystemReference is a counter) and so have the genuine event ignored here."""
 
     store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="payment_webhook_events")
     gateway = models.CharField(max_length=32)
@@ -177,7 +178,8 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["gateway", "event_id"], name="webhook_event_unique_id")]
+        constraints = [models.UniqueConstraint(fields=["store", "gateway", "event_id"],
+                                               name="webhook_event_unique_store_id")]
         indexes = [
             models.Index(fields=["status", "received_at"], name="webhook_event_status"),
             models.Index(fields=["store", "received_at"], name="webhook_event_store"),

@@ -398,8 +398,8 @@ class PaymentWebhookView(APIView):
                                      description="stripe, kashier or moamalat."), STORE_PARAM],
         description="Gateway → us. The signature is verified first (Stripe: Stripe-Signature; Kashier and Moamalat: "
                     "their HMAC-SHA256 schemes); a bad one is 400 VALIDATION_ERROR (details.signature) and nothing "
-                    "is stored. The event is stored once per (gateway, event id): the same event again is answered "
-                    "200 and changes nothing. Processed by a worker; the answer is the gateway's own "
+                    "is stored. The event is stored once per (store, gateway, event id): the same event again is "
+                    "answered 200 and changes nothing. Processed by a worker; the answer is the gateway's own "
                     "(Moamalat: {\"Message\": \"Success\", \"Success\": true}).")
     def post(self, request, gateway, store):
         found = store_by_slug(store)

@@ -2,8 +2,8 @@
 
 ``webhook_event_receive`` (the view at POST payments/webhooks/{gateway}/{store}) verifies the raw body with the
 store's setting through ``gateway.notification_read`` (nothing is stored when it does not verify), stores the event
-once per (gateway, event id) and enqueues ``webhook_event_process_task`` on commit. ``webhook_event_process`` (the
-task, the admin's "Replay processing", a member approving a held order) applies it under row locks, so duplicates
+once per (store, gateway, event id) and enqueues ``webhook_event_process_task`` on commit. ``webhook_event_process``
+(the task, the admin's "Replay processing", a member approving a held order) applies it under row locks, so duplicates
 and out-of-order events converge:
 
 - a success pays the payment and its order once (one conditional UPDATE on the payment, then
@@ -98,11 +98,7 @@ def webhook_event_receive(*, store, gateway: str, body: bytes, headers) -> tuple
                 event = WebhookEvent.objects.create(store=store, gateway=found.name, event_id=notification.event_id,
                                                     event_type=notification.event_type[:64], payload=payload)
         except IntegrityError:  # a replay, or the same event arriving twice at once: the first one stored wins
-            event = WebhookEvent.objects.get(gateway=found.name, event_id=notification.event_id)
-            if event.store_id != store.pk:
-                _security_warning("payment webhook refused: the event id belongs to another store", store=store,
-                                  gateway=found.name, reason=f"event {notification.event_id[:100]}")
-                return event, found
+            event = WebhookEvent.objects.get(store=store, gateway=found.name, event_id=notification.event_id)
             if event.status != E.PENDING:
                 return event, found
         _enqueue(event.pk)

@@ -196,6 +196,21 @@ def test_a_stores_secret_moves_only_its_own_orders(store, other_store, signed_ga
     assert deliver(paid_body(payment, "evt_other"), secret="b-secret").status_code == 400
 
 
+def test_another_store_taking_an_event_id_first_does_not_hide_the_genuine_event(store, other_store, signed_gateway,
+                                                                               place, deliver):
+    # given store B (a malicious merchant) posting, signed with its own secret, an event id A's gateway will use next
+    order, payment, _ = place()
+    signed_gateway.configure(other_store, secret="b-secret")
+    assert deliver(paid_body(payment, "evt_next"), at=other_store, secret="b-secret").status_code == 200
+    # when A's genuine event with that id arrives
+    response = deliver(paid_body(payment, "evt_next"))
+    # then it is stored for A and pays A's order; B's is B's own, matching nothing
+    assert response.status_code == 200
+    assert state(order, payment) == ("processing", "paid", "paid")
+    assert set(WebhookEvent.objects.values_list("store__slug", "status")) == {
+        (other_store.slug, "ignored"), (store.slug, "processed")}
+
+
 # --- converging -------------------------------------------------------------------------------------------------
 def test_a_failure_fails_the_payment_and_tells_the_store(store, place, deliver):
     order, payment, _ = place()

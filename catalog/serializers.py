@@ -37,6 +37,11 @@ class CategoryOutput(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "description", "parent", "position", "depth", "created_at", "updated_at"]
 
 
+@extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/CategoryTreeOutput"}})
+class _CategoryChildren(serializers.ListField):
+    """The tree's nodes nest nodes of their own shape."""
+
+
 class CategoryTreeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -45,7 +50,7 @@ class CategoryTreeOutput(serializers.Serializer):
     parent = serializers.IntegerField(allow_null=True)
     position = serializers.IntegerField()
     depth = serializers.IntegerField()
-    children = serializers.ListField(child=serializers.DictField(), help_text="Nodes of the same shape.")
+    children = _CategoryChildren(child=serializers.DictField(), help_text="Nodes of the same shape.")
 
 
 class CategorySummary(serializers.ModelSerializer):

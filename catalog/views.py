@@ -12,6 +12,7 @@ from config.api.actor import request_actor
 from config.api.errors import ValidationFailed
 from config.api.parsers import JSONParser
 from config.api.renderers import ok
+from config.api.schema import USER_ONLY, answer_of, enveloped
 from config.api.throttles import SCOPED_THROTTLES
 from teams.permissions import CATALOG_WRITE
 from teams.scoping import StoreScopedGenericView, StoreScopedViewSet
@@ -24,6 +25,7 @@ from .serializers import (
     BrandOutput,
     CategoryInput,
     CategoryOutput,
+    CategoryTreeOutput,
     InventoryAdjustmentInput,
     InventoryFilterInput,
     InventoryOutput,
@@ -65,7 +67,13 @@ class CatalogViewSet(StoreScopedViewSet):
     list=extend_schema(
         parameters=[STORE_PARAM, OpenApiParameter("tree", OpenApiTypes.BOOL, description="Nest `children`; "
                                                   "answers the whole tree, unpaginated.")],
-        responses=CategoryOutput(many=True), description="Categories by tree order; `?tree=true` nests children."),
+        responses=answer_of(
+            "CategoryListing",
+            enveloped(CategoryOutput(many=True), name="PaginatedCategoryOutputList", paginated=True),
+            enveloped(CategoryTreeOutput(many=True), name="CategoryTreeEnvelope"),
+        ),
+        description="A page of categories by tree order; `?tree=true`: the whole tree, unpaginated, each node "
+                    "with its `children`."),
     retrieve=extend_schema(parameters=[STORE_PARAM, ID_PARAM]),
     create=extend_schema(parameters=[STORE_PARAM], request=CategoryInput, responses={201: CategoryOutput}),
     partial_update=extend_schema(parameters=[STORE_PARAM, ID_PARAM], request=CategoryInput(partial=True),
@@ -333,7 +341,7 @@ class ProductImageViewSet(ProductChildViewSet):
                        description="Hidden reviews are shown to the store's members only."),
     retrieve=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM]),
     create=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM], request=ReviewInput,
-                         responses={201: ReviewOutput},
+                         responses={201: ReviewOutput}, auth=USER_ONLY,
                          description="Logged-in users; one review per user per product (409 ALREADY_EXISTS); "
                                      "published products only."),
     partial_update=extend_schema(parameters=[STORE_PARAM, PRODUCT_PARAM, ID_PARAM], request=ReviewModerationInput,

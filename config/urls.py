@@ -5,7 +5,6 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
 
 from config.api import views as system
-from config.api.schema import SchemaView
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
@@ -23,8 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     re_path(r"^api/health/?$", system.HealthView.as_view(), name="health"),
     re_path(r"^api/version/?$", system.VersionView.as_view(), name="version"),
-    path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("api/schema", SchemaView.as_view()),  # the optional trailing slash, as for every API path
+    path("api/schema/", system.SchemaView.as_view(), name="schema"),
+    path("api/schema", system.SchemaView.as_view()),  # the optional trailing slash, as for every API path
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("api/v1/", include(api_v1)),

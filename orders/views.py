@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from config.api.actor import request_actor
 from config.api.renderers import ok
+from config.api.schema import SIGNED_IN, USER_ONLY
 from teams.permissions import ORDERS_MANAGE
 from teams.scoping import StoreScopedMixin, StoreScopedViewSet
 
@@ -72,7 +73,7 @@ def cart_answer(cart, *, status: int = 200):
         description="POST applies `{code}` (any case); unknown, inactive, expired, used-up or under its minimum "
                     "subtotal → 400 VALIDATION_ERROR with details.code. DELETE removes it."),
     merge=extend_schema(
-        parameters=[STORE_PARAM, CART_PARAM], request=None, responses=CartOutput,
+        parameters=[STORE_PARAM, CART_PARAM], request=None, responses=CartOutput, auth=USER_ONLY,
         description="Logged-in users: the anonymous cart {id} moves into the caller's cart of this store "
                     "(quantities add up, capped by available stock) and is deleted; answers the caller's cart."),
 )
@@ -250,7 +251,7 @@ class CouponViewSet(StoreScopedViewSet):
 # --- orders --------------------------------------------------------------------------
 @extend_schema_view(
     list=extend_schema(
-        parameters=[STORE_PARAM, OrderFilterInput], responses=OrderOutput(many=True),
+        parameters=[STORE_PARAM, OrderFilterInput], responses=OrderOutput(many=True), auth=SIGNED_IN,
         description="Members: the store's orders, newest first, with the filters (`held=true`: those held for "
                     "review, each with its `hold_reason`). A logged-in customer who is not a member: their own orders "
                     "in this store (the filters do not apply). Anonymous: 401."),

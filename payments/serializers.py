@@ -179,7 +179,8 @@ class GatewaySettingOutput(serializers.Serializer):
     gateway = serializers.CharField()
     label = serializers.CharField()
     configured = serializers.BooleanField()
-    webhook_url = serializers.CharField(help_text="Card gateways only: paste it into the gateway's dashboard.")
+    webhook_url = serializers.CharField(
+        required=False, help_text="Card gateways only (absent for the others): paste it into the gateway's dashboard.")
     updated_at = serializers.DateTimeField(allow_null=True)
 
     def get_fields(self):

@@ -4,6 +4,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
 from config.api.actor import request_actor
+from config.api.schema import USER_ONLY, answer_of
 from teams.scoping import StoreScopedMixin
 from teams.selectors import store_access
 
@@ -29,7 +30,7 @@ class StoreViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=StoreCreateInput, responses={201: StoreMemberOutput})
+    @extend_schema(request=StoreCreateInput, responses={201: StoreMemberOutput}, auth=USER_ONLY)
     def create(self, request):
         if not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
@@ -58,12 +59,13 @@ class StoreDetailViewSet(StoreScopedMixin, viewsets.GenericViewSet):
         serializer = StoreMemberOutput if self.access.is_member else StoreOutput
         return serializer(store, context={"request": self.request, "access": self.access}).data
 
-    @extend_schema(responses=StoreMemberOutput, description="Members also get is_active, settings, role and "
-                   "permissions; the public gets the StoreOutput fields only.")
+    @extend_schema(responses=answer_of("StoreAnswer", StoreMemberOutput, StoreOutput),
+                   description="Members (and the store's keys) get StoreMemberOutput: is_active, settings, role "
+                   "and permissions; anyone else gets the public StoreOutput.")
     def retrieve(self, request, store):
         return Response(self._output(self.store))
 
-    @extend_schema(request=StoreUpdateInput, responses=StoreMemberOutput)
+    @extend_schema(request=StoreUpdateInput, responses=answer_of("StoreAnswer", StoreMemberOutput, StoreOutput))
     def partial_update(self, request, store):
         data = StoreUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)

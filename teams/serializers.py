@@ -51,7 +51,7 @@ class ApiKeyInput(serializers.Serializer):
 class ApiKeyOutput(serializers.ModelSerializer):
     """A key as listed: its prefix only, never the key nor its hash."""
 
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = ApiKey

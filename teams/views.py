@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from config.api.actor import request_actor
 from config.api.parsers import JSONParser
+from config.api.schema import USER_ONLY
 from stores.serializers import StoreOutput
 from teams.scoping import StoreScopedMixin
 
@@ -112,7 +113,7 @@ class InvitationAcceptViewSet(viewsets.GenericViewSet):
     lookup_value_regex = r"[-A-Za-z0-9_]+"
     serializer_class = MemberOutput
 
-    @extend_schema(request=None, responses={200: MemberOutput},
+    @extend_schema(request=None, responses={200: MemberOutput}, auth=USER_ONLY,
                    description="Expired, revoked or used, or the store is deactivated → 400 "
                                "VALIDATION_ERROR; already a member → 409.")
     @action(detail=True, methods=["post"])

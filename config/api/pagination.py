@@ -43,24 +43,9 @@ class PagePagination(PageNumberPagination):
         return response
 
     def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["success", "data", "pagination", "timestamp"],
-            "properties": {
-                "success": {"type": "boolean", "example": True},
-                "data": schema,
-                "pagination": {
-                    "type": "object",
-                    "properties": {
-                        "page": {"type": "integer", "example": 1},
-                        "limit": {"type": "integer", "example": 20},
-                        "total": {"type": "integer", "example": 150},
-                        "totalPages": {"type": "integer", "example": 8},
-                    },
-                },
-                "timestamp": {"type": "string", "format": "date-time"},
-            },
-        }
+        from .schema import envelope  # the OpenAPI side, loaded only when a document is generated
+
+        return envelope(schema, paginated=True)
 
 
 # Far past any real page, yet (page - 1) * limit still fits a 64-bit SQL OFFSET.

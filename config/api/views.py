@@ -1,4 +1,4 @@
-"""System endpoints: health, version, and the JSON 404 for unknown /api/ paths."""
+"""System endpoints: health, version, the OpenAPI document, and the JSON 404 for unknown /api/ paths."""
 
 import logging
 import os
@@ -13,6 +13,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -107,6 +108,17 @@ class VersionView(APIView):
     )
     def get(self, request):
         return Response({"version": settings.VERSION, "api": "v1", "commit": _commit()})
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document: YAML, or JSON for ``Accept: application/json`` or ``?format=json``.
+
+    The API leaves ``?format=`` to its endpoints (URL_FORMAT_OVERRIDE is None), so this view reads
+    it itself, as drf-spectacular documents and schema tools expect; other values are ignored."""
+
+    def get_format_suffix(self, **kwargs):
+        requested = self.request.query_params.get("format")
+        return requested if requested in {"json", "yaml"} else super().get_format_suffix(**kwargs)
 
 
 @csrf_exempt  # it changes nothing, and a POST to a mistyped path must get this JSON 404, not the CSRF page

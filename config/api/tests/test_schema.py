@@ -44,3 +44,61 @@ def test_every_api_v1_route_is_in_the_document(document):
     assert len(routes) > 20
     missing = sorted(routes - documented)
     assert not missing, f"Routes the OpenAPI document does not describe: {missing}"
+
+
+def _resolve(document, schema):
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _answer(document, path, method, status="200"):
+    return document["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+
+def test_a_store_is_answered_in_the_public_or_the_member_shape(document):
+    envelope = _resolve(document, _answer(document, "/api/v1/stores/{store}", "get"))
+    shapes = [_resolve(document, shape) for shape in _resolve(document, envelope["properties"]["data"])["oneOf"]]
+    assert [set(shape["properties"]) >= {"role", "permissions"} for shape in shapes] == [True, False]
+    assert all(shape["additionalProperties"] is False for shape in shapes)  # exactly one matches
+
+
+def test_categories_are_a_page_or_the_tree(document):
+    page, tree = (_resolve(document, shape) for shape in
+                  _resolve(document, _answer(document, "/api/v1/stores/{store}/categories", "get"))["oneOf"])
+    assert "pagination" in page["required"] and "pagination" not in tree["properties"]
+    node = _resolve(document, tree["properties"]["data"]["items"])
+    assert node["properties"]["children"]["items"] == {"$ref": "#/components/schemas/CategoryTreeOutput"}
+
+
+def test_envelopes_are_shared_components(document):
+    answers = [answer["content"]["application/json"]["schema"]
+               for path, operations in document["paths"].items() for operation in operations.values()
+               for status, answer in operation["responses"].items()
+               if status.startswith("2") and "application/json" in answer.get("content", {})
+               and not path.startswith("/api/v1/payments/webhooks/")]  # answered in each gateway's own form
+    assert len(answers) > 100
+    assert all("$ref" in schema for schema in answers), "an inline envelope: one client class per operation"
+    assert len({schema["$ref"] for schema in answers}) < len(answers) * 0.7
+
+
+def test_operations_have_readable_ids_and_one_tag_each(document):
+    operations = [operation for operations in document["paths"].values() for operation in operations.values()]
+    ids = [operation["operationId"] for operation in operations]
+    assert len(ids) == len(set(ids))
+    assert {"products_list", "stores_retrieve", "categories_list", "carts_items_create", "products_publish",
+            "auth_login", "checkout"} <= set(ids)
+    assert not [name for name in ids if name.startswith("v1_")]
+    assert all(len(operation["tags"]) == 1 for operation in operations)
+    assert {operation["tags"][0] for operation in operations} >= {"catalog", "orders", "payments", "stores", "teams"}
+
+
+def test_public_operations_declare_no_security_and_the_api_key_scheme_is_declared(document):
+    assert document["components"]["securitySchemes"]["ApiKeyAuth"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    paths = document["paths"]
+    for path, method in [("/api/v1/stores/{store}", "get"), ("/api/v1/stores/{store}/products", "get"),
+                         ("/api/v1/stores/{store}/carts", "post"), ("/api/v1/auth/login", "post")]:
+        assert "security" not in paths[path][method], (method, path)
+    assert paths["/api/v1/stores/{store}/products"]["post"]["security"] == [{"jwtAuth": []}, {"ApiKeyAuth": []}]
+    assert paths["/api/v1/stores"]["post"]["security"] == [{"jwtAuth": []}]  # a key cannot create a store

@@ -263,11 +263,15 @@ def totp_confirm(*, user: User, otp: str) -> User:
 
 @transaction.atomic
 def totp_disable(*, user: User, otp: str) -> User:
-    """Turns 2FA off and forgets the secret. Raises TwoFactorConflict (409) when off, InvalidOtp (401)."""
+    """Turns 2FA off and forgets the secret. Raises AccountLocked (429) while the user's email is locked,
+    TwoFactorConflict (409) when off and InvalidOtp (401); a wrong code counts towards the login lock, as at login,
+    so a stolen access token cannot try codes here beyond LOGIN_MAX_FAILURES."""
+    lockout_check(email=user.email)
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.two_factor_enabled:
         raise TwoFactorConflict("Two-factor authentication is not on.")
     if not _totp_accept(user=user, otp=otp):
+        lockout_failure_record(email=user.email)
         raise InvalidOtp()
     return totp_reset(user=user)
 

@@ -106,6 +106,34 @@ def test_disable_with_a_wrong_code_keeps_2fa_on(two_factor_user, client_for):
     assert two_factor_user.two_factor_enabled is True
 
 
+def test_wrong_codes_at_disable_count_towards_the_login_lock(two_factor_user, client_for, login, settings):
+    # given a limit of 3 failures
+    settings.LOGIN_MAX_FAILURES = 3
+    client = client_for(two_factor_user)
+    wrong = "000000" if code(two_factor_user.secret) != "000000" else "999999"
+    # when 2 wrong codes are tried at disable, then a wrong password at login
+    for _ in range(2):
+        assert_error(client.post("/api/v1/auth/2fa/disable", {"otp": wrong}, format="json"), 401, "INVALID_OTP")
+    assert_error(login("bob@example.com", password="wrong-password"), 401, "INVALID_CREDENTIALS")
+    # then the email is locked: login with the right password and code, and disable with the right code, are 429
+    locked = login("bob@example.com", otp=code(two_factor_user.secret))
+    assert_error(locked, 429, "ACCOUNT_LOCKED")
+    assert int(locked["Retry-After"]) > 0
+    right = client.post("/api/v1/auth/2fa/disable", {"otp": code(two_factor_user.secret)}, format="json")
+    assert_error(right, 429, "ACCOUNT_LOCKED")
+    two_factor_user.refresh_from_db()
+    assert two_factor_user.two_factor_enabled is True
+
+
+def test_disable_locked_by_its_own_wrong_codes(two_factor_user, client_for, login, settings):
+    settings.LOGIN_MAX_FAILURES = 2
+    client = client_for(two_factor_user)
+    wrong = "000000" if code(two_factor_user.secret) != "000000" else "999999"
+    for _ in range(2):
+        assert_error(client.post("/api/v1/auth/2fa/disable", {"otp": wrong}, format="json"), 401, "INVALID_OTP")
+    assert_error(login("bob@example.com", otp=code(two_factor_user.secret)), 429, "ACCOUNT_LOCKED")
+
+
 def test_disable_while_off_is_409(client):
     assert_error(client.post("/api/v1/auth/2fa/disable", {"otp": "123456"}, format="json"), 409, "CONFLICT")
 

@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.headers import no_store
 from config.api.parsers import JSONParser
 from config.api.renderers import ok
 from config.api.throttles import SCOPED_THROTTLES
@@ -58,6 +59,7 @@ class RegisterView(PublicAuthView):
         responses={201: io.AuthOutput, **_errors(**{"400": INVALID_INPUT + " (weak password: details.password)",
                                                     "409": "ALREADY_EXISTS", "429": RATE_LIMITED})},
     )
+    @no_store
     def post(self, request):
         result = services.user_register(**_validated(io.RegisterInput, request))
         return ok(io.AuthOutput(result).data, status=201, message="Account created; check your inbox to verify it.")
@@ -75,6 +77,7 @@ class LoginView(PublicAuthView):
             "400": INVALID_INPUT, "401": "INVALID_CREDENTIALS, OTP_REQUIRED or INVALID_OTP",
             "429": "ACCOUNT_LOCKED or RATE_LIMITED (with Retry-After)"})},
     )
+    @no_store
     def post(self, request):
         result = services.user_login(**_validated(io.LoginInput, request))
         return Response(io.AuthOutput(result).data)
@@ -88,6 +91,7 @@ class RefreshView(PublicAuthView):
         request=io.RefreshInput,
         responses={200: io.TokenPairOutput, **_errors(**{"401": "INVALID_TOKEN", "429": RATE_LIMITED})},
     )
+    @no_store
     def post(self, request):
         pair = services.token_refresh(**_validated(io.RefreshInput, request))
         return Response(io.TokenPairOutput(pair).data)
@@ -179,6 +183,7 @@ class TotpSetupView(UserView):
         tags=TAGS, summary="Start 2FA: a new TOTP secret (2FA stays off until confirmed)", request=None,
         responses={200: io.TotpSetupOutput, **_errors(**{"409": "CONFLICT (2FA is already on)"})},
     )
+    @no_store
     def post(self, request):
         return Response(io.TotpSetupOutput(services.totp_setup(user=request.user)).data)
 

@@ -5,6 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from config.api.actor import request_actor
+from config.api.headers import no_store
 from teams.permissions import WEBHOOKS_MANAGE
 from teams.scoping import StoreScopedViewSet
 
@@ -104,6 +105,7 @@ class WebhookEndpointViewSet(StoreScopedViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends: list = []
 
+    @no_store
     def create(self, request, *args, **kwargs):
         data = WebhookEndpointInput(data=request.data)
         data.is_valid(raise_exception=True)

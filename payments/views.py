@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from config.api.actor import request_actor, request_ip
 from config.api.errors import NotFound, ValidationFailed
 from config.api.exceptions import error_response
+from config.api.headers import no_store
 from config.api.idempotency import idempotency_answer_store, idempotency_claim, idempotent
 from config.api.renderers import ok
 from config.api.throttles import PAYMENT_THROTTLES
@@ -91,6 +92,7 @@ class CheckoutView(StoreScopedGenericView):
                                "in a window; the store's amount ceiling): on a hit the order is placed but `held` "
                                "for review and its payment is not started. Card checkouts count against the "
                                "`payments` throttle (429 RATE_LIMITED).")
+    @no_store  # a Stripe payment's client_secret
     @idempotent
     def post(self, request, *args, **kwargs):
         data = CheckoutInput(data=request.data, context=self.get_serializer_context())
@@ -136,6 +138,7 @@ class PaymentViewSet(mixins.CreateModelMixin, StoreScopedReadOnlyViewSet):
     def starts_payment(self, request) -> bool:
         return self.action == "create"
 
+    @no_store
     @idempotent
     def create(self, request, *args, **kwargs):
         data = PaymentCreateInput(data=request.data)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.actor import request_actor
+from config.api.headers import no_store
 from config.api.parsers import JSONParser
 from config.api.schema import USER_ONLY
 from stores.serializers import StoreOutput
@@ -138,6 +139,7 @@ class ApiKeyViewSet(StoreScopedMixin, mixins.ListModelMixin, viewsets.GenericVie
     @extend_schema(request=ApiKeyInput, responses={201: ApiKeyCreatedOutput},
                    description="Answers the whole `key` once; it is stored hashed. Unknown scope → 400; "
                    "a scope the caller lacks → 403.")
+    @no_store
     def create(self, request, store):
         data = ApiKeyInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -25,7 +25,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -33,7 +33,7 @@ from django.utils.text import slugify
 
 from config.api.errors import ValidationFailed
 from config.api.fields import INTEGER_MAX
-from config.money import MAX_DIGITS
+from config.money import MAX_DIGITS, decimal_string_parse
 from stores.models import Store
 
 from . import services
@@ -98,12 +98,7 @@ class _VariantPlan:
 
 
 def _money(raw: str, currency: str) -> Decimal:
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError("Not a number.") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError("Must be a number ≥ 0.")
+    value = decimal_string_parse(raw)  # as the API takes amounts: no sign, exponent or "NaN"
     if value.adjusted() >= MAX_DIGITS - 3:
         raise ValueError("Too large.")
     try:

@@ -184,8 +184,8 @@ class ProductFilterInput(serializers.Serializer):
                               help_text="Words to find in name, brand, category, description.")
     category = serializers.CharField(required=False, allow_blank=True,
                                      help_text="Category slug; includes its sub-categories.")
-    price_min = serializers.DecimalField(max_digits=14, decimal_places=3, required=False, min_value=0)
-    price_max = serializers.DecimalField(max_digits=14, decimal_places=3, required=False, min_value=0)
+    price_min = MoneyField(currency_places=False, required=False)
+    price_max = MoneyField(currency_places=False, required=False)
     brand = serializers.CharField(required=False, allow_blank=True)
     in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
     status = serializers.ChoiceField(choices=ProductStatus.choices, required=False,

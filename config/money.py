@@ -3,6 +3,7 @@
 Rounding is half-up, here and nowhere else.
 """
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from rest_framework import serializers
@@ -38,16 +39,33 @@ def money_str(amount: Decimal | None, currency: str) -> str | None:
     return None if amount is None else str(money_round(amount, currency))
 
 
-class MoneyField(serializers.DecimalField):
-    """A decimal string with exactly the store currency's places; more places in input → 400.
+# The one form an amount is taken in (the contract's decimal strings): digits, then a point and places. No sign
+# (so no "-0.00"), no exponent ("1e2"), no spaces, no "Infinity"; a JSON number is not a string at all.
+DECIMAL_STRING = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+DECIMAL_STRING_MESSAGE = 'A decimal string such as "19.99": digits and places, no sign, exponent or JSON number.'
 
-    The serializer's context carries the currency as ``currency`` (or a ``store``).
+
+def decimal_string_parse(value) -> Decimal:
+    """``value`` as a Decimal when it is a decimal string (DECIMAL_STRING); raises ValueError otherwise."""
+    if not isinstance(value, str) or not DECIMAL_STRING.fullmatch(value):
+        raise ValueError(DECIMAL_STRING_MESSAGE)
+    return Decimal(value)
+
+
+class MoneyField(serializers.DecimalField):
+    """An amount, for every money input and output of the API.
+
+    In: a decimal string (``decimal_string_parse``: a JSON number, an exponent or a sign → 400) with at most the
+    store currency's places (more → 400; ``currency_places=False`` for an amount whose places the service checks,
+    a coupon's value, or that need not fit, a price filter). Out: a decimal string with exactly the currency's
+    places. The serializer's context carries the currency as ``currency`` (or a ``store``).
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, *, currency_places: bool = True, **kwargs) -> None:
         kwargs.setdefault("max_digits", MAX_DIGITS)
         kwargs.setdefault("decimal_places", DECIMAL_PLACES)
         kwargs.setdefault("min_value", Decimal("0"))
+        self.currency_places = currency_places
         super().__init__(**kwargs)
 
     def _currency(self) -> str:
@@ -58,11 +76,14 @@ class MoneyField(serializers.DecimalField):
         return getattr(store, "currency", "USD")
 
     def to_internal_value(self, data):
+        try:
+            sent = decimal_string_parse(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
         value = super().to_internal_value(data)
         # DRF has already rounded ``value`` to the column's places: count the places the client sent.
-        sent = Decimal(str(data).strip())
         places = currency_places(self._currency())
-        if -sent.as_tuple().exponent > places:
+        if self.currency_places and -sent.as_tuple().exponent > places:
             raise serializers.ValidationError(f"At most {places} decimal places for {self._currency()}.")
         return value
 

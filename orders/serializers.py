@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import INTEGER_MAX, json_text_problem
-from config.money import DECIMAL_PLACES, MAX_DIGITS, MoneyField, money_str
+from config.money import MoneyField, money_str
 
 from .models import Coupon, CouponKind, OrderEvent, OrderStatus, PaymentStatus, ShippingMethod
 from .selectors import order_payments
@@ -145,9 +145,8 @@ class ShippingMethodOutput(serializers.ModelSerializer):
 class CouponInput(serializers.Serializer):
     code = serializers.CharField(max_length=40, help_text="Case-insensitive; unique per store.")
     kind = serializers.ChoiceField(choices=CouponKind.choices)
-    value = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, min_value=Decimal(0),
-                                     help_text="percent: above 0, at most 100; fixed: an amount with the store "
-                                               "currency's places.")
+    value = MoneyField(currency_places=False,
+                       help_text="percent: above 0, at most 100; fixed: an amount with the store currency's places.")
     min_subtotal = MoneyField(required=False, allow_null=True)
     starts_at = serializers.DateTimeField(required=False, allow_null=True)
     ends_at = serializers.DateTimeField(required=False, allow_null=True)

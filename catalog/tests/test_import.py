@@ -109,6 +109,8 @@ def test_explicit_slug_is_not_taken_by_a_generated_one(store):
     ("F,,Y\x00es,1,", "product_name"),  # PostgreSQL text cannot hold NUL
     ("G\x00,,Y,1,", "sku"),
     ("H,h\x00,Y,1,", "product_slug"),
+    ("I,,Y,1e2,", "price"),  # amounts as the API takes them: no exponent, no sign
+    ("J,,Y,-0.00,", "price"),
 ])
 def test_values_the_columns_cannot_hold_are_row_errors(store, row, field):
     with pytest.raises(ImportFailed) as caught:

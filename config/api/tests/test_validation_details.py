@@ -6,6 +6,7 @@ import pytest
 from rest_framework import serializers
 
 from config.api.exceptions import exception_handler
+from config.money import DECIMAL_STRING_MESSAGE
 
 
 class Line(serializers.Serializer):
@@ -123,4 +124,4 @@ def test_a_product_with_a_bad_variant(store, client_for):
         format="json")
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {
-        "variants": ["Item 1: sku: This field is required.", "Item 1: price: A valid number is required."]}
+        "variants": ["Item 1: sku: This field is required.", "Item 1: price: " + DECIMAL_STRING_MESSAGE]}

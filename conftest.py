@@ -67,6 +67,18 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def database_cache(settings, db):
+    """The embedded default's cache (Django's database cache, no REDIS_URL) for this test, its table created as
+    `migrate` creates it; the test's transaction rolls it back."""
+    from config.api.apps import cache_table_create
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                                  "LOCATION": "cache_entries"}}
+    cache_table_create(using="default")
+    return cache
+
+
+@pytest.fixture
 def served():
     """``served(request)`` publishes a hand-made request as the one being served (what RequestIDMiddleware
     does), until the test ends: audit entries then take its IP, user agent and request id."""

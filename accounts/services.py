@@ -261,17 +261,25 @@ def totp_confirm(*, user: User, otp: str) -> User:
     return user
 
 
-@transaction.atomic
 def totp_disable(*, user: User, otp: str) -> User:
     """Turns 2FA off and forgets the secret. Raises AccountLocked (429) while the user's email is locked,
     TwoFactorConflict (409) when off and InvalidOtp (401); a wrong code counts towards the login lock, as at login,
     so a stolen access token cannot try codes here beyond LOGIN_MAX_FAILURES."""
     lockout_check(email=user.email)
+    try:
+        return _totp_disable(user=user, otp=otp)
+    except InvalidOtp:
+        # counted after the rollback: a cache kept in the database (no REDIS_URL) would roll the count back too
+        lockout_failure_record(email=user.email)
+        raise
+
+
+@transaction.atomic
+def _totp_disable(*, user: User, otp: str) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.two_factor_enabled:
         raise TwoFactorConflict("Two-factor authentication is not on.")
     if not _totp_accept(user=user, otp=otp):
-        lockout_failure_record(email=user.email)
         raise InvalidOtp()
     return totp_reset(user=user)
 

@@ -1,4 +1,5 @@
-"""Anonymous catalog reads served from the Django cache (Redis when REDIS_URL is set).
+"""Anonymous catalog reads served from the Django cache (Redis when REDIS_URL is set, else the database cache that
+every server process shares).
 
 How it stays correct:
 
@@ -72,20 +73,23 @@ def _generation_key(store_id: int) -> str:
     return f"catalog:gen:{store_id}"
 
 
+_last_generation = 0
+
+
 def _fresh_generation() -> int:
     # Never reuses an old number even if the key was evicted: entries from before
     # the eviction carry smaller numbers and cannot match again.
-    return time.time_ns() // 1000
+    global _last_generation
+    _last_generation = max(time.time_ns() // 1000, _last_generation + 1)
+    return _last_generation
 
 
 def _bump(store_id: int) -> None:
     _local_generations.pop(store_id, None)
-    key = _generation_key(store_id)
     try:
-        try:
-            cache.incr(key)
-        except ValueError:  # not there yet (or evicted)
-            cache.set(key, _fresh_generation(), timeout=None)
+        # A new number, not incr: without Redis (the database cache) incr is a read then a write, so two writers
+        # committing at once could both write the same number and leave current a page rendered between them.
+        cache.set(_generation_key(store_id), _fresh_generation(), timeout=None)
     except Exception:  # a cache outage must not fail a write; entries expire on their own
         logger.warning("catalog cache: could not bump the generation of store %s", store_id, exc_info=True)
 

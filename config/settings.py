@@ -158,7 +158,17 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "store"}}
+    # No Redis: Django's database cache in the app's own database, so every server process (gunicorn -w N) shares the
+    # login lockout, the throttles and the catalog's generations (a local-memory cache would keep them per process).
+    # `migrate` creates its table (config.api.apps: createcachetable after every migrate). bench/shared_cache.py
+    # measured it against the file-based cache (docs/PERFORMANCE.md, "The cache without Redis").
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "cache_entries",
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 10000)},
+        }
+    }
 
 # Public catalog answers cached per store generation (catalog.cache); 0 switches it off.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 300)

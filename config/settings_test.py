@@ -22,6 +22,11 @@ MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 # Tasks run inline in tests; the integration tests start a real worker with CELERY_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_EAGER", "1") == "1"
 
+# One process runs every test: a local-memory cache (no table to create, no database access in tests without one).
+# The servers of the integration tests run the real default, the database cache (tests/integration/sqlite_settings.py).
+if not REDIS_URL:  # noqa: F405
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "store"}}
+
 # One process plays every "worker" in a test: the per-worker micro-cache would let one test's pages
 # answer the next one's requests for the same store id. Tests of it turn it on themselves.
 CATALOG_CACHE_LOCAL_MS = 0

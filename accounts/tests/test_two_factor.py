@@ -106,7 +106,11 @@ def test_disable_with_a_wrong_code_keeps_2fa_on(two_factor_user, client_for):
     assert two_factor_user.two_factor_enabled is True
 
 
-def test_wrong_codes_at_disable_count_towards_the_login_lock(two_factor_user, client_for, login, settings):
+@pytest.mark.parametrize("cache_kind", ["local", "database"])
+def test_wrong_codes_at_disable_count_towards_the_login_lock(two_factor_user, client_for, login, settings, request,
+                                                             cache_kind):
+    if cache_kind == "database":  # the embedded default: the count must survive disable's rollback
+        request.getfixturevalue("database_cache")
     # given a limit of 3 failures
     settings.LOGIN_MAX_FAILURES = 3
     client = client_for(two_factor_user)

@@ -25,7 +25,7 @@ def cache_shared_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return [checks.Warning(
         f"The default cache ({backend.rsplit('.', 1)[-1]}) is not shared between processes: with more than one "
         "server process the login lockout, the throttles and the catalog cache count per process.",
-        hint="Set REDIS_URL, or use a cache every process shares (Django's database or file-based cache).",
+        hint="Set REDIS_URL, or leave CACHES to its default without it: the database cache every process shares.",
         id="api.W001",
     )]
 

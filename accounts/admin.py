@@ -1,8 +1,13 @@
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm
-from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm
+from unfold.forms import UserChangeForm as UnfoldUserChangeForm
+from unfold.widgets import UnfoldAdminPasswordWidget
 
 from .models import User
 from .services import totp_reset
@@ -15,6 +20,11 @@ class UserCreationForm(BaseUserCreationForm):
         model = User
         fields = ("email", "name")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("password1", "password2"):  # unfold's look, as its own UserCreationForm does
+            self.fields[name].widget = UnfoldAdminPasswordWidget(attrs={"autocomplete": "new-password"})
+
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data.get("email", ""))
         if User.objects.filter(email__iexact=email).exists():
@@ -22,7 +32,7 @@ class UserCreationForm(BaseUserCreationForm):
         return email
 
 
-class UserChangeForm(DjangoUserChangeForm):
+class UserChangeForm(UnfoldUserChangeForm):
     class Meta:
         model = User
         fields = ("email", "name", "password", "is_active", "is_staff", "is_superuser", "groups",
@@ -36,12 +46,13 @@ class UserChangeForm(DjangoUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin, ModelAdmin):
     """Platform users (email login, no username). The TOTP secret is never shown; 2FA is
     turned off only through the "Turn off two-factor authentication" action."""
 
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     ordering = ["email"]
     list_display = ["email", "name", "email_verified", "two_factor_enabled", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_active", "is_staff", "is_superuser", "email_verified", "two_factor_enabled"]
@@ -65,3 +76,11 @@ class UserAdmin(DjangoUserAdmin):
         for user in users:
             totp_reset(user=user)
         self.message_user(request, f"Two-factor authentication turned off for {len(users)} user(s).", messages.SUCCESS)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
+    """Django's groups admin (platform staff's permissions) in unfold's look."""

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError
@@ -305,8 +306,9 @@ class ProductAdminForm(forms.ModelForm):
 
 
 class ProductImportForm(forms.Form):
-    store = forms.ModelChoiceField(queryset=Store.objects.none())
-    file = forms.FileField(help_text=f"CSV, UTF-8, with a header row. Columns: {', '.join(COLUMNS)}.")
+    store = forms.ModelChoiceField(queryset=Store.objects.none(), widget=UnfoldAdminSelectWidget)
+    file = forms.FileField(help_text=f"CSV, UTF-8, with a header row. Columns: {', '.join(COLUMNS)}.",
+                           widget=UnfoldAdminFileFieldWidget)
 
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)

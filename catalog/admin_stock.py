@@ -8,6 +8,11 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.widgets import (
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError
@@ -24,12 +29,13 @@ ADJUSTMENT_REASONS = [(reason.value, reason.label) for reason in
 
 
 class StockAdjustForm(forms.Form):
-    store = forms.ModelChoiceField(queryset=Store.objects.none())
-    sku = forms.CharField(max_length=64)
+    store = forms.ModelChoiceField(queryset=Store.objects.none(), widget=UnfoldAdminSelectWidget)
+    sku = forms.CharField(max_length=64, widget=UnfoldAdminTextInputWidget)
     delta = forms.IntegerField(label="Change", help_text="Units to add (e.g. 12) or to remove (e.g. -3).",
-                               min_value=-1_000_000, max_value=1_000_000)
-    reason = forms.ChoiceField(choices=ADJUSTMENT_REASONS, initial=MovementReason.RESTOCK)
-    note = forms.CharField(required=False, max_length=500, widget=forms.TextInput(attrs={"size": 60}))
+                               min_value=-1_000_000, max_value=1_000_000, widget=UnfoldAdminIntegerFieldWidget)
+    reason = forms.ChoiceField(choices=ADJUSTMENT_REASONS, initial=MovementReason.RESTOCK,
+                               widget=UnfoldAdminSelectWidget)
+    note = forms.CharField(required=False, max_length=500, widget=UnfoldAdminTextInputWidget)
 
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)

@@ -68,6 +68,9 @@ CORS_ALLOW_HEADERS = (
 )
 
 INSTALLED_APPS = [
+    # the admin's theme (django-unfold): its templates and static files before Django's; BasicAppConfig leaves
+    # the site ours (teams.admin_base.StoreAdminSite), where unfold's default config would put its own in place
+    "unfold.apps.BasicAppConfig",
     "teams.apps.StoreAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -337,6 +340,16 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.envelope_postprocessing_hook",
     ],
+}
+
+# --- Admin (the merchant dashboard) -----------------------------------------
+# django-unfold's settings (teams.admin_base.StoreAdminSite is an UnfoldAdminSite). "View site" opens the API's
+# docs: this backend has no storefront of its own to show.
+UNFOLD = {
+    "SITE_TITLE": "Store Admin",
+    "SITE_HEADER": "Store Admin",
+    "SITE_URL": "/api/docs/",
+    "SITE_SYMBOL": "storefront",
 }
 
 # --- Uploads, storage, static -----------------------------------------------

@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
+from unfold.admin import TabularInline
+from unfold.widgets import UnfoldAdminCheckboxSelectMultiple, UnfoldAdminURLInputWidget
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, ValidationFailed
@@ -33,7 +35,7 @@ class WebhooksManageAdmin(StoreScopedAdmin):
         return bool(store_ids) if obj is None else object_store_id(obj, self.store_field) in store_ids
 
 
-class WebhookDeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
+class WebhookDeliveryInline(ReadOnlyAdminMixin, TabularInline):
     """The latest deliveries of an endpoint (read-only; the full log is under Webhook deliveries)."""
 
     model = WebhookDelivery
@@ -68,9 +70,9 @@ def send_test(modeladmin, request, queryset):
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=2000, assume_scheme="https")
+    url = forms.URLField(max_length=2000, assume_scheme="https", widget=UnfoldAdminURLInputWidget)
     events = forms.MultipleChoiceField(
-        choices=[(name, name) for name in WEBHOOK_EVENT_TYPES], widget=forms.CheckboxSelectMultiple
+        choices=[(name, name) for name in WEBHOOK_EVENT_TYPES], widget=UnfoldAdminCheckboxSelectMultiple
     )
 
     class Meta:
@@ -154,7 +156,7 @@ class WebhookEndpointAdmin(WebhooksManageAdmin):
             services.webhook_endpoint_delete(endpoint=endpoint, actor=request_actor(request))
 
 
-class WebhookAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyAdminMixin, TabularInline):
     model = WebhookAttempt
     fields = ["created_at", "status_code", "duration_ms", "succeeded", "error", "response_excerpt"]
     readonly_fields = fields

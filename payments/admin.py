@@ -9,6 +9,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import path
 from django.utils.html import format_html
+from unfold.widgets import (
+    UnfoldAdminPasswordWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextInputWidget,
+    UnfoldBooleanSwitchWidget,
+)
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, ValidationFailed
@@ -104,6 +110,7 @@ class GatewaySettingForm(forms.ModelForm):
     public ones, and its credentials as password inputs that are never filled in (blank keeps the saved one)."""
 
     gateway = forms.ChoiceField(choices=lambda: [(name, gateway.label) for name, gateway in REGISTRY.items()],
+                                widget=UnfoldAdminSelectWidget,
                                 help_text="A card gateway's credentials are set on its page once it is saved.")
     save_refused: DomainError | None = None
     gateway_class: Gateway | None = None  # the gateway whose settings this form shows, if known
@@ -179,21 +186,24 @@ def gateway_setting_form(gateway: Gateway | None, setting: GatewaySetting | None
         if name in COLUMNS:
             continue
         if name in gateway.flags:
-            attrs[name] = forms.BooleanField(required=False, label=_label(name), initial=gateway.default(name))
+            attrs[name] = forms.BooleanField(required=False, label=_label(name), initial=gateway.default(name),
+                                             widget=UnfoldBooleanSwitchWidget)
         elif name in gateway.choices:
             attrs[name] = forms.ChoiceField(choices=[(value, value) for value in gateway.choices[name]],
-                                            label=_label(name), initial=gateway.default(name))
+                                            label=_label(name), initial=gateway.default(name),
+                                            widget=UnfoldAdminSelectWidget)
         else:
             attrs[name] = forms.CharField(required=False, label=_label(name), max_length=services.MAX_OPTION_LENGTH,
-                                          initial=gateway.default(name))
+                                          initial=gateway.default(name), widget=UnfoldAdminTextInputWidget)
     for name in gateway.secret_fields:
         shown = mask(saved.get(name, ""))
         attrs[name] = forms.CharField(
             required=False, label=_label(name), max_length=services.MAX_SECRET_LENGTH,
-            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            widget=UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"}),
             help_text=f"Saved: {shown}. Leave blank to keep it." if shown else "Not set.")
         if shown:
-            attrs[f"{name}_clear"] = forms.BooleanField(required=False, label=f"clear the saved {_label(name)}")
+            attrs[f"{name}_clear"] = forms.BooleanField(required=False, label=f"clear the saved {_label(name)}",
+                                                        widget=UnfoldBooleanSwitchWidget)
     return type("GatewaySettingForm", (GatewaySettingForm,), attrs)
 
 

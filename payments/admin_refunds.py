@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminTextInputWidget, UnfoldBooleanSwitchWidget
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError
@@ -72,11 +73,12 @@ class RefundInline(ReadOnlyInline):
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0"),
-                                help_text="At most what remains; the currency's places.")
-    reason = forms.CharField(max_length=255, required=False)
+                                help_text="At most what remains; the currency's places.",
+                                widget=UnfoldAdminDecimalFieldWidget)
+    reason = forms.CharField(max_length=255, required=False, widget=UnfoldAdminTextInputWidget)
     restock = forms.BooleanField(required=False, help_text="Put the units the order sold back on the shelf (a "
                                                            "processing order's reservation goes back with its full "
-                                                           "refund).")
+                                                           "refund).", widget=UnfoldBooleanSwitchWidget)
 
 
 class PaymentRefundsMixin:
@@ -154,5 +156,6 @@ class PaymentRefundsMixin:
         payment = self.get_object(request, object_id)
         refundable = (payment is not None and payment.status in REFUNDABLE and remains(payment) > 0
                       and self.has_refund_permission(request, payment))
-        extra_context = {**(extra_context or {}), "payment_refundable": refundable}
+        extra_context = {**(extra_context or {}), "payment_refundable": refundable,
+                         "refund_action": {"icon": "undo", "attrs": {"id": "payment-refund"}}}
         return super().change_view(request, object_id, form_url, extra_context)

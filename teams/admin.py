@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from unfold.widgets import UnfoldAdminCheckboxSelectMultiple, UnfoldAdminEmailInputWidget
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, PermissionDenied
@@ -51,7 +52,7 @@ class MembershipForm(forms.ModelForm):
 class MembershipAddForm(MembershipForm):
     """Adds an existing user by email: the admin never lists the platform's users."""
 
-    email = forms.EmailField()
+    email = forms.EmailField(widget=UnfoldAdminEmailInputWidget)
 
     class Meta:
         model = Membership
@@ -243,7 +244,7 @@ class InvitationAdmin(TeamManageReadsMixin, StoreScopedAdmin):
 
 class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        choices=[(name, name) for name in ALL_PERMISSIONS], required=False, widget=forms.CheckboxSelectMultiple
+        choices=[(name, name) for name in ALL_PERMISSIONS], required=False, widget=UnfoldAdminCheckboxSelectMultiple
     )
 
     class Meta:

@@ -2,7 +2,6 @@
 who sees and changes which store's rows comes from the one tenancy rule, ``teams.selectors.store_grants``."""
 
 from django import forms
-from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
@@ -10,6 +9,10 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.views.decorators.debug import sensitive_variables
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.forms import AuthenticationForm as UnfoldAuthenticationForm
+from unfold.sites import UnfoldAdminSite
+from unfold.widgets import BASE_INPUT_CLASSES
 
 from accounts.errors import AccountLocked, InvalidCredentials, InvalidOtp, OtpRequired
 from accounts.services import user_authenticate
@@ -25,7 +28,7 @@ def user_may_use_admin(user) -> bool:
     return user.is_superuser or user.memberships.filter(role__in=ADMIN_SITE_ROLES).exists()
 
 
-class StoreAdminAuthenticationForm(AdminAuthenticationForm):
+class StoreAdminAuthenticationForm(UnfoldAuthenticationForm):
     """Email and password; lets in team members with an admin-site role, not only ``is_staff``.
 
     Django's own form refuses anyone without ``is_staff``; ``is_staff`` here means
@@ -44,7 +47,8 @@ class StoreAdminAuthenticationForm(AdminAuthenticationForm):
     otp = forms.CharField(
         label="One-time code", required=False, max_length=16,
         help_text="Only when two-factor authentication is on for your account.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "class": " ".join(BASE_INPUT_CLASSES)}),
     )
 
     @sensitive_variables("password")
@@ -79,8 +83,9 @@ class StoreAdminAuthenticationForm(AdminAuthenticationForm):
             )
 
 
-class StoreAdminSite(admin.AdminSite):
-    """The merchant dashboard ("PMS"): one branded site for every app's admin.
+class StoreAdminSite(UnfoldAdminSite):
+    """The merchant dashboard ("PMS"): one branded site for every app's admin, themed by django-unfold
+    (its look, sidebar and site links come from ``settings.UNFOLD``).
 
     Superusers and members with an owner, admin or staff role sign in; viewers
     and customers cannot (the API serves their read-only needs).
@@ -88,6 +93,7 @@ class StoreAdminSite(admin.AdminSite):
 
     site_header = "Store Admin"
     site_title = "Store Admin"
+    site_url = "/api/docs/"  # "View site": the API's docs (settings.UNFOLD's SITE_URL, which unfold shows)
     index_title = "Dashboard"
     login_form = StoreAdminAuthenticationForm
     login_template = "accounts/admin_login.html"  # Django's login page with the one-time code field
@@ -149,8 +155,9 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class StoreScopedAdmin(AuditedAdminMixin, ModelAdmin):
     """Base for every admin of merchant-owned rows: limits what a member sees and may change to their stores.
+    An unfold ``ModelAdmin`` (its widgets, changelist and actions).
 
     ``store_field`` is the lookup from the model to its store ("store", or
     "product__store" for a row that belongs to a store through its product; "pk"
@@ -238,7 +245,7 @@ class StoreScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
         super().delete_queryset(request, queryset)
 
 
-class StoreScopedInline(admin.TabularInline):
+class StoreScopedInline(TabularInline):
     """Inline rows of a store-scoped parent: the same foreign-key limits and write rules as the parent.
 
     ``obj`` in the permission hooks is the parent object.

@@ -4,7 +4,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import TabularInline
-from unfold.widgets import UnfoldAdminCheckboxSelectMultiple, UnfoldAdminURLInputWidget
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminURLInputWidget
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, ValidationFailed
@@ -72,7 +72,7 @@ def send_test(modeladmin, request, queryset):
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=2000, assume_scheme="https", widget=UnfoldAdminURLInputWidget)
     events = forms.MultipleChoiceField(
-        choices=[(name, name) for name in WEBHOOK_EVENT_TYPES], widget=UnfoldAdminCheckboxSelectMultiple
+        choices=[(name, name) for name in WEBHOOK_EVENT_TYPES], widget=UnfoldAdminCheckboxSelectMultipleWidget
     )
 
     class Meta:

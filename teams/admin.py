@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from unfold.widgets import UnfoldAdminCheckboxSelectMultiple, UnfoldAdminEmailInputWidget
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminEmailInputWidget
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, PermissionDenied
@@ -244,7 +244,8 @@ class InvitationAdmin(TeamManageReadsMixin, StoreScopedAdmin):
 
 class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        choices=[(name, name) for name in ALL_PERMISSIONS], required=False, widget=UnfoldAdminCheckboxSelectMultiple
+        choices=[(name, name) for name in ALL_PERMISSIONS], required=False,
+        widget=UnfoldAdminCheckboxSelectMultipleWidget,
     )
 
     class Meta:

@@ -288,3 +288,13 @@ def test_a_superusers_slug_is_unique_whatever_its_case(admin_login, store, user_
     assert taken.status_code == 200 and "slug" in taken.context["adminform"].form.errors
     assert created.status_code == 302, created.context["adminform"].form.errors
     assert sorted(Store.objects.values_list("slug", flat=True)) == ["alpha", "gamma"]
+
+
+def test_view_site_opens_the_api_docs_and_the_admin_is_unfolds(store, admin_login):
+    """The header's "View site" link points at /api/docs/ (this backend has no storefront page of its own), in
+    django-unfold's admin (its stylesheet on the page)."""
+    page = admin_login(store.owner).get("/admin/")
+    text = page.content.decode()
+    assert page.status_code == 200 and page.context["site_url"] == "/api/docs/"
+    assert 'href="/api/docs/"' in text and "/static/unfold/" in text
+    assert admin_login(store.owner).get("/api/docs/").status_code == 200

@@ -303,3 +303,11 @@ def test_admin_import_reports_a_conflict_met_while_writing(admin_client_for_owne
     assert response.status_code == 200
     assert b"Nothing was imported" in response.content
     assert not Product.objects.exists()
+
+
+def test_the_product_form_proposes_the_slug_from_the_name(store, admin_login):
+    """Typing the name fills the slug (Django's prepopulated fields, rendered by unfold's change form)."""
+    page = admin_login(store.owner).get("/admin/catalog/product/add/")
+    text = page.content.decode()
+    assert page.status_code == 200 and 'id="django-admin-prepopulated-fields-constants"' in text
+    assert "&quot;#id_slug&quot;" in text and "&quot;#id_name&quot;" in text

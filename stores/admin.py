@@ -52,7 +52,7 @@ class StoreAdmin(StoreScopedAdmin):
     store_field = "pk"
     write_permission = STORE_MANAGE
     list_display = ["name", "slug", "currency", "is_active", "created_at"]
-    list_filter = ["is_active", "currency"]
+    list_filter = ["is_active"]
     search_fields = ["name", "slug", "contact_email"]
     raw_id_fields = ["owner"]
     actions = ["deactivate_selected"]

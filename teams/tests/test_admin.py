@@ -298,3 +298,20 @@ def test_view_site_opens_the_api_docs_and_the_admin_is_unfolds(store, admin_logi
     assert page.status_code == 200 and page.context["site_url"] == "/api/docs/"
     assert 'href="/api/docs/"' in text and "/static/unfold/" in text
     assert admin_login(store.owner).get("/api/docs/").status_code == 200
+
+
+def _filter_titles(response) -> list[str]:
+    return [str(spec.title) for spec in response.context["cl"].filter_specs]
+
+
+def test_the_store_filter_shows_only_to_members_of_several_stores(store, product_factory, admin_login):
+    """A merchant with one store is not offered a store filter (a related filter with one choice is not shown)
+    nor the stores list a currency filter (30 currencies for one store)."""
+    owner = admin_login(store.owner)
+    product_factory(store=store)
+    assert "store" not in _filter_titles(owner.get("/admin/catalog/product/"))
+    assert "currency" not in _filter_titles(owner.get("/admin/stores/store/"))
+    other = Store.objects.create(name="Second", slug="second", owner=store.owner, currency="USD")
+    Membership.objects.get_or_create(user=store.owner, store=other, defaults={"role": "owner"})
+    product_factory(store=other)
+    assert "store" in _filter_titles(owner.get("/admin/catalog/product/"))

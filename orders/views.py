@@ -69,7 +69,7 @@ def cart_answer(cart, *, status: int = 200):
         description="Re-priced from the catalog. Lines no longer for sale and a coupon that no longer applies are "
                     "removed, each with a line in `messages`. Another user's cart is 404."),
     coupon=extend_schema(
-        parameters=[STORE_PARAM, CART_PARAM], request=CouponCodeInput, responses=CartOutput,
+        parameters=[STORE_PARAM, CART_PARAM], request=CouponCodeInput, responses={200: CartOutput},
         description="POST applies `{code}` (any case); unknown, inactive, expired, used-up or under its minimum "
                     "subtotal → 400 VALIDATION_ERROR with details.code. DELETE removes it."),
     merge=extend_schema(
@@ -124,7 +124,8 @@ class CartViewSet(StoreScopedMixin, viewsets.GenericViewSet):
     partial_update=extend_schema(
         parameters=[STORE_PARAM, CART_ID_PARAM, ITEM_PARAM], request=CartItemUpdateInput, responses=CartOutput,
         description="Sets the line's quantity; past available stock → 409 OUT_OF_STOCK."),
-    destroy=extend_schema(parameters=[STORE_PARAM, CART_ID_PARAM, ITEM_PARAM], request=None, responses=CartOutput,
+    destroy=extend_schema(parameters=[STORE_PARAM, CART_ID_PARAM, ITEM_PARAM], request=None,
+                          responses={200: CartOutput},  # a DELETE's answer is 204 unless the status is given
                           description="Removes the line; answers the cart."),
 )
 class CartItemViewSet(StoreScopedMixin, viewsets.GenericViewSet):

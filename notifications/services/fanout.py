@@ -10,6 +10,7 @@ from django.db import transaction
 
 from auditlog.services import jsonable
 from config.api.envelope import now_iso
+from config.db import rows_select
 from config.emails import email_enqueue
 from stores.models import Store
 from teams.models import Membership
@@ -30,15 +31,17 @@ def emit(event_type: str, store: Store, payload: dict, actor=None) -> None:
     event_id = uuid.uuid4().hex
     data = jsonable(payload)
     body = {"type": event_type, "timestamp": now_iso(), "data": data}
+    # every checkout reads them: one fixed statement (config.db; the ORM's queryset cost 0.4 ms of the 10)
     endpoints = [
         endpoint
-        for endpoint in WebhookEndpoint.objects.filter(store=store, is_active=True).only("id", "events")
+        for endpoint in rows_select(WebhookEndpoint, "store_id = %s AND is_active = %s ORDER BY id", [store.pk, True],
+                                    fields=("events",))
         if event_type in endpoint.events
     ]
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(endpoint=endpoint, event_type=event_type, webhook_id=f"msg_{event_id}", payload=body)
         for endpoint in endpoints
-    )
+    ) if endpoints else []
     from ..tasks import event_fanout_task, webhook_delivery_send_task
 
     for delivery in deliveries:

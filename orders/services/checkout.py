@@ -6,13 +6,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Product, Variant
 from catalog.services import stock_reserve
 from config.api.errors import NotFound, ValidationFailed
+from config.db import row_insert, rows_insert, rows_select
 from notifications import events
 
 from ..events import actor_label, actor_user, audit, emit_event, order_payload
@@ -87,8 +88,11 @@ def _shipping_method(*, store, shipping_method_id) -> ShippingMethod | None:
         if ShippingMethod.objects.filter(store=store, is_active=True).exists():
             raise ValidationFailed("Choose a shipping method.", shipping_method=["Choose a shipping method."])
         return None
-    method = (ShippingMethod.objects.filter(pk=shipping_method_id, store=store, is_active=True).first()
-              if isinstance(shipping_method_id, int) and not isinstance(shipping_method_id, bool) else None)
+    # every checkout reads it: one fixed statement (config.db; the ORM's queryset cost 0.5 ms of the 10)
+    method = (next(iter(rows_select(ShippingMethod, "id = %s AND store_id = %s AND is_active = %s",
+                                    [shipping_method_id, store.pk, True])), None)
+              if isinstance(shipping_method_id, int) and not isinstance(shipping_method_id, bool)
+              and 0 < shipping_method_id < 2**63 else None)  # a bigint, or no such row
     if method is None:
         raise ValidationFailed("Unknown shipping method.", shipping_method=["Unknown shipping method."])
     return method
@@ -116,13 +120,12 @@ def _coupon_count(*, coupon: Coupon, subtotal, currency: str, user, email: str, 
 
 
 def _order_insert(**fields) -> Order:
-    """Inserts the order under a fresh random number; a clash with another order's number draws again."""
+    """Inserts the order under a fresh random number; a clash with another order's number draws again (ON CONFLICT
+    DO NOTHING: no savepoint per checkout)."""
     for _ in range(5):
-        try:
-            with transaction.atomic():
-                return Order.objects.create(number=order_number_new(), **fields)
-        except IntegrityError:
-            continue
+        order = Order(number=order_number_new(), **fields)
+        if row_insert(order, skip_conflict=True):
+            return order
     raise RuntimeError("could not draw a free order number")  # 5 clashes in 2**50: a broken random source
 
 
@@ -162,6 +165,14 @@ def _cart_locked(cart_id) -> tuple[Cart | None, list[CartLine]]:
     if cart.coupon_id is not None:
         cart.coupon = Coupon.objects.filter(pk=cart.coupon_id).first()
     return cart, lines
+
+
+def _cart_delete(cart: Cart) -> None:
+    """The placed cart and its lines, in two DELETEs (Django's collector, for the same two, cost 0.5 ms of Python)."""
+    with connection.cursor() as cursor:
+        for table, column in ((CartLine._meta.db_table, "cart_id"), (Cart._meta.db_table, "id")):
+            cursor.execute(f"DELETE FROM {table} WHERE {column} = %s",
+                           [Cart._meta.pk.get_db_prep_value(cart.pk, connection)])
 
 
 def _converted(model, name: str, value):
@@ -236,7 +247,7 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
         payment_method=payment_method,
         reserved_until=now + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES) if pending else None,
     )
-    order_lines = OrderLine.objects.bulk_create([
+    order_lines = rows_insert([
         OrderLine(order=order, variant_id=line.variant_id, product_id=line.variant.product_id,
                   product_name=line.variant.product.name, variant_name=line.variant.name, sku=line.variant.sku,
                   options=line.variant.options, unit_price=priced.unit_price, quantity=line.quantity,
@@ -246,9 +257,9 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
     _lines_keep(order, order_lines)
     if coupon is not None:
         CouponUse.objects.create(coupon=coupon, order=order, user=user, email=email)
-    OrderEvent.objects.create(order=order, kind="created", to_status=initial_status, actor_user=actor_user(actor),
-                              actor_label=actor_label(actor)[:255])
-    cart.delete()  # the locked instance: no second read of the cart
+    row_insert(OrderEvent(order=order, kind="created", to_status=initial_status, actor_user=actor_user(actor),
+                          actor_label=actor_label(actor)[:255]))
+    _cart_delete(cart)
     audit(store=store, actor=actor, action="order.created", target=order,
           changes={"number": order.number, "status": order.status, "total": str(order.total),
                    "payment_method": payment_method})

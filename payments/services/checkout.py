@@ -4,6 +4,7 @@
 from django.db import transaction
 
 from config.api.errors import ValidationFailed
+from config.db import row_insert
 from orders.events import audit
 from orders.models import Order
 from orders.services import order_hold, order_place
@@ -53,7 +54,7 @@ def checkout_complete(*, store, cart, email: str, customer_name: str = "", shipp
     # A card gateway is called here, inside the transaction: if it fails, nothing was placed (its cost: the order's
     # stock rows stay locked for the gateway's round trip; docs/ARCHITECTURE.md "Orders and payments").
     held = payment_screen_and_start(order=order, payment=payment, gateway=gateway, setting=setting)
-    payment.save(force_insert=True)
+    row_insert(payment)
     audit(store=store, actor=actor, action="payment.created", target=payment,
           changes={"order": order.number, "gateway": gateway.name, "amount": str(order.total),
                    **({"held": True} if held else {})})

@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 
 from config.api.errors import NotFound, ValidationFailed
+from config.db import rows_select
 from config.fields import MASK, mask
 from orders.events import audit
 
@@ -41,8 +42,9 @@ def gateway_setting_get(*, store, gateway: str) -> GatewaySetting:
     """The store's setting for ``gateway`` (unsaved defaults when it never changed them). NotFound (404) for a
     name no gateway has."""
     found = _gateway(gateway)
-    setting = GatewaySetting.objects.filter(store=store, gateway=found.name).first()
-    return setting or _default_setting(store=store, gateway=found)
+    # every checkout reads it: one fixed statement (config.db; the ORM's queryset cost 0.5 ms of the 10)
+    saved = rows_select(GatewaySetting, "store_id = %s AND gateway = %s", [store.pk, found.name])
+    return saved[0] if saved else _default_setting(store=store, gateway=found)
 
 
 def gateway_settings_list(*, store) -> list[GatewaySetting]:

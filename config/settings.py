@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
@@ -350,6 +351,10 @@ UNFOLD = {
     "SITE_HEADER": "Store Admin",
     "SITE_URL": "/api/docs/",
     "SITE_SYMBOL": "storefront",
+    # a page without an icon makes the browser ask for /favicon.ico, a 404 in its console
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("teams/favicon.svg")}],
+    # the merchant's dashboard on the admin index (templates/admin/index.html)
+    "DASHBOARD_CALLBACK": "analytics.admin_dashboard.dashboard_callback",
 }
 
 # --- Uploads, storage, static -----------------------------------------------

@@ -123,3 +123,51 @@ def test_the_shortcuts_open_the_lists_of_what_waits(store, other_store, sales, a
     assert [order.number for order in held.context["cl"].result_list] == [sales["held"].number]
     low = client.get(links["Low stock"])
     assert [product.name for product in low.context["cl"].result_list] == ["Pin"]
+
+
+# --- the page: templates/admin/index.html through unfold's DASHBOARD_CALLBACK ---------------------------------------
+def test_the_admin_index_shows_the_figures_and_charts(store, sales, admin_login, client_for):
+    page = admin_login(store.owner).get("/admin/", {"period": "7d"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    for shown in ("Alpha", "Revenue", "45.00 USD", "previous period 20.00 USD", "+125.0%", "Average order value",
+                  "Conversion rate", "Orders by status", "Shirt", "40.00 USD", "Pin", "2 left",
+                  "Pending bank transfers", 'href="/admin/orders/order/?held=yes"',
+                  'href="/admin/catalog/product/?low_stock=yes"'):
+        assert shown in html, shown
+    assert 'data-type="bar"' in html and 'data-type="line"' in html
+    assert "[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 45.0]" in html.replace("&quot;", '"')  # revenue by day, Chart.js data
+    assert "/static/unfold/js/chart/chart.js" in html  # Chart.js from unfold's own files, no CDN
+    assert 'id="store-switcher"' not in html  # one store
+    assert "999.00" not in html and "Gold" not in html
+    # the same figures as the API's
+    api = client_for(store.owner).get(f"/api/v1/stores/{store.slug}/dashboard?period=30d").json()["data"]
+    assert f"{api['revenue']} USD" in admin_login(store.owner).get("/admin/", {"period": "30d"}).content.decode()
+
+
+def test_the_admin_index_switches_store_for_a_member_of_two(store, other_store, sales, admin_login):
+    Membership.objects.create(user=store.owner, store=other_store, role="staff")
+    client = admin_login(store.owner)
+    html = client.get("/admin/").content.decode()
+    assert 'id="store-switcher"' in html
+    assert '<option value="alpha" selected>Alpha</option>' in html and '<option value="beta">Beta</option>' in html
+    beta = client.get("/admin/", {"store": "beta", "period": "7d"}).content.decode()
+    assert "999.00 USD" in beta
+    assert "Gold" in beta and "Shirt" not in beta
+
+
+def test_the_admin_index_never_shows_another_stores_figures(store, other_store, sales, admin_login):
+    html = admin_login(store.owner).get("/admin/", {"store": "beta"}).content.decode()
+    assert "No store “beta” among yours" in html
+    assert "999.00" not in html and "Gold" not in html and "Beta" not in html
+
+
+def test_the_admin_index_of_a_superuser_before_any_store(user_factory, admin_login):
+    admin = user_factory(is_superuser=True, is_staff=True)
+    html = admin_login(admin).get("/admin/").content.decode()
+    assert "No store yet" in html
+
+
+def test_a_member_of_no_store_is_not_let_in(user, admin_login):
+    response = admin_login(user).get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint format worker beat migrate seed bench clean localstripe
+.PHONY: install run serve test lint format worker beat migrate seed bench clean localstripe browser-check
 
 $(STAMP): requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ run: $(STAMP)
 # The whole suite: SQLite by default; DATABASE_URL / REDIS_URL switch to PostgreSQL / Redis.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
+
+# The admin in headless Chromium: the dashboard, a product, an order; screenshots in docs/screenshots/.
+browser-check: $(STAMP)
+	$(BIN)/python tools/browser_check.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

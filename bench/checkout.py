@@ -440,48 +440,34 @@ def latency(folder: Path, url: str, clients: int, count: int = 300) -> None:
 # --- verify ---------------------------------------------------------------------------------------------------
 
 
-def verify(folder: Path) -> None:
-    """On hand, reserved, orders, lines and movements add up for every variant; nothing oversold."""
-    _django()
-    from django.db import connection
+STOCK_SQL = {
+    # per variant: on hand, reserved, ledger sums, units on open orders' lines
+    "variants": """
+        SELECT v.id, v.stock_quantity, v.reserved, v.allow_backorder,
+               COALESCE(m.on_hand, 0), COALESCE(m.held, 0), COALESCE(m.reserves, 0), COALESCE(l.units, 0)
+        FROM catalog_variant v
+        LEFT JOIN (SELECT variant_id, SUM(quantity_delta) AS on_hand, SUM(reserved_delta) AS held,
+                          COUNT(*) FILTER (WHERE reason = 'reserve') AS reserves
+                   FROM catalog_inventorymovement GROUP BY variant_id) m ON m.variant_id = v.id
+        LEFT JOIN (SELECT ol.variant_id, SUM(ol.quantity) AS units, COUNT(*) AS lines
+                   FROM orders_orderline ol JOIN orders_order o ON o.id = ol.order_id
+                   WHERE o.status IN ('pending', 'processing') GROUP BY ol.variant_id) l ON l.variant_id = v.id
+        WHERE v.store_id = (SELECT id FROM stores_store WHERE slug = %s)""",
+    "lines": "SELECT COUNT(*) FROM orders_orderline",
+    "reserves": "SELECT COUNT(*) FROM catalog_inventorymovement WHERE reason = 'reserve'",
+}
 
-    seed_data, run, quiet = _read(folder, "seed"), _read(folder, "drive"), _read(folder, "latency")
-    sql = {
-        # per variant: on hand, reserved, ledger sums, units on open orders' lines
-        "variants": """
-            SELECT v.id, v.stock_quantity, v.reserved, v.allow_backorder,
-                   COALESCE(m.on_hand, 0), COALESCE(m.held, 0), COALESCE(m.reserves, 0), COALESCE(l.units, 0)
-            FROM catalog_variant v
-            LEFT JOIN (SELECT variant_id, SUM(quantity_delta) AS on_hand, SUM(reserved_delta) AS held,
-                              COUNT(*) FILTER (WHERE reason = 'reserve') AS reserves
-                       FROM catalog_inventorymovement GROUP BY variant_id) m ON m.variant_id = v.id
-            LEFT JOIN (SELECT ol.variant_id, SUM(ol.quantity) AS units, COUNT(*) AS lines
-                       FROM orders_orderline ol JOIN orders_order o ON o.id = ol.order_id
-                       WHERE o.status IN ('pending', 'processing') GROUP BY ol.variant_id) l ON l.variant_id = v.id
-            WHERE v.store_id = (SELECT id FROM stores_store WHERE slug = %s)""",
-        "orders": "SELECT number FROM orders_order WHERE email LIKE %s",
-        "lines": "SELECT COUNT(*) FROM orders_orderline",
-        "reserves": "SELECT COUNT(*) FROM catalog_inventorymovement WHERE reason = 'reserve'",
-        "carts": "SELECT COUNT(*) FROM orders_cart WHERE store_id = (SELECT id FROM stores_store WHERE slug = %s)",
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql["variants"], [seed_data["store"]])
-        variants = cursor.fetchall()
-        cursor.execute(sql["orders"], [f"buyer%@{EMAIL_DOMAIN}"])
-        numbers = sorted(row[0] for row in cursor.fetchall())
-        cursor.execute(sql["orders"], [f"latency%@{EMAIL_DOMAIN}"])
-        quiet_numbers = sorted(row[0] for row in cursor.fetchall())
-        counts = {}
-        for name in ("lines", "reserves"):
-            cursor.execute(sql[name])
-            counts[name] = cursor.fetchone()[0]
-        cursor.execute(sql["carts"], [seed_data["store"]])
-        carts_left = cursor.fetchone()[0]
-        payments = None
-        cursor.execute("SELECT to_regclass('payments_payment')")
-        if cursor.fetchone()[0]:
-            cursor.execute("SELECT COUNT(*), (SELECT COUNT(*) FROM orders_order) FROM payments_payment")
-            payments = cursor.fetchone()
+
+def stock_check(cursor, store: str) -> dict:
+    """The stock invariants of ``store`` (also bench/soak.py's): for every variant on hand and reserved equal the
+    sums of its movements and reserved equals the units on open orders; one reserve movement per order line;
+    nothing oversold. Returns {"variants": rows, "problems": [...], "oversold": [ids], "lines", "reserves"}."""
+    cursor.execute(STOCK_SQL["variants"], [store])
+    variants = cursor.fetchall()
+    counts = {}
+    for name in ("lines", "reserves"):
+        cursor.execute(STOCK_SQL[name])
+        counts[name] = cursor.fetchone()[0]
     problems = []
     oversold = [row[0] for row in variants if not row[3] and row[2] > row[1]]
     for pk, on_hand, reserved, _, ledger_on_hand, ledger_held, _, units in variants:
@@ -490,13 +476,40 @@ def verify(folder: Path) -> None:
                             f"{ledger_held}")
         elif reserved != units:
             problems.append(f"variant {pk}: reserved {reserved}, open orders hold {units}")
+    if counts["lines"] != counts["reserves"]:
+        problems.append(f"{counts['lines']} order lines, {counts['reserves']} reserve movements")
+    return {"variants": variants, "problems": problems, "oversold": oversold, **counts}
+
+
+def verify(folder: Path) -> None:
+    """On hand, reserved, orders, lines and movements add up for every variant; nothing oversold."""
+    _django()
+    from django.db import connection
+
+    seed_data, run, quiet = _read(folder, "seed"), _read(folder, "drive"), _read(folder, "latency")
+    sql = {
+        "orders": "SELECT number FROM orders_order WHERE email LIKE %s",
+        "carts": "SELECT COUNT(*) FROM orders_cart WHERE store_id = (SELECT id FROM stores_store WHERE slug = %s)",
+    }
+    with connection.cursor() as cursor:
+        stock = stock_check(cursor, seed_data["store"])
+        cursor.execute(sql["orders"], [f"buyer%@{EMAIL_DOMAIN}"])
+        numbers = sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(sql["orders"], [f"latency%@{EMAIL_DOMAIN}"])
+        quiet_numbers = sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(sql["carts"], [seed_data["store"]])
+        carts_left = cursor.fetchone()[0]
+        payments = None
+        cursor.execute("SELECT to_regclass('payments_payment')")
+        if cursor.fetchone()[0]:
+            cursor.execute("SELECT COUNT(*), (SELECT COUNT(*) FROM orders_order) FROM payments_payment")
+            payments = cursor.fetchone()
+    variants, problems, oversold = stock["variants"], stock["problems"], stock["oversold"]
     hot = next(row for row in variants if row[0] == seed_data["hot"])
     if numbers != run["numbers"]:
         problems.append(f"{len(numbers)} orders in the database, {len(run['numbers'])} 201 answers")
     if quiet_numbers != quiet["numbers"]:
         problems.append(f"{len(quiet_numbers)} latency-run orders in the database, {len(quiet['numbers'])} 201 answers")
-    if counts["lines"] != counts["reserves"]:
-        problems.append(f"{counts['lines']} order lines, {counts['reserves']} reserve movements")
     refused = run["checkouts"] - run["orders"] + quiet["checkouts"] - quiet["orders"]
     if carts_left != refused:
         problems.append(f"{carts_left} carts left, {refused} checkouts refused")
@@ -507,8 +520,8 @@ def verify(folder: Path) -> None:
     line = (f"orders {len(numbers) + len(quiet_numbers)} = 201 answers {len(run['numbers']) + len(quiet['numbers'])}"
             f"; hot product: on hand {hot[1]}, reserved "
             f"{hot[2]}, available {hot[1] - hot[2]}, {hot[6]} reserve movements; {len(variants)} variants: on hand and "
-            f"reserved = their ledger, reserved = units on open orders; reserve movements {counts['reserves']} = "
-            f"order lines {counts['lines']}; carts left {carts_left} = refused checkouts"
+            f"reserved = their ledger, reserved = units on open orders; reserve movements {stock['reserves']} = "
+            f"order lines {stock['lines']}; carts left {carts_left} = refused checkouts"
             + (f"; payments {payments[0]} = orders {payments[1]}" if payments else "")
             + f"; oversold variants: {len(oversold)}")
     _write(folder, "verify", {"ok": not problems and not oversold, "oversold": len(oversold), "problems": problems,

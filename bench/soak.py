@@ -420,8 +420,10 @@ def verify(folder: Path) -> None:
                        "FROM orders_order o LEFT JOIN payments_payment p ON p.order_id = o.id "
                        "WHERE o.store_id = (SELECT id FROM stores_store WHERE slug = %s)", [store])
         rows = cursor.fetchall()
-        cursor.execute("SELECT event_id, status, error, payment_id FROM payments_webhookevent")
+        cursor.execute("SELECT event_id, status, error, payment_id, "
+                       "EXTRACT(EPOCH FROM processed_at - received_at) FROM payments_webhookevent")
         events = {row[0]: row[1:] for row in cursor.fetchall()}
+        lag = _latencies([float(event[3]) for event in events.values() if event[3] is not None])
         cursor.execute("SELECT o.number, COUNT(*) FROM orders_orderevent e JOIN orders_order o ON o.id = e.order_id "
                        "WHERE e.kind = 'paid' GROUP BY o.number")
         paid_events = dict(cursor.fetchall())
@@ -493,9 +495,11 @@ def verify(folder: Path) -> None:
             f"{hot[2]}/{hot[1]} reserved; carts left {carts_left} = created {len(run['carts'])} - ordered "
             f"{len(sent)}; webhooks: {len(webhooks)} events for {kashier_orders} card orders "
             f"(+{repeats} repeats) stored once, processed once: {paid} paid (one paid event, one payment.paid "
-            f"audit each), {failed} declined; oversold variants: {len(oversold)}")
+            f"audit each), {failed} declined, applied by the worker p50 {lag['p50']:.0f} / p99 {lag['p99']:.0f} ms "
+            f"after they arrived; oversold variants: {len(oversold)}")
     _write(folder, "soak-verify", {"ok": ok, "problems": problems, "oversold": len(oversold), "line": line,
-                                   "webhooks": len(webhooks), "repeats": repeats, "paid": paid, "failed": failed})
+                                   "webhooks": len(webhooks), "repeats": repeats, "paid": paid, "failed": failed,
+                                   "webhook_lag_ms": lag})
     print(f"   correctness: {line} -> {'OK' if ok else 'FAILED'}")
     for problem in problems[:20]:
         print(f"   PROBLEM: {problem}")

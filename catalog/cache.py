@@ -22,12 +22,26 @@ How it stays correct:
 ``CATALOG_CACHE_SECONDS=0`` switches page caching off. List totals (the
 ``COUNT(*)`` behind ``pagination.total``) are cached for anonymous callers
 under the same generation for ``CATALOG_COUNT_CACHE_SECONDS`` (0 = off).
+
+Stock is not a catalog edit (docs/CATALOG.md "Cache and stock"): a stock change (a checkout's reservation, a
+sale, a cancellation, a return, an inventory adjustment) leaves the generation alone and calls
+``catalog_stock_changed``, which after COMMIT writes the variants' new counts into the store's *stock map*
+(``catalog:stock:<store>``, read in the same ``get_many`` as the generation). A cached page keeps its stock
+fields (variant ``stock_quantity``, ``reserved``, ``available``, ``in_stock``, ``updated_at``; product
+``in_stock``) as slots, filled on every hit from the map where it names the variant or product, else with
+what was rendered. Pages whose *membership* depends on stock (an ``in_stock`` filter) also carry the map's
+``flip`` stamp, renewed when some product's ``in_stock`` may have flipped.
 """
 
 import functools
 import hashlib
+import json
 import logging
+import re
+import secrets
 import time
+import uuid
+from contextvars import ContextVar
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -84,19 +98,27 @@ def _fresh_generation() -> int:
     return _last_generation
 
 
+def _stock_key(store_id: int) -> str:
+    return f"catalog:stock:{store_id}"
+
+
 def _bump(store_id: int) -> None:
     _local_generations.pop(store_id, None)
     try:
         # A new number, not incr: without Redis (the database cache) incr is a read then a write, so two writers
         # committing at once could both write the same number and leave current a page rendered between them.
-        cache.set(_generation_key(store_id), _fresh_generation(), timeout=None)
+        # The stock map starts empty with it (its epoch and flip stamp the generation itself).
+        value = _fresh_generation()
+        cache.set_many({_generation_key(store_id): value, _stock_key(store_id): (value, value, value, {})},
+                       timeout=None)
     except Exception:  # a cache outage must not fail a write; entries expire on their own
         logger.warning("catalog cache: could not bump the generation of store %s", store_id, exc_info=True)
 
 
-# Per process, while CATALOG_CACHE_LOCAL_MS > 0: store id -> (generation, trusted until) and
-# page key -> cached entry; bounded, dropped wholesale when full.
-_local_generations: dict[int, tuple[int, float]] = {}
+# Per process, while CATALOG_CACHE_LOCAL_MS > 0: store id -> (state, trusted until), the state being what
+# _state reads (generation, stock epoch, flip stamp, stock overlay), and page key -> cached entry; bounded,
+# dropped wholesale when full.
+_local_generations: dict[int, tuple[tuple, float]] = {}
 _local_pages: dict[str, tuple] = {}
 LOCAL_PAGES_MAX = 2000
 
@@ -136,6 +158,26 @@ def _current_generation(store_id: int, value: int | None) -> int:
         except Exception:
             pass
     return value
+
+
+EMPTY: dict = {}
+
+
+def _state(store_id: int, found: dict) -> tuple:
+    """(generation, stock epoch, flip stamp, stock overlay) from a ``get_many`` answer holding the generation and
+    the stock map. A map of another generation (or none: never written, or evicted) counts as no map, epoch None;
+    an entry rendered under a map must find the same epoch, so a lost map makes it a miss, never a stale hit."""
+    current = _current_generation(store_id, found.get(_generation_key(store_id)))
+    stock = found.get(_stock_key(store_id))
+    if stock is not None and stock[0] == current:
+        return current, stock[1], stock[2], stock[3]
+    return current, None, None, EMPTY
+
+
+def _version(state: tuple, filtered: bool) -> tuple:
+    """What an entry must carry to be current: the generation and stock epoch; the flip stamp too when the
+    answer's membership depends on stock (an ``in_stock`` filter)."""
+    return state[0], state[1], state[2] if filtered else None
 
 
 # --- keys ------------------------------------------------------------------------
@@ -200,14 +242,116 @@ def _throttled(request) -> bool:
     return False
 
 
+# --- stock slots ------------------------------------------------------------------------------
+# While a cached read renders (catalog.output asks stock_recording()), each variant's stock fields and each product's
+# in_stock are rendered as placeholders carrying a per-process random nonce (a merchant's text cannot forge one) and
+# their real values are recorded. The answer is the body with the recorded values in place; the cache keeps it with
+# where each value sits, and a hit whose page shows a variant or product the store's stock map names puts the map's
+# values there.
+_NONCE = secrets.token_hex(8)
+_SLOT = re.compile(rb'"\\u0000' + _NONCE.encode() + rb'([vp]\d+)([qraiu])\\u0000"')
+FIELDS = {b"q": 0, b"r": 1, b"a": 2, b"i": 3, b"u": 4}
+VARIANT_FIELDS = (("stock_quantity", "q"), ("reserved", "r"), ("available", "a"), ("in_stock", "i"),
+                  ("updated_at", "u"))
+_recording: ContextVar[dict | None] = ContextVar("catalog_stock_recording", default=None)
+
+
+def _json(value) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _bool(value) -> bytes:
+    return b"true" if value else b"false"
+
+
+def stock_recording() -> dict | None:
+    """The recorder of the cached read being rendered in this context, else None (render values as they are)."""
+    return _recording.get()
+
+
+def stock_slots_variant(out: dict, recorder: dict) -> None:
+    """Records a variant dict's stock fields and puts placeholders in their place (catalog.output.variant_dict)."""
+    ident = f"v{out['id']}"
+    recorder[ident.encode()] = (b"%d" % out["stock_quantity"], b"%d" % out["reserved"], b"%d" % out["available"],
+                                _bool(out["in_stock"]), _json(out["updated_at"]))
+    for name, field in VARIANT_FIELDS:
+        out[name] = f"\x00{_NONCE}{ident}{field}\x00"
+
+
+def stock_slots_product(out: dict, recorder: dict) -> None:
+    """Records a product dict's in_stock and puts a placeholder in its place (catalog.output.product_dict)."""
+    ident = f"p{out['id']}"
+    recorder[ident.encode()] = (None, None, None, _bool(out["in_stock"]), None)
+    out["in_stock"] = f"\x00{_NONCE}{ident}i\x00"
+
+
+def _template(raw: bytes, recorded: dict) -> tuple[bytes, tuple | None]:
+    """A rendered body with its placeholders filled with the recorded values, and its template: where each value
+    sits in it ((start, end, ident, field), in order) and which variants and products it shows; None when the body
+    has no placeholders."""
+    parts = _SLOT.split(raw)
+    if len(parts) == 1:
+        return raw, None
+    out, spans, position = [parts[0]], [], len(parts[0])
+    for index in range(1, len(parts), 3):
+        ident, field = parts[index], FIELDS[parts[index + 1]]
+        value, text = recorded[ident][field], parts[index + 2]
+        spans.append((position, position + len(value), ident, field))
+        out += (value, text)
+        position += len(value) + len(text)
+    return b"".join(out), (tuple(spans), frozenset(recorded))
+
+
+def _overlaid(body: bytes, spans: tuple, overlay: dict) -> bytes:
+    """``body`` with the values the stock map holds put in their slots (only those differ from the body)."""
+    out, previous = [], 0
+    for start, end, ident, field in spans:
+        changed = overlay.get(ident)
+        if changed is not None:
+            out += (body[previous:start], changed[1][field])
+            previous = end
+    out.append(body[previous:])
+    return b"".join(out)
+
+
+def _render(view, request, args, kwargs):
+    """The view's answer, rendered, its placeholders filled. Returns the answer and its body's template (None:
+    nothing to fill)."""
+    recorder: dict = {}
+    token = _recording.set(recorder)
+    try:
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+    finally:
+        _recording.reset(token)
+    template = None
+    if recorder and not getattr(response, "streaming", False):
+        response.content, template = _template(bytes(response.content), recorder)
+    return response, template
+
+
 # --- the view wrapper --------------------------------------------------------------
-def _serve(entry: tuple, request) -> HttpResponse:
-    _generation, prefix, headers = entry
-    response = HttpResponse(prefix + TIMESTAMP_MARK + now_iso().encode() + b'"}')
-    for name, value in headers:
+# An entry: (version, rendered at (wall clock), body before the timestamp with the stock as rendered, kept headers,
+# template of that body (None: no stock in it)).
+def _body(entry: tuple, overlay: dict) -> bytes:
+    template = entry[4]
+    if template is None or not overlay or overlay.keys().isdisjoint(template[1]):
+        return entry[2]
+    return _overlaid(entry[2], template[0], overlay)
+
+
+def _serve(entry: tuple, state: tuple, request) -> HttpResponse:
+    response = HttpResponse(_body(entry, state[3]) + TIMESTAMP_MARK + now_iso().encode() + b'"}')
+    for name, value in entry[3]:
         response[name] = value
     response["X-Cache"] = "hit"
     return response
+
+
+def _current(entry: tuple, state: tuple, filtered: bool) -> bool:
+    # entries in process memory may outlive their shared copy; the stock map forgets changes older than that
+    return entry[0] == _version(state, filtered) and entry[1] > time.time() - page_seconds()
 
 
 def _remember_page(key: str, entry: tuple) -> None:
@@ -216,17 +360,17 @@ def _remember_page(key: str, entry: tuple) -> None:
     _local_pages[key] = entry
 
 
-def _store(response, key: str, store_id: int, current: int) -> None:
+def _store(response, template, key: str, version: tuple) -> None:
     if response.status_code != 200 or getattr(response, "streaming", False):
         return
-    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-        response.render()
     body = bytes(response.content)
     cut = body.rfind(TIMESTAMP_MARK)
     if cut < 0 or not body.endswith(b'"}'):
         return
+    if template is not None and template[0][-1][1] > cut:  # the stock comes before the timestamp
+        return
     headers = tuple((name, response[name]) for name in KEPT_HEADERS if response.has_header(name))
-    entry = (current, body[:cut], headers)
+    entry = (version, time.time(), body[:cut], headers, template)
     if local_seconds() > 0:
         _remember_page(key, entry)
     try:
@@ -248,35 +392,36 @@ def catalog_cached_read(view, *, store_kwarg: str = "store"):
         key = _page_key(store_id, request) if store_id is not None else None
         if key is None:
             return view(request, *args, **kwargs)
+        filtered = "in_stock" in request.GET
         trust = local_seconds()
         if trust > 0:
             known = _local_generations.get(store_id)
             if known is not None and known[1] > time.monotonic():
                 entry = _local_pages.get(key)
-                if entry is not None and entry[0] == known[0] and not _throttled(request):
-                    return _serve(entry, request)
+                if entry is not None and _current(entry, known[0], filtered) and not _throttled(request):
+                    return _serve(entry, known[0], request)
         try:
-            found = cache.get_many([_generation_key(store_id), key])
+            found = cache.get_many([_generation_key(store_id), _stock_key(store_id), key])
         except Exception:
             return view(request, *args, **kwargs)
         # The generation is read before the view reads the database, so what gets stored
         # is never older than the generation it is stored under.
-        current = _current_generation(store_id, found.get(_generation_key(store_id)))
+        state = _state(store_id, found)
         if trust > 0:
-            _local_generations[store_id] = (current, time.monotonic() + trust)
+            _local_generations[store_id] = (state, time.monotonic() + trust)
         entry = found.get(key)
-        if entry is not None and entry[0] == current and not _throttled(request):
+        if entry is not None and _current(entry, state, filtered) and not _throttled(request):
             if trust > 0:
                 _remember_page(key, entry)
-            return _serve(entry, request)
-        response = view(request, *args, **kwargs)
+            return _serve(entry, state, request)
+        response, template = _render(view, request, args, kwargs)
         store = getattr((getattr(response, "renderer_context", None) or {}).get("view"), "store", None)
         if store is None:
             return response
         if store.pk != store_id:
             _remember_store(slug, store.pk)
             return response
-        _store(response, key, store_id, current)
+        _store(response, template, key, _version(state, filtered))
         return response
 
     return wrapped
@@ -318,20 +463,115 @@ class CatalogPagination(PagePagination):
             return count()
         raw = f"{request.path}?{normalized_query(request.query_params, drop=frozenset({'page', 'limit'}))}"
         key = f"catalog:count:{store.pk}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
+        filtered = "in_stock" in request.query_params  # the total moves with stock: the flip stamp counts too
         try:
-            found = cache.get_many([_generation_key(store.pk), key])
+            found = cache.get_many([_generation_key(store.pk), key, *([_stock_key(store.pk)] if filtered else [])])
         except Exception:
             return count()
-        current = _current_generation(store.pk, found.get(_generation_key(store.pk)))
+        version = _version(_state(store.pk, found), filtered) if filtered else (
+            _current_generation(store.pk, found.get(_generation_key(store.pk))),)
         entry = found.get(key)
-        if entry is not None and entry[0] == current:
+        if entry is not None and entry[0] == version:
             return entry[1]
         total = count()
         try:
-            cache.set(key, (current, total), timeout=count_seconds())
+            cache.set(key, (version, total), timeout=count_seconds())
         except Exception:
             pass
         return total
+
+
+# --- stock changes ------------------------------------------------------------------------------------
+STOCK_MAP_MAX = 2000  # variants and products in a store's map; more, and the generation is bumped instead
+STOCK_SLACK_SECONDS = 60  # a change is kept this long beyond CATALOG_CACHE_SECONDS (slow renders, clock skew)
+STOCK_LOCK_SECONDS = 5  # the map's writer lock expires after this long (a writer that died holding it)
+STOCK_LOCK_WAIT_SECONDS = 2.0  # a writer waits this long for the lock, then bumps the generation instead
+
+
+def catalog_stock_changed(store_id: int | None, variant_ids, *, flipped: bool = False) -> None:
+    """After COMMIT, writes the variants' stock as committed into the store's stock map, so every cached page
+    showing them shows the new counts (other workers within CATALOG_CACHE_LOCAL_MS), without making the store's
+    other pages stale. ``flipped``: some product's ``in_stock`` may have changed, so answers filtered on
+    ``in_stock`` (pages, totals) are stale. The catalog.services.stock functions call it; a change of anything
+    else (price, name, status, a variant added or removed) calls catalog_cache_invalidate. Never raises: when the
+    map cannot be written, the store's generation is bumped instead."""
+    ids = tuple(sorted(set(variant_ids)))
+    if store_id is None or not ids:
+        return
+    transaction.on_commit(functools.partial(_stock_publish, store_id, ids, flipped))
+
+
+def _stock_publish(store_id: int, variant_ids: tuple, flipped: bool) -> None:
+    _local_generations.pop(store_id, None)  # this worker sees its own change at once
+    if page_seconds() <= 0 and count_seconds() <= 0:
+        return
+    lock, token = f"catalog:stocklock:{store_id}", uuid.uuid4().hex
+    try:
+        if not _lock_take(lock, token):
+            logger.warning("catalog cache: the stock map of store %s stayed locked; bumping its generation", store_id)
+            _bump(store_id)
+            return
+        try:
+            _stock_map_write(store_id, variant_ids, flipped, lock, token)
+        finally:
+            if cache.get(lock) == token:
+                cache.delete(lock)
+    except Exception:
+        logger.warning("catalog cache: could not write the stock map of store %s", store_id, exc_info=True)
+        _bump(store_id)
+    _local_generations.pop(store_id, None)
+
+
+def _lock_take(lock: str, token: str) -> bool:
+    deadline = time.monotonic() + STOCK_LOCK_WAIT_SECONDS
+    pause = 0.001
+    while not cache.add(lock, token, timeout=STOCK_LOCK_SECONDS):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+    return True
+
+
+def _stock_map_write(store_id: int, variant_ids: tuple, flipped: bool, lock: str, token: str) -> None:
+    """Under the lock: the map read, the variants read from the database as committed (so of two writers the later
+    one writes the later counts, whatever the order their changes committed in), the map written back."""
+    from django.utils import timezone
+
+    from .models import Variant
+    from .output import iso
+
+    found = cache.get_many([_generation_key(store_id), _stock_key(store_id)])
+    current = found.get(_generation_key(store_id))
+    if current is None:  # nothing is cached under a generation: the next reader starts a fresh one
+        return
+    stock = found.get(_stock_key(store_id))
+    now = time.time()
+    if stock is None or stock[0] != current:
+        # no map for this generation (evicted, or overwritten by a writer that lost a race with a bump): a new
+        # epoch, so entries rendered without a map, or under the lost one, are misses
+        epoch = flip = _fresh_generation()
+        changed = {}
+    else:
+        _, epoch, flip, changed = stock
+        horizon = now - page_seconds() - STOCK_SLACK_SECONDS  # every page rendered before that has expired
+        changed = {ident: item for ident, item in changed.items() if item[0] >= horizon}
+    if flipped:
+        flip = _fresh_generation()
+    zone = timezone.get_current_timezone()
+    rows = Variant.objects.filter(pk__in=variant_ids, store_id=store_id).values_list(
+        "pk", "product_id", "stock_quantity", "reserved", "track_inventory", "allow_backorder", "updated_at",
+        "product__in_stock")
+    for pk, product_id, on_hand, reserved, track, backorder, updated, product_in_stock in rows:
+        purchasable = not track or backorder or on_hand - reserved > 0
+        changed[b"v%d" % pk] = (now, (b"%d" % on_hand, b"%d" % reserved, b"%d" % (on_hand - reserved),
+                                      _bool(purchasable), _json(iso(updated, zone))))
+        changed[b"p%d" % product_id] = (now, (None, None, None, _bool(product_in_stock), None))
+    if len(changed) > STOCK_MAP_MAX or cache.get(lock) != token:
+        # too many changes to carry on every read, or the lock expired under us (another writer may be in)
+        _bump(store_id)
+        return
+    cache.set(_stock_key(store_id), (current, epoch, flip, changed), timeout=None)
 
 
 # --- direct saves -------------------------------------------------------------------------

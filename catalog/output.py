@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from config.money import money_str
 
+from .cache import stock_recording, stock_slots_product, stock_slots_variant
 from .models import variant_purchasable
 
 try:
@@ -44,7 +45,7 @@ def money(value: Decimal | None, currency: str) -> str | None:
 
 
 def variant_dict(variant, currency: str, zone=None) -> dict[str, Any]:
-    return {
+    out = {
         "id": variant.id,
         "sku": variant.sku,
         "name": variant.name,
@@ -62,6 +63,10 @@ def variant_dict(variant, currency: str, zone=None) -> dict[str, Any]:
         "created_at": iso(variant.created_at, zone),
         "updated_at": iso(variant.updated_at, zone),
     }
+    recorder = stock_recording()
+    if recorder is not None:  # a cached read: the stock fields become slots filled on every hit (catalog.cache)
+        stock_slots_variant(out, recorder)
+    return out
 
 
 def image_dict(image, request, zone=None) -> dict[str, Any]:
@@ -90,7 +95,7 @@ def product_dict(product, *, currency: str, request=None, variants=None, images=
     zone = zone or timezone.get_current_timezone()
     variants = product.variants.all() if variants is None else variants
     images = product.images.all() if images is None else images
-    return {
+    out = {
         "id": product.id,
         "name": product.name,
         "slug": product.slug,
@@ -109,6 +114,10 @@ def product_dict(product, *, currency: str, request=None, variants=None, images=
         "created_at": iso(product.created_at, zone),
         "updated_at": iso(product.updated_at, zone),
     }
+    recorder = stock_recording()
+    if recorder is not None:
+        stock_slots_product(out, recorder)
+    return out
 
 
 def products_dicts(products, *, currency: str, request=None, children=None) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from auditlog.services import actor_describe
 from notifications import events
 
+from ..cache import catalog_stock_changed
 from ..errors import OutOfStock
 from ..events import emit_event
 from ..models import InventoryMovement, MovementReason, Product, Variant
@@ -64,6 +65,7 @@ def _stock_move(*, variant: Variant, quantity_delta: int, reserved_delta: int = 
                          variants=[{"variant": stored.pk, "sku": stored.sku, "available": available}])
     _movement_record(variant=stored, reason=reason, quantity_delta=quantity_delta, reserved_delta=reserved_delta,
                      note=note, actor=actor)
+    catalog_stock_changed(stored.store_id, [stored.pk], flipped=True)
     stock_low_notice(variant=stored, available_before=stored.available - quantity_delta + reserved_delta,
                      actor=actor)
     return stored
@@ -80,7 +82,7 @@ def stock_adjust(*, variant: Variant, delta: int, reason: str = MovementReason.A
     if not delta:
         return variant
     stored = _stock_move(variant=variant, quantity_delta=delta, reason=reason, note=note, actor=actor)
-    product_summary_refresh(product_ids=[stored.product_id])
+    product_summary_refresh(product_ids=[stored.product_id], invalidate=False)
     return stored
 
 
@@ -99,7 +101,7 @@ def stock_set(*, variant: Variant, quantity: int, reason: str = MovementReason.A
     stored = _stock_move(variant=variant, quantity_delta=quantity - current, reason=reason, note=note, actor=actor,
                          expect_quantity=current)
     if summary:
-        product_summary_refresh(product_ids=[stored.product_id])
+        product_summary_refresh(product_ids=[stored.product_id], invalidate=False)
     return stored
 
 
@@ -283,7 +285,8 @@ def stock_reserve(*, store, items: list[tuple[int, int]], order, actor=None) -> 
             sold_out.append(variant.product_id)
     # a product's in_stock flips only when a variant runs out: refreshing it then, not on every checkout, keeps
     # hot products' rows out of the checkout's locks
-    product_summary_refresh(product_ids=sold_out)
+    product_summary_refresh(product_ids=sold_out, invalidate=False)
+    catalog_stock_changed(store.pk, [variant.pk for variant in variants], flipped=bool(sold_out))
 
 
 def _stock_give_back(*, order, actor, reason: str, sell: bool) -> None:
@@ -313,10 +316,12 @@ def _stock_give_back(*, order, actor, reason: str, sell: bool) -> None:
     _movements_bulk(store_id=order.store_id, order=order, reason=reason, actor=actor,
                     deltas={variant.pk: (-held[variant.pk] if sell else 0, -held[variant.pk])
                             for variant in variants})
+    back = []
     if not sell:
         back = [variant.product_id for variant in variants
                 if not variant.allow_backorder and variant.available <= 0 < variant.available + held[variant.pk]]
-        product_summary_refresh(product_ids=back)
+        product_summary_refresh(product_ids=back, invalidate=False)
+    catalog_stock_changed(order.store_id, [variant.pk for variant in variants], flipped=bool(back))
 
 
 def stock_release(*, order, actor=None, reason: str = MovementReason.RELEASE) -> None:
@@ -363,5 +368,6 @@ def stock_return(*, order, actor=None) -> dict[int, int]:
                     deltas={variant.pk: (held[variant.pk], 0) for variant in variants})
     back = [variant.product_id for variant in variants
             if not variant.allow_backorder and variant.available <= 0 < variant.available + held[variant.pk]]
-    product_summary_refresh(product_ids=back)
+    product_summary_refresh(product_ids=back, invalidate=False)
+    catalog_stock_changed(order.store_id, [variant.pk for variant in variants], flipped=bool(back))
     return {variant.pk: held[variant.pk] for variant in variants}

@@ -11,8 +11,8 @@ from decimal import Decimal
 import django
 
 
-def main() -> None:
-    django.setup()
+def seed() -> dict:
+    """The rows (django set up, a migrated database), and what the tests need to know of them."""
     from accounts.models import User
     from catalog.models import Product, ProductStatus, Variant
     from orders.models import Coupon, ShippingMethod
@@ -30,11 +30,16 @@ def main() -> None:
         return Variant.objects.create(store=store, product=product, sku=name.upper(), price=Decimal("10.00"),
                                       stock_quantity=stock).pk
 
-    print(json.dumps({
+    return {
         "store": store.slug, "shipping_method": method.pk,
         "scarce": variant("Scarce", 5), "plenty": variant("Plenty", 1000),
         "couponed": variant("Couponed", 100), "once": variant("Once", 100),
-    }))
+    }
+
+
+def main() -> None:
+    django.setup()
+    print(json.dumps(seed()))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import requests
 from django.conf import settings
 
 from tests.envelopes import data, error
+from tests.integration import stock_scenario
 from tests.integration import test_sqlite_checkout as checkout
 
 pytestmark = [
@@ -68,3 +69,7 @@ def test_failed_logins_through_both_servers_count_towards_one_lock(shop):
         assert int(locked.headers["Retry-After"]) > 0
     # and the owner, whose email is not locked, still logs in
     assert login(shop, 1, **OWNER).status_code == 200
+
+
+def test_the_last_unit_bought_through_one_server_is_out_of_stock_on_the_other(shop):
+    stock_scenario.the_last_unit_bought_through_one_server_is_out_of_stock_on_the_other(shop)

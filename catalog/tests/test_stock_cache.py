@@ -1,0 +1,176 @@
+"""A stock change updates what the public sees of that product without making the store's cached pages stale
+(catalog.cache "stock"); a product edit still does."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog import cache as catalog_cache
+from catalog.services import stock_adjust
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _forget_store_ids():
+    catalog_cache._slug_ids.clear()
+
+
+def url(store, path: str = "") -> str:
+    return f"/api/v1/stores/{store.slug}/{path}"
+
+
+def read(client, path: str):
+    """The answer and how many queries it ran on the catalog and stores (the database cache's are not counted)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200, response.content
+    return response, sum(any(table in query["sql"] for table in ("catalog_", "stores_"))
+                         and "cache_entries" not in query["sql"] for query in captured.captured_queries)
+
+
+def fresh(client, path: str, settings):
+    """The answer rendered from the database, the page cache off."""
+    before = settings.CATALOG_CACHE_SECONDS
+    settings.CATALOG_CACHE_SECONDS = 0
+    try:
+        return client.get(path).json()["data"]
+    finally:
+        settings.CATALOG_CACHE_SECONDS = before
+
+
+def adjust(variant, delta: int, capture) -> None:
+    with capture(execute=True):  # the stock map is written after COMMIT
+        stock_adjust(variant=variant, delta=delta)
+
+
+@pytest.fixture(params=["shared cache", "database cache"])
+def any_cache(request):
+    """The suite's cache (Redis with REDIS_URL, else local memory), and the embedded default's database cache."""
+    if request.param == "database cache":
+        request.getfixturevalue("database_cache")
+
+
+@pytest.mark.usefixtures("any_cache")
+def test_a_sell_out_shows_on_the_cached_pages_which_stay_cached(api, store, product_factory, category_factory,
+                                                                settings, django_capture_on_commit_callbacks):
+    # given a cached list, A's and B's details and a category listing B alone
+    tops = category_factory(store=store, name="Tops")
+    a = product_factory(store=store, name="A", stock_quantity=2)
+    b = product_factory(store=store, name="B", category=tops)
+    paths = ["products", f"products/{a.pk}", f"products/{b.pk}", "products?category=" + tops.slug,
+             "search?q=A"]
+    for path in paths:
+        read(api, url(store, path))
+    # when A's last two units are written off
+    adjust(a.variants.get(), -2, django_capture_on_commit_callbacks)
+    # then every page is still a hit, with no query, and says what the database says
+    for path in paths:
+        response, queries = read(api, url(store, path))
+        assert (queries, response["X-Cache"]) == (0, "hit"), path
+        assert response.json()["data"] == fresh(api, url(store, path), settings), path
+    detail = read(api, url(store, f"products/{a.pk}"))[0].json()["data"]
+    assert detail["in_stock"] is False
+    assert {key: detail["variants"][0][key] for key in ("stock_quantity", "reserved", "available", "in_stock")} == {
+        "stock_quantity": 0, "reserved": 0, "available": 0, "in_stock": False}
+
+
+@pytest.mark.usefixtures("any_cache")
+def test_answers_filtered_on_stock_follow_a_sell_out(api, store, product_factory, settings,
+                                                    django_capture_on_commit_callbacks):
+    # given the in-stock list cached with its total, and the plain list
+    a = product_factory(store=store, name="A", stock_quantity=1)
+    product_factory(store=store, name="B")
+    in_stock = url(store, "products?in_stock=true&limit=1")
+    assert read(api, in_stock)[0].json()["pagination"]["total"] == 2
+    read(api, url(store, "products"))
+    # when A sells out
+    adjust(a.variants.get(), -1, django_capture_on_commit_callbacks)
+    # then the in-stock list no longer counts nor lists A (a miss: its membership moved)
+    response, queries = read(api, in_stock)
+    assert queries > 0
+    assert response.json()["pagination"]["total"] == 1
+    assert [p["name"] for p in response.json()["data"]] == ["B"]
+    # and the plain list is still a hit
+    assert read(api, url(store, "products"))[1] == 0
+    # and when A comes back, so does it in the in-stock list
+    adjust(a.variants.get(), 3, django_capture_on_commit_callbacks)
+    assert read(api, in_stock)[0].json()["pagination"]["total"] == 2
+
+
+def test_a_price_edit_after_stock_changes_still_shows_at_once(api, staff_api, store, product_factory, settings,
+                                                              django_capture_on_commit_callbacks):
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    variant = product.variants.get()
+    read(api, url(store, "products"))
+    adjust(variant, -1, django_capture_on_commit_callbacks)
+    assert read(api, url(store, "products"))[1] == 0
+    # when the price changes
+    changed = staff_api.patch(url(store, f"products/{product.pk}/variants/{variant.pk}"), {"price": "42.00"},
+                              format="json")
+    assert changed.status_code == 200
+    # then the next anonymous read renders it, stock included
+    response, queries = read(api, url(store, "products"))
+    assert queries > 0
+    data = response.json()["data"]
+    assert data[0]["price"] == "42.00" and data[0]["variants"][0]["available"] == 4
+    assert data == fresh(api, url(store, "products"), settings)
+
+
+def test_a_lost_stock_map_makes_pages_misses_not_stale(api, store, product_factory,
+                                                       django_capture_on_commit_callbacks):
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    variant = product.variants.get()
+    read(api, url(store, "products"))
+    adjust(variant, -1, django_capture_on_commit_callbacks)
+    assert read(api, url(store, "products"))[1] == 0
+    # when the map is evicted and the counts change behind the cache's back
+    catalog_cache.cache.delete(catalog_cache._stock_key(store.pk))
+    variant.__class__.objects.filter(pk=variant.pk).update(stock_quantity=2)
+    # then the page is rendered again, not filled from the page's recorded counts
+    response, queries = read(api, url(store, "products"))
+    assert queries > 0
+    assert response.json()["data"][0]["variants"][0]["stock_quantity"] == 2
+
+
+def test_a_stock_map_that_stays_locked_bumps_the_generation(api, store, product_factory, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    read(api, url(store, "products"))
+    before = catalog_cache.generation(store.pk)
+    monkeypatch.setattr(catalog_cache, "STOCK_LOCK_WAIT_SECONDS", 0.05)
+    catalog_cache.cache.add(f"catalog:stocklock:{store.pk}", "someone else", timeout=60)
+    adjust(product.variants.get(), -5, django_capture_on_commit_callbacks)
+    assert catalog_cache.generation(store.pk) != before
+    response, queries = read(api, url(store, "products"))
+    assert queries > 0 and response.json()["data"][0]["in_stock"] is False
+
+
+def test_the_writing_worker_sees_its_stock_change_at_once(api, store, product_factory, settings, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    settings.CATALOG_CACHE_LOCAL_MS = 60_000
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    read(api, url(store, "products"))
+    read(api, url(store, "products"))  # trusted in this process's memory now
+    adjust(product.variants.get(), -5, django_capture_on_commit_callbacks)
+    response, queries = read(api, url(store, "products"))
+    assert queries == 0 and response["X-Cache"] == "hit"
+    assert response.json()["data"][0]["in_stock"] is False
+
+
+def test_slots_never_reach_the_answer_and_cannot_be_forged(api, staff_api, store, product_factory,
+                                                           django_capture_on_commit_callbacks):
+    # a placeholder's text as a merchant could type it (PostgreSQL stores no NUL character)
+    forged = f'\\u0000{"0" * 16}v1q\\u0000 "\\u0000{catalog_cache._NONCE[:4]}" and "stock_quantity":'
+    product = product_factory(store=store, name="A", description=forged, stock_quantity=3)
+    first = api.get(url(store, f"products/{product.pk}"))
+    adjust(product.variants.get(), -1, django_capture_on_commit_callbacks)
+    second = api.get(url(store, f"products/{product.pk}"))
+    assert second["X-Cache"] == "hit"
+    for response in (first, second):
+        assert catalog_cache._NONCE.encode() not in response.content
+        assert response.json()["data"]["description"] == forged
+    assert second.json()["data"]["variants"][0]["stock_quantity"] == 2
+    # a member's answer is rendered as it is
+    member = staff_api.get(url(store, f"products/{product.pk}")).json()["data"]
+    assert member["variants"][0]["stock_quantity"] == 2 and member["in_stock"] is True

@@ -78,7 +78,7 @@ def _variant_change(*, variant: Variant, values: dict[str, Any], actor) -> tuple
     unknown = set(values) - set(VARIANT_FIELDS)
     if unknown:
         raise ValueError(f"variant_update does not change {sorted(unknown)}")
-    variant = Variant.objects.select_for_update().select_related("product__store").get(pk=variant.pk)
+    variant = Variant.objects.select_for_update(of=("self",)).select_related("product__store").get(pk=variant.pk)
     if "sku" in values:
         values["sku"] = values["sku"].strip()
         variant_sku_check(store_id=variant.store_id, sku=values["sku"], exclude_pk=variant.pk)

@@ -115,7 +115,7 @@ def coupon_create(*, store, actor=None, **values: Any) -> Coupon:
 def coupon_update(*, coupon: Coupon, actor=None, **values: Any) -> Coupon:
     """Changes a coupon (never its used_count) and records ``coupon.updated`` with each change; nothing changed
     writes nothing. Raises ValidationFailed (400) or AlreadyExists (409)."""
-    coupon = Coupon.objects.select_for_update().select_related("store").get(pk=coupon.pk)
+    coupon = Coupon.objects.select_for_update(of=("self",)).select_related("store").get(pk=coupon.pk)
     values = coupon_check(store=coupon.store, coupon=coupon, **values)
     changes = {name: [_plain(getattr(coupon, name)), _plain(value)] for name, value in values.items()
                if getattr(coupon, name) != value}

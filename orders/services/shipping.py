@@ -53,7 +53,7 @@ def shipping_method_create(*, store, actor=None, **values: Any) -> ShippingMetho
 def shipping_method_update(*, shipping_method: ShippingMethod, actor=None, **values: Any) -> ShippingMethod:
     """Changes a shipping method and records ``shipping_method.updated`` with each change (nothing changed writes
     nothing); placed orders keep the name and price they were charged. Raises ValidationFailed (400)."""
-    method = ShippingMethod.objects.select_for_update().select_related("store").get(pk=shipping_method.pk)
+    method = ShippingMethod.objects.select_for_update(of=("self",)).select_related("store").get(pk=shipping_method.pk)
     values = shipping_method_check(store=method.store, shipping_method=method, **values)
     changes = {name: [getattr(method, name), value] for name, value in values.items()
                if getattr(method, name) != value}

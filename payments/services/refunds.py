@@ -72,7 +72,7 @@ def _payment_locked(payment_id: int) -> Payment:
     same payment never deadlock."""
     order_id = Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).get()
     list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
-    return Payment.objects.select_for_update().select_related("store", "order").get(pk=payment_id)
+    return Payment.objects.select_for_update(of=("self",)).select_related("store", "order").get(pk=payment_id)
 
 
 def _remains_refusal(payment_id: int) -> Exception:

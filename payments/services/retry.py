@@ -33,7 +33,7 @@ def payment_create(*, order: Order, gateway: str, actor=None, ip: str | None = N
     if found.order_status != OrderStatus.PENDING:
         raise ValidationFailed(f"{found.label} is chosen at checkout only.",
                                gateway=[f"{found.label} cannot replace a payment: choose a gateway the buyer pays."])
-    order = Order.objects.select_for_update().select_related("store").filter(pk=order.pk).first()
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").filter(pk=order.pk).first()
     if order is None:
         raise NotFound("No such order.")
     if order.hold_reason:

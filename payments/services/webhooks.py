@@ -236,8 +236,9 @@ def _apply(*, event: WebhookEvent, actor, review_approved: bool) -> tuple[str, s
     found = _payment_find(store=event.store, gateway=event.gateway, notification=notification)
     if found is None:
         return E.IGNORED, _unmatched(notification), None
-    # the lock order: the order's row, then its payment's (the expiry job and mark-paid take them in this order)
-    order = Order.objects.select_for_update().select_related("store").get(pk=found.order_id)
+    # the lock order: the order's row, then its payment's (the expiry job and mark-paid take them in this order); the
+    # order's row only, not the joined store's: checkouts take a key-share lock on the store row at COMMIT
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=found.order_id)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
     payment.order = order
     apply = {Outcome.PAID: _paid, Outcome.FAILED: _failed, Outcome.PROCESSING: _processing,

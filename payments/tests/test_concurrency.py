@@ -68,3 +68,53 @@ def test_mark_paid_racing_the_expiry_job_never_pays_a_cancelled_order(store, mak
     assert Payment.objects.filter(status="paid").count() == Order.objects.filter(payment_status="paid").count()
     variant.refresh_from_db()
     assert variant.reserved == Order.objects.filter(payment_status="paid").count()
+
+
+def test_a_payment_webhook_being_applied_does_not_hold_up_the_stores_checkouts(store, make_variant, cart_with,
+                                                                              settings, monkeypatch):
+    # applying a notification locks its order's row and its payment's, never the store's: a checkout's inserts take a
+    # key-share lock on the store row at COMMIT, so a store row locked FOR UPDATE held every checkout of the store
+    # until the webhook committed, and deadlocked with some (bench/soak.sh: 503s under mixed load)
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from payments.tests.test_kashier import setting_for, webhook
+
+    settings.PUBLIC_BASE_URL = "https://shop.example.com"
+    setting_for(store, save=True)
+    paid_variant, next_variant = make_variant(stock=50), make_variant(stock=50)
+    order, payment = services.checkout_complete(store=store, cart=cart_with((paid_variant, 1)), email="a@example.com",
+                                                shipping_address=ADDRESS, payment_method="kashier")
+    monkeypatch.setattr("payments.services.webhooks._enqueue", lambda pk: None)  # applied below, by the "worker"
+    body, headers = webhook({"merchantOrderId": order.number, "kashierOrderId": "k-1", "transactionId": "TX-1",
+                             "status": "SUCCESS", "amount": str(payment.amount), "currency": payment.currency})
+    event, _ = services.webhook_event_receive(store=store, gateway="kashier", body=body, headers=headers)
+    next_cart = cart_with((next_variant, 1))
+    applying, checked_out = threading.Event(), threading.Event()
+    finished: dict[str, float] = {}
+
+    def worker():
+        with transaction.atomic():
+            services.webhook_event_process(event_id=event.pk)
+            applying.set()
+            checked_out.wait(5)  # the transaction (and its locks) stays open until the buyer is done
+        finished["webhook"] = time.monotonic()
+
+    def buyer():
+        applying.wait(5)
+        placed, _ = services.checkout_complete(store=store, cart=next_cart, email="b@example.com",
+                                               shipping_address=ADDRESS, payment_method="cod")
+        finished["checkout"] = time.monotonic()
+        checked_out.set()
+        return placed.number
+
+    results = race(worker, buyer)
+
+    assert results[0] is None and isinstance(results[1], str), results
+    assert finished["checkout"] < finished["webhook"]  # the buyer was not held up by the webhook's open transaction
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert (order.status, order.payment_status, payment.status) == ("processing", "paid", "paid")
+    assert Order.objects.get(number=results[1]).status == "processing"

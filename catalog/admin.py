@@ -12,10 +12,10 @@ from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError
-from config.api.fields import json_text_problem
 from config.money import money_str
 from stores.models import Store
-from teams.admin_base import StoreScopedAdmin, StoreScopedInline
+from teams.admin_base import StoreScopedAdmin, StoreScopedInline, admin_store_ids_with
+from teams.admin_fields import KeyValueField, KeyValueWidget, money_inputs_localize
 from teams.permissions import CATALOG_WRITE
 
 from . import admin_stock, services  # noqa: F401 - admin_stock: the stock pages, registered on import
@@ -154,20 +154,24 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
 
 
 class VariantInlineForm(forms.ModelForm):
+    """A variant row: its options as rows of name and value (checked by ``variant_options_check``, as the API
+    checks them), its prices with the store currency's places (``currency``: the product's store's)."""
+
+    options = KeyValueField(check=lambda options: services.variant_options_check(options=options),
+                            widget=KeyValueWidget(key_placeholder="size", value_placeholder="M"))
+
     class Meta:
         model = Variant
         fields = ["sku", "name", "price", "compare_at_price", "options", "stock_quantity", "track_inventory",
                   "allow_backorder", "position"]
+        # short headers, so that the row fits a 1400 px screen
+        labels = {"compare_at_price": "Compare at", "stock_quantity": "On hand", "track_inventory": "Track",
+                  "allow_backorder": "Backorder"}
+        help_texts = {"stock_quantity": ""}
 
-    def clean_options(self):
-        options = self.cleaned_data.get("options")
-        if options in (None, ""):
-            return {}
-        if not isinstance(options, dict) or not all(isinstance(value, str) for value in options.values()):
-            raise forms.ValidationError('Options are an object of text values, e.g. {"size": "M", "color": "red"}.')
-        if problem := json_text_problem(options):
-            raise forms.ValidationError(problem)
-        return options
+    def __init__(self, *args, currency: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        money_inputs_localize(self, currency=currency, names=["price", "compare_at_price"])
 
     def clean(self):
         cleaned = super().clean()
@@ -185,9 +189,17 @@ class VariantInline(StoreScopedInline):
     formset = VariantInlineFormSet
     write_permission = CATALOG_WRITE
     extra = 0
-    fields = ["sku", "name", "price", "compare_at_price", "options", "stock_quantity", "reserved",
+    fields = ["sku", "name", "price", "compare_at_price", "options", "stock_quantity", "reserved_count",
               "track_inventory", "allow_backorder", "position", "adjust_stock"]
-    readonly_fields = ["reserved", "adjust_stock"]
+    readonly_fields = ["reserved_count", "adjust_stock"]
+    # rows are put in order by dragging them (unfold sets each row's position): no column for it
+    ordering_field = "position"
+    hide_ordering_field = True
+
+    @admin.display(description="reserved")
+    def reserved_count(self, variant: Variant) -> int | str:
+        """Units held by open orders."""
+        return variant.reserved if variant.pk else ""
 
     @admin.display(description="stock")
     def adjust_stock(self, variant: Variant) -> str:
@@ -271,21 +283,21 @@ class BrandFilter(admin.SimpleListFilter):
 
 
 class ProductAdminForm(forms.ModelForm):
-    """The rules the services would refuse with a 409, reported on the form instead."""
+    """The rules the services would refuse with a 409, reported on the form instead; the attributes as rows of
+    name and value (checked by ``product_attributes_check``, as the API checks them)."""
+
+    attributes = KeyValueField(check=lambda attributes: services.product_attributes_check(attributes=attributes),
+                               widget=KeyValueWidget(key_placeholder="material", value_placeholder="cotton"),
+                               help_text="One name and value per row (a blank row is left out).")
 
     class Meta:
         model = Product
         fields = "__all__"
 
     def clean_attributes(self):
-        attributes = self.cleaned_data.get("attributes")
-        if attributes in (None, ""):
-            return {}
-        if not isinstance(attributes, dict):
-            raise forms.ValidationError('Attributes are a JSON object, e.g. {"material": "cotton"}.')
-        if problem := json_text_problem(attributes):
-            raise forms.ValidationError(problem)
-        return attributes
+        # a value the API set that is not text (a number, a list) stays as it is unless its row was edited
+        return KeyValueField.keep_unedited(self.cleaned_data["attributes"],
+                                           self.instance.attributes if self.instance.pk else None)
 
     def clean(self):
         cleaned = super().clean()
@@ -330,13 +342,16 @@ class ProductAdmin(StoreScopedAdmin):
     autocomplete_fields = ["category"]
     inlines = [VariantInline, ProductImageInline]
     actions = ["publish_selected", "archive_selected", "unpublish_selected"]
-    readonly_fields = ["status", "price", "in_stock", "published_at", "created_at", "updated_at"]
+    readonly_fields = ["status", "price_display", "in_stock", "published_at", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["store", "name", "slug", "category", "brand", "description", "featured"]}),
         ("Attributes", {"fields": ["attributes"], "classes": ["collapse"]}),
-        ("State", {"fields": ["status", "price", "in_stock", "published_at", "created_at", "updated_at"]}),
+        ("State", {"fields": ["status", "price_display", "in_stock", "published_at", "created_at", "updated_at"]}),
     ]
     change_list_template = "admin/catalog/product/change_list.html"
+
+    class Media:
+        css = {"all": ["catalog/product_admin.css"]}
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "store"] if obj else self.readonly_fields
@@ -351,6 +366,28 @@ class ProductAdmin(StoreScopedAdmin):
     @admin.display(description="price", ordering="price")
     def price_display(self, obj: Product) -> str:
         return f"{money_str(obj.price, obj.store.currency)} {obj.store.currency}" if obj.price is not None else "—"
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        store_ids = admin_store_ids_with(request, self.write_permission)
+        if store_ids is not None and len(store_ids) == 1:
+            initial.setdefault("store", store_ids[0])  # a merchant with one store has nothing to choose
+        return initial
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, VariantInline):
+            kwargs["form_kwargs"] = {**kwargs.get("form_kwargs", {}), "currency": self._currency(request, obj)}
+        return kwargs
+
+    def _currency(self, request, obj: Product | None) -> str | None:
+        """The currency of the product's store; on the add page, of the one store this member may add to."""
+        if obj is not None and obj.store_id:
+            return obj.store.currency
+        store_ids = admin_store_ids_with(request, self.write_permission)
+        if store_ids is not None and len(store_ids) == 1:
+            return Store.objects.filter(pk=store_ids[0]).values_list("currency", flat=True).first()
+        return None
 
     # --- saving through the services ------------------------------------------
     def save_model(self, request, obj, form, change):

@@ -279,8 +279,11 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
         if cell["options"]:
             try:
                 values["options"] = _options(cell["options"])
+                services.variant_options_check(options=values["options"])
             except ValueError as exc:
                 error("options", str(exc))
+            except ValidationFailed as exc:
+                error("options", exc.message)
 
         if not row_errors:
             plan = products.get(key)

@@ -5,9 +5,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.errors import ValidationFailed
 from config.api.fields import INTEGER_MAX, json_text_problem
 from config.money import MoneyField
 
+from . import services
 from .models import Category, InventoryMovement, MovementReason, Product, ProductImage, ProductStatus, Review, Variant
 from .output import products_dicts
 from .selectors import SORTS
@@ -65,6 +67,15 @@ def _json_checked(value):
     return value
 
 
+def _service_checked(check, **values):
+    """A catalog service's check function run on an input value, its refusal as the field's error."""
+    try:
+        check(**values)
+    except ValidationFailed as exc:
+        raise serializers.ValidationError(exc.message) from None
+    return next(iter(values.values()))
+
+
 # --- variants --------------------------------------------------------------------
 class VariantInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
@@ -78,7 +89,7 @@ class VariantInput(serializers.Serializer):
     position = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
 
     def validate_options(self, value):
-        return _json_checked(value)
+        return _service_checked(services.variant_options_check, options=value)
 
 
 class VariantOutput(serializers.ModelSerializer):
@@ -137,7 +148,7 @@ class ProductInput(serializers.Serializer):
     attributes = serializers.DictField(required=False)
 
     def validate_attributes(self, value):
-        return _json_checked(value)
+        return _service_checked(services.product_attributes_check, attributes=value)
 
 
 class ProductCreateInput(ProductInput):

@@ -16,6 +16,7 @@ from config.api.actor import request_actor
 from config.api.errors import DomainError
 from config.money import money_str
 from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin, StoreScopedInline
+from teams.admin_fields import money_inputs_localize
 from teams.permissions import ORDERS_MANAGE
 
 from . import services
@@ -299,7 +300,13 @@ class ServiceCheckedForm(forms.ModelForm):
     unique/constraint validation is left to it too, so each rule is written and reported once."""
 
     fields_checked: tuple[str, ...] = ()
+    money_fields: tuple[str, ...] = ()  # amounts shown with the store currency's places
     save_refused: DomainError | None = None  # set by ServiceSavedAdmin when the service refused the last try
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        currency = self.instance.store.currency if self.instance.pk else None
+        money_inputs_localize(self, currency=currency, names=self.money_fields)
 
     def check(self, *, store, values: dict) -> None:  # pragma: no cover - each form says
         raise NotImplementedError
@@ -334,6 +341,7 @@ class ServiceCheckedForm(forms.ModelForm):
 
 class CouponForm(ServiceCheckedForm):
     fields_checked = services.COUPON_FIELDS
+    money_fields = ("value", "min_subtotal")
 
     class Meta:
         model = Coupon
@@ -345,6 +353,7 @@ class CouponForm(ServiceCheckedForm):
 
 class ShippingMethodForm(ServiceCheckedForm):
     fields_checked = services.SHIPPING_METHOD_FIELDS
+    money_fields = ("price", "free_above")
 
     class Meta:
         model = ShippingMethod

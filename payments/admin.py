@@ -285,6 +285,7 @@ class FraudSettingForm(ServiceCheckedForm):
     """Each limit empty: the platform's default (named under it); checked by fraud_setting_check, as the API is."""
 
     fields_checked = services.FRAUD_FIELDS
+    money_fields = ("amount_ceiling",)
 
     class Meta:
         model = FraudSetting
@@ -316,9 +317,14 @@ class FraudSettingAdmin(ServiceSavedAdmin):
     form = FraudSettingForm
     write_permission = STORE_MANAGE
     view_permission = STORE_MANAGE
-    list_display = ["store", *services.FRAUD_FIELDS, "updated_at"]
+    list_display = ["store", *[name if name != "amount_ceiling" else "amount_ceiling_display"
+                               for name in services.FRAUD_FIELDS], "updated_at"]
     list_select_related = ["store"]
     search_fields = ["store__name"]
+
+    @admin.display(description="amount ceiling", ordering="amount_ceiling")
+    def amount_ceiling_display(self, setting: FraudSetting) -> str:
+        return money(setting.amount_ceiling, setting.store.currency)
 
     def service_create(self, *, store, actor, values):
         return services.fraud_setting_update(store=store, actor=actor, **values)

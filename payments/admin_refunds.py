@@ -16,6 +16,7 @@ from config.api.actor import request_actor
 from config.api.errors import DomainError
 from orders.admin import ReadOnlyInline, domain_message, money, refused_on_form
 from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin, admin_store_ids_with, may_write
+from teams.admin_fields import money_inputs_localize
 from teams.permissions import PAYMENTS_REFUND
 
 from . import services
@@ -133,6 +134,7 @@ class PaymentRefundsMixin:
             raise PermissionDenied
         page = reverse("admin:payments_payment_change", args=[payment.pk])
         form = RefundForm(request.POST or None, initial={"amount": remains(payment)})
+        money_inputs_localize(form, currency=payment.currency, names=["amount"])
         if request.method == "POST" and form.is_valid():
             try:  # the service checks everything (amount, remainder, restock): a refusal goes on the form
                 refund = services.payment_refund(payment=payment, actor=request_actor(request), **form.cleaned_data)

@@ -2,10 +2,12 @@
 
 Starts the app itself as in production (gunicorn, DEBUG off, WhiteNoise serving the static files) on a free loopback
 port over a throwaway SQLite file migrated and filled by seed_demo (90 days of history). In headless Chromium driven
-by Selenium (chromium-driver) it signs in to /admin/ as the demo store's owner and opens the dashboard, a product's
-page and an order's page, then as the platform admin another store's dashboard over 90 days (the store switcher).
-It fails on any browser console error, any static file the server did not serve (a 4xx under /static/) and any 5xx;
-the dashboards must draw their charts. Screenshots go to docs/screenshots/ (--screenshots DIR).
+by Selenium (chromium-driver), in a 1400 px wide window, it signs in to /admin/ as the demo store's owner and opens
+the dashboard, a product's page and an order's page, then as the platform admin another store's dashboard over 90
+days (the store switcher). It fails on any browser console error, any static file the server did not serve (a 4xx
+under /static/) and any 5xx; the dashboards must draw their charts; the product page must fit the window (the
+document and its variants table scroll no sideways) and its options' rows must add and remove (in a variant added
+on the page too). Screenshots go to docs/screenshots/ (--screenshots DIR).
 
 Chromium and its driver come from the OS packages: missing, they are installed with apt-get when it can (as root);
 where no browser can be had the check is skipped with a message and exits 0, so CI passes on such a machine.
@@ -15,6 +17,7 @@ Takes 20-45 s once the browser is there.
 import argparse
 import base64
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -32,13 +35,36 @@ OWNER, PLATFORM_ADMIN, PASSWORD = "owner@alpha.demo", "admin@demo.store", "demo-
 PACKAGES = ["chromium", "chromium-driver"]
 CHROMIUM_NAMES = ["chromium", "chromium-browser", "google-chrome"]
 DRIVER_NAMES = ["chromedriver"]
-WIDTH = 1440
+WIDTH = 1400  # the admin must fit a 1400 px wide screen (no sideways scrolling), pages are checked at it
 FIND_PAGES = """
+from django.db.models import Count
 from catalog.models import Product
 from orders.models import Order
-product = Product.objects.filter(store__slug="alpha", status="published", images__isnull=False).order_by("pk").first()
+product = Product.objects.filter(store__slug="alpha", status="published", images__isnull=False).annotate(
+    count=Count("variants")).order_by("-count", "pk").first()
 order = Order.objects.filter(store__slug="alpha", status="processing").order_by("-created_at", "-pk").first()
 print("PAGES", product.pk, order.pk)
+"""
+# The page is no wider than the window, and the variants table no wider than its box (which would scroll it).
+FITS = """
+const page = document.documentElement, box = document.querySelector("#variants-group .formset-wrapper");
+return {page: page.scrollWidth, window: window.innerWidth, table: box ? box.scrollWidth : 0,
+        box: box ? box.clientWidth : 0};
+"""
+# The options of the first variant: "Add" gives a row to fill, its cross takes it away again; a variant added with
+# "Add another Variant" gets rows named after its own index.
+ROWS = """
+const rows = document.querySelector("#variants-group tbody.original .key-value-rows");
+const before = rows.children.length;
+rows.parentElement.querySelector(".key-value-add").click();
+const added = rows.children.length, blank = rows.lastElementChild.querySelector("input").value === "";
+rows.lastElementChild.querySelector(".key-value-remove").click();
+const removed = rows.children.length;
+document.querySelector("#variants-group .add-row").click();
+const fresh = [...document.querySelectorAll("#variants-group tbody.template:not(.empty-form)")].pop();
+fresh.querySelector(".key-value-add").click();
+const names = [...fresh.querySelectorAll(".key-value-row input")].map(input => input.name);
+return {before, added, blank, removed, names};
 """
 
 
@@ -167,6 +193,27 @@ class Check:
         self.driver.set_window_size(WIDTH, 1000)
         self.pages.append(page)
         say(f"{page}: {path} ({self.driver.title})")
+        self.fits(page)
+
+    def fits(self, page: str) -> None:
+        """The open page at WIDTH: no sideways scrolling of the page, nor of a variants table on it."""
+        sizes = self.driver.execute_script(FITS)
+        if sizes["page"] > sizes["window"]:
+            self.problems.append(f"{page}: {sizes['page']} px wide in a {sizes['window']} px window")
+        if sizes["table"] > sizes["box"]:
+            self.problems.append(f"{page}: the variants table is {sizes['table']} px wide in {sizes['box']} px")
+        say(f"{page}: {sizes['page']} px wide in a {sizes['window']} px window"
+            + (f", its variants table {sizes['table']} px in {sizes['box']} px" if sizes["box"] else ""))
+
+    def key_value_rows(self, page: str) -> None:
+        """The options' rows are added and removed in the browser, in a new variant too."""
+        rows = self.driver.execute_script(ROWS)
+        fine = (rows["added"] == rows["before"] + 1 and rows["blank"] and rows["removed"] == rows["before"]
+                and rows["names"] and all(re.fullmatch(r"variants-\d+-options_(key|value)", name)
+                                          for name in rows["names"]))
+        if not fine:
+            self.problems.append(f"{page}: the options' rows did not add or remove as expected: {rows}")
+        self.console_errors(page)
 
     def login(self, email: str) -> None:
         from selenium.common.exceptions import TimeoutException
@@ -233,6 +280,7 @@ def run(screenshots: Path) -> int:
             check.open("admin-dashboard", "/admin/", ready=f"document.getElementById('dashboard-figures') && {charts}")
             check.open("admin-product", f"/admin/catalog/product/{product_id}/change/",
                        ready="document.getElementById('product_form')")
+            check.key_value_rows("admin-product")
             check.open("admin-order", f"/admin/orders/order/{order_id}/change/",
                        ready="document.getElementById('order_form')")
             # a platform superuser picks any store in the switcher

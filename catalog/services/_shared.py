@@ -4,6 +4,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from config.api.errors import ValidationFailed
+from config.api.fields import json_text_problem
+
 from ..events import audit, emit_event, product_payload
 from ..models import Product, ProductStatus
 
@@ -16,6 +19,32 @@ def _changes(instance, values: dict[str, Any]) -> dict[str, list]:
         if old != new:
             changes[field] = [old, new]
     return changes
+
+
+KEY_MAX_LENGTH = 100  # a variant option's or a product attribute's name ("size", "material")
+TEXT_VALUE_MAX_LENGTH = 100  # a variant option's value ("M"), as the API's VariantInput takes it
+
+
+def _key_value_check(*, field: str, mapping, text_values: bool, example: str) -> None:
+    """The rules shared by a variant's ``options`` and a product's ``attributes``: a JSON object whose keys are
+    names (not empty, at most KEY_MAX_LENGTH characters), with text values when ``text_values`` (at most
+    TEXT_VALUE_MAX_LENGTH), and nothing PostgreSQL's jsonb refuses. Raises ValidationFailed on ``field``."""
+    def refuse(message: str) -> None:
+        raise ValidationFailed(message, **{field: [message]})
+
+    if not isinstance(mapping, dict):
+        refuse(f"An object of names and values, e.g. {example}.")
+    for key, value in mapping.items():
+        if not isinstance(key, str) or not key.strip():
+            refuse("Every value needs a name: a key is empty.")
+        if len(key) > KEY_MAX_LENGTH:
+            refuse(f"The key {key[:20]!r}… is longer than {KEY_MAX_LENGTH} characters.")
+        if text_values and not isinstance(value, str):
+            refuse(f"The value of {key!r} is not text: values are text, e.g. {example}.")
+        if text_values and len(value) > TEXT_VALUE_MAX_LENGTH:
+            refuse(f"The value of {key!r} is longer than {TEXT_VALUE_MAX_LENGTH} characters.")
+    if problem := json_text_problem(mapping):
+        refuse(problem)
 
 
 def _product_changed(*, product: Product, actor, changes: dict) -> None:

@@ -13,7 +13,7 @@ from stores.models import Store
 from ..errors import ProductInUse
 from ..events import audit, emit_event, product_payload
 from ..models import Category, Product, ProductImage, ProductStatus
-from ._shared import _changes, _delete_files
+from ._shared import _changes, _delete_files, _key_value_check
 from .slugs import slug_free_check, slug_generate
 from .summary import product_summary_refresh
 from .variants import _variant_insert
@@ -35,6 +35,12 @@ def product_category_check(*, store: Store, category: Category | None) -> None:
         raise ValidationFailed("The category belongs to another store.", category=["Unknown category."])
 
 
+def product_attributes_check(*, attributes) -> None:
+    """A product's ``attributes``: an object whose keys are non-empty names of at most 100 characters
+    ({"material": "cotton"}; the values any JSON). Raises ValidationFailed (``attributes``)."""
+    _key_value_check(field="attributes", mapping=attributes, text_values=False, example='{"material": "cotton"}')
+
+
 @transaction.atomic
 def product_create(*, store: Store, actor=None, name: str, slug: str = "", description: str = "", brand: str = "",
                    category: Category | None = None, featured: bool = False, attributes: dict | None = None,
@@ -44,6 +50,7 @@ def product_create(*, store: Store, actor=None, name: str, slug: str = "", descr
     Raises AlreadyExists for a taken slug or sku, ValidationFailed for a foreign category.
     """
     product_category_check(store=store, category=category)
+    product_attributes_check(attributes=attributes or {})
     if slug:
         slug_free_check(model=Product, store=store, slug=slug)
     else:
@@ -80,6 +87,8 @@ def product_update(*, product: Product, actor=None, **values: Any) -> Product:
         raise ValueError(f"product_update does not change {sorted(unknown)}")
     if "category" in values:
         product_category_check(store=product.store, category=values["category"])
+    if "attributes" in values:
+        product_attributes_check(attributes=values["attributes"])
     if "slug" in values and not values["slug"]:
         values.pop("slug")
     if values.get("slug") and values["slug"] != product.slug:

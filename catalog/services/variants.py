@@ -10,7 +10,7 @@ from config.money import currency_places, money_fits
 
 from ..errors import ProductInUse
 from ..models import Product, Variant
-from ._shared import _changes, _product_changed
+from ._shared import _changes, _key_value_check, _product_changed
 from .stock import stock_opening_record, stock_set
 from .summary import product_summary_refresh
 
@@ -34,6 +34,12 @@ def variant_prices_check(*, currency: str, values: dict[str, Any]) -> None:
         raise ValidationFailed(message, **wrong)
 
 
+def variant_options_check(*, options) -> None:
+    """A variant's ``options``: an object of text values named by non-empty keys ({"size": "M"}), each at most 100
+    characters. Raises ValidationFailed (``options``)."""
+    _key_value_check(field="options", mapping=options, text_values=True, example='{"size": "M", "color": "red"}')
+
+
 def variant_stock_check(*, variant: Variant, values: dict[str, Any]) -> None:
     """The reserved floor: on-hand stock never below what open orders hold unless the variant takes
     backorders. Raises ValidationFailed (``stock_quantity``)."""
@@ -52,6 +58,8 @@ def _variant_insert(*, product: Product, values: dict[str, Any], actor) -> Varia
     sku = values["sku"].strip()
     variant_sku_check(store_id=product.store_id, sku=sku)
     variant_prices_check(currency=product.store.currency, values=values)
+    if "options" in values:
+        variant_options_check(options=values["options"])
     values = {**values, "sku": sku}
     values.setdefault("options", {})
     try:
@@ -83,6 +91,8 @@ def _variant_change(*, variant: Variant, values: dict[str, Any], actor) -> tuple
         values["sku"] = values["sku"].strip()
         variant_sku_check(store_id=variant.store_id, sku=values["sku"], exclude_pk=variant.pk)
     variant_prices_check(currency=variant.product.store.currency, values=values)
+    if "options" in values:
+        variant_options_check(options=values["options"])
     variant_stock_check(variant=variant, values=values)
     changes = _changes(variant, values)
     if not changes:

@@ -3,6 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from catalog.models import Product, Review
+from teams.admin_fields import KeyValueWidget
 from tests.factories import image_upload
 
 pytestmark = pytest.mark.django_db
@@ -47,11 +48,10 @@ def test_publish_action_calls_the_service(admin_client_for_owner, store, product
 def test_add_product_with_variant_and_image(admin_client_for_owner, store):
     data = {
         "store": store.pk, "name": "Admin Made", "slug": "admin-made", "brand": "Acme", "description": "",
-        "attributes": "{}",
         "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
         "variants-MAX_NUM_FORMS": "1000",
         "variants-0-sku": "AM-1", "variants-0-name": "One", "variants-0-price": "4.50",
-        "variants-0-options": "{}", "variants-0-stock_quantity": "3", "variants-0-track_inventory": "on",
+        "variants-0-stock_quantity": "3", "variants-0-track_inventory": "on",
         "variants-0-position": "0",
         "images-TOTAL_FORMS": "1", "images-INITIAL_FORMS": "0", "images-MIN_NUM_FORMS": "0",
         "images-MAX_NUM_FORMS": "1000", "images-0-image": image_upload(), "images-0-alt": "Front",
@@ -68,7 +68,7 @@ def test_add_product_with_variant_and_image(admin_client_for_owner, store):
 def test_admin_refuses_a_fake_image(admin_client_for_owner, store, product_factory):
     fake = SimpleUploadedFile("x.png", b"not an image at all", content_type="image/png")
     data = {
-        "store": store.pk, "name": "Fake", "slug": "fake", "attributes": "{}",
+        "store": store.pk, "name": "Fake", "slug": "fake",
         "variants-TOTAL_FORMS": "0", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
         "variants-MAX_NUM_FORMS": "1000",
         "images-TOTAL_FORMS": "1", "images-INITIAL_FORMS": "0", "images-MIN_NUM_FORMS": "0",
@@ -159,6 +159,12 @@ def change_form_data(response) -> dict:
     for form in forms:
         for name in form.fields:
             value = form[name].value()
+            widget = form.fields[name].widget
+            if isinstance(widget, KeyValueWidget):  # its rows, as the browser posts them
+                rows = widget.format_value(value)
+                data[f"{form.add_prefix(name)}_key"] = [key for key, _ in rows]
+                data[f"{form.add_prefix(name)}_value"] = [item for _, item in rows]
+                continue
             if value is True:
                 value = "on"
             if value is None or value is False or hasattr(value, "url"):  # a file input stays empty
@@ -231,11 +237,10 @@ def test_category_and_review_admin_writes_are_audited_once(admin_client_for_owne
 def _new_product_form(store, **extra) -> dict:
     return {
         "store": store.pk, "name": "Admin Made", "slug": "admin-made", "brand": "Acme", "description": "",
-        "attributes": "{}",
         "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
         "variants-MAX_NUM_FORMS": "1000",
         "variants-0-sku": "AM-1", "variants-0-name": "One", "variants-0-price": "4.50",
-        "variants-0-options": "{}", "variants-0-stock_quantity": "3", "variants-0-track_inventory": "on",
+        "variants-0-stock_quantity": "3", "variants-0-track_inventory": "on",
         "variants-0-position": "0",
         "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0", "images-MIN_NUM_FORMS": "0",
         "images-MAX_NUM_FORMS": "1000",
@@ -243,14 +248,15 @@ def _new_product_form(store, **extra) -> dict:
     }
 
 
-@pytest.mark.parametrize("field, value", [
-    ("variants-0-price", "4.505"),  # USD has two places; the API answers 400 for this
-    ("variants-0-compare_at_price", "9.999"),
-    ("variants-0-options", '["M"]'),  # the API takes an object of text values
-    ("attributes", "[1, 2]"),  # the API takes an object
+@pytest.mark.parametrize("fields", [
+    {"variants-0-price": "4.505"},  # USD has two places; the API answers 400 for this
+    {"variants-0-compare_at_price": "9.999"},
+    {"variants-0-options_key": ["", "color"], "variants-0-options_value": ["M", "red"]},  # a value without a key
+    {"variants-0-options_key": ["size"], "variants-0-options_value": ["M" * 101]},  # the API's 100 characters
+    {"attributes_key": [" "], "attributes_value": ["cotton"]},
 ])
-def test_admin_refuses_what_the_api_refuses(admin_client_for_owner, store, field, value):
-    response = admin_client_for_owner.post("/admin/catalog/product/add/", _new_product_form(store, **{field: value}))
+def test_admin_refuses_what_the_api_refuses(admin_client_for_owner, store, fields):
+    response = admin_client_for_owner.post("/admin/catalog/product/add/", _new_product_form(store, **fields))
     assert response.status_code == 200  # the form again, with the error
     assert not Product.objects.exists()
 

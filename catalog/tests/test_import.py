@@ -136,3 +136,13 @@ def test_a_conflict_while_writing_is_a_command_error_and_imports_nothing(store, 
     with pytest.raises(CommandError, match="Nothing was imported"):
         call_command("import_products", store.slug, str(source))
     assert not Product.objects.exists()
+
+
+def test_an_option_the_api_refuses_is_a_row_error(store):
+    # a value of 101 characters: the API's and the admin's limit (catalog.services.variant_options_check)
+    source = f"sku,product_name,price,options\nLONG-1,Thing,1.00,size={'M' * 101}\n"
+    with pytest.raises(ImportFailed) as caught:
+        products_import(store=store, source=source.encode())
+    assert [(error.row, error.field, error.message) for error in caught.value.errors] == [
+        (2, "options", "The value of 'size' is longer than 100 characters.")]
+    assert not Variant.objects.exists()

@@ -279,3 +279,30 @@ def test_a_refusal_at_save_time_shows_on_the_form(store, admin_login, monkeypatc
     assert response.status_code == 200
     assert "already used" in " ".join(response.context["adminform"].form.errors["code"])
     assert not Coupon.objects.exists()
+
+
+@pytest.mark.parametrize("currency, price, free_above, minimum", [
+    ("USD", "5.00", "50.00", "20.00"), ("LYD", "5.000", "50.000", "20.000")])
+def test_shipping_and_coupon_forms_show_amounts_with_the_currency_places(store_factory, admin_login, currency, price,
+                                                                         free_above, minimum):
+    # given amounts kept in the three-place columns
+    store = store_factory(currency=currency)
+    method = services.shipping_method_create(store=store, name="Courier", price=Decimal("5"),
+                                             free_above=Decimal("50"))
+    coupon = services.coupon_create(store=store, code="TAKE5", kind="fixed", value=Decimal("5"),
+                                    min_subtotal=Decimal("20"))
+    client = admin_login(store.owner)
+    # when their pages are opened
+    method_page = client.get(f"{METHODS}{method.pk}/change/").content.decode()
+    coupon_page = client.get(f"{COUPONS}{coupon.pk}/change/").content.decode()
+    # then the inputs carry the currency's places
+    assert f'name="price" value="{price}"' in method_page
+    assert f'name="free_above" value="{free_above}"' in method_page
+    assert f'name="value" value="{price}"' in coupon_page
+    assert f'name="min_subtotal" value="{minimum}"' in coupon_page
+    # and saving the page as shown changes nothing
+    before = AuditLog.objects.count()
+    form = {"store": store.pk, "name": "Courier", "price": price, "free_above": free_above, "is_active": "on",
+            "position": "0"}
+    assert client.post(f"{METHODS}{method.pk}/change/", form).status_code == 302
+    assert AuditLog.objects.count() == before

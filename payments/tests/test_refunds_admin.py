@@ -132,3 +132,12 @@ def test_the_refunds_list_is_read_only_and_per_store(store, other_store, paid, a
     assert client.get(f"{REFUNDS}add/").status_code == 403
     assert client.post(f"{REFUNDS}{refund.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Refund.objects.count() == 2
+
+
+@pytest.mark.parametrize("currency, shown", [("USD", "20.00"), ("LYD", "20.000")])
+def test_the_refund_form_shows_what_remains_with_the_currency_places(store_factory, paid, admin_login, currency,
+                                                                      shown):
+    store = store_factory(currency=currency)
+    _, payment = paid("cod", at=store)
+    form = admin_login(store.owner).get(f"{PAYMENTS}{payment.pk}/refund/").content.decode()
+    assert f'name="amount" value="{shown}"' in form

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from config.api.errors import ValidationFailed
 from config.money import money_round
 from orders.models import OrderStatus
 from orders.models import PaymentStatus as OrderPaymentStatus
@@ -21,7 +22,7 @@ from teams.admin_base import admin_store_ids_with
 
 from .selectors import DEFAULT_PERIOD, PERIODS, Dashboard, dashboard_cached, dashboard_period
 
-ORDERS, PRODUCTS = "admin:orders_order_changelist", "admin:catalog_product_changelist"
+ORDERS, VARIANTS = "admin:orders_order_changelist", "admin:catalog_variant_changelist"
 SWITCHER_STORES = 200  # a platform superuser's switcher lists this many; any other is reached by ?store=<slug>
 
 
@@ -51,7 +52,7 @@ class AdminDashboard:
     stores: list[Store]
     store: Store | None = None
     notice: str = ""  # why the asked-for store or period is not the one shown
-    period: str = DEFAULT_PERIOD
+    period: str = DEFAULT_PERIOD  # "" when the days were picked (since/until)
     periods: list[dict] = field(default_factory=list)  # unfold's navigation items
     figures: Dashboard | None = None
     since: date | None = None
@@ -92,11 +93,30 @@ def admin_dashboard(request) -> AdminDashboard:
         period = DEFAULT_PERIOD
     board.period = period
     board.since, board.until = dashboard_period(store=store, period=period)
+    if request.GET.get("since") or request.GET.get("until"):
+        _days_picked(board, store, request.GET.get("since", ""), request.GET.get("until", ""))
     figures = board.figures = dashboard_cached(store=store, since=board.since, until=board.until)
-    board.periods = [{"title": f"{days} days", "active": name == period,
+    board.periods = [{"title": f"{days} days", "active": name == board.period,
                       "link": "?" + urlencode({"store": store.slug, "period": name})} for name, days in PERIODS.items()]
     _fill(board, figures, store, store_filter=store_ids is None or len(store_ids) > 1)
     return board
+
+
+def _days_picked(board: AdminDashboard, store: Store, since: str, until: str) -> None:
+    """The days from the picker (``since``/``until``, the store's dates, as GET …/dashboard takes them) in place of
+    the period; a date that is not one, or days the API would refuse, leave the period and say why."""
+    try:
+        days = {name: date.fromisoformat(value) if value else None
+                for name, value in (("since", since), ("until", until))}
+    except ValueError:
+        board.notice = "A date is written YYYY-MM-DD: showing the period instead."
+        return
+    try:
+        board.since, board.until = dashboard_period(store=store, **days)
+    except ValidationFailed as exc:
+        board.notice = f"{exc.message} Showing the period instead."
+        return
+    board.period = ""
 
 
 def _fill(board: AdminDashboard, figures: Dashboard, store: Store, *, store_filter: bool) -> None:
@@ -148,7 +168,7 @@ def _fill(board: AdminDashboard, figures: Dashboard, store: Store, *, store_filt
         Row("Held for review", f"{waiting.held_orders:,}", link(ORDERS, held="yes"),
             detail="Orders a fraud check or a mismatched payment held: approve or reject them."),
         Row("Low stock", f"{waiting.low_stock:,}",
-            link(PRODUCTS, low_stock="yes"),
+            link(VARIANTS, low_stock="yes"),  # the variants counted, one row each
             detail=f"Variants with {store.low_stock_threshold} or fewer units available."),
     ]
 

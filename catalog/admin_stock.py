@@ -4,6 +4,7 @@ catalog.services.stock.stock_adjust (one conditional UPDATE and a movement namin
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,6 +22,7 @@ from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import CATALOG_WRITE
 
 from .models import InventoryMovement, MovementReason, Variant
+from .selectors import variants_low_stock
 from .services import stock_adjust
 
 # What a person records; reserve, release and sale are written by orders.
@@ -138,3 +140,55 @@ class InventoryMovementAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
             "variant": form.variant if form.is_bound else None,
         }
         return TemplateResponse(request, "admin/catalog/inventorymovement/adjust.html", context)
+
+
+# --- stock levels ----------------------------------------------------------------------------------------------------
+class LowStockVariantFilter(admin.SimpleListFilter):
+    """The variants the dashboard counts as low on stock (its "Low stock" shortcut lands here, so the count it shows
+    and the rows listed agree): ``catalog.selectors.variants_low_stock``, the rule of GET inventory?low_stock=true."""
+
+    title = "low stock"
+    parameter_name = "low_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "At or below the store's threshold")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=variants_low_stock().values("pk"))
+        return queryset
+
+
+@admin.register(Variant)
+class VariantStockAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
+    """Stock levels: every variant with its units on hand, reserved and available. Read-only: a variant is edited on
+    its product's page, its stock through "Adjust stock" (a movement in the ledger)."""
+
+    audited_by_services = True
+    write_permission = CATALOG_WRITE
+    list_display = ["sku", "product_link", "name", "stock_quantity", "reserved", "available_units", "track_inventory",
+                    "adjust", "store"]
+    list_display_links = None
+    list_filter = [LowStockVariantFilter, "track_inventory", "store"]
+    list_select_related = ["product", "store"]
+    search_fields = ["sku", "name", "product__name"]
+    ordering = ["store", "product__name", "position", "id"]
+    fields = ["store", "product", "sku", "name", "options", "stock_quantity", "reserved", "track_inventory",
+              "allow_backorder"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(available_units=F("stock_quantity") - F("reserved"))
+
+    @admin.display(description="product", ordering="product__name")
+    def product_link(self, variant: Variant) -> str:
+        url = reverse("admin:catalog_product_change", args=[variant.product_id])
+        return format_html('<a href="{}">{}</a>', url, variant.product.name)
+
+    @admin.display(description="available", ordering="available_units")
+    def available_units(self, variant: Variant) -> int:
+        return variant.available_units
+
+    @admin.display(description="stock")
+    def adjust(self, variant: Variant) -> str:
+        return format_html('<a href="{}?variant={}">adjust</a>', reverse("admin:catalog_stock_adjust"), variant.pk)

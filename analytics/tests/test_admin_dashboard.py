@@ -2,12 +2,15 @@
 with, a store switcher, a period switch, shortcuts to the lists that need action; another store's never."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
 from analytics.admin_dashboard import admin_dashboard
+from catalog import services as catalog_services
+from catalog.models import Variant
 from orders.models import Order
 from teams.models import Membership
 
@@ -66,7 +69,7 @@ def test_a_merchant_with_one_store_sees_its_period_beside_the_previous_one(store
         "Pending bank transfers": ("1", "/admin/orders/order/?status__exact=pending&payment_method__exact="
                                         "bank_transfer&payment_status__exact=unpaid"),
         "Held for review": ("1", "/admin/orders/order/?held=yes"),
-        "Low stock": ("1", "/admin/catalog/product/?low_stock=yes"),
+        "Low stock": ("1", "/admin/catalog/variant/?low_stock=yes"),
     }
 
 
@@ -114,15 +117,23 @@ def test_a_member_of_no_store_gets_no_figures(user):
 
 def test_the_shortcuts_open_the_lists_of_what_waits(store, other_store, sales, admin_login):
     Membership.objects.create(user=store.owner, store=other_store, role="staff")  # links that name the store
+    # a second variant of the pin runs low too: two variants of one product
+    pin = Variant.objects.get(product__name="Pin")
+    catalog_services.variant_create(product=pin.product, sku="PIN-GOLD", price=Decimal("2.00"), stock_quantity=1)
+    make_low = Variant.objects.filter(store=other_store).update  # and one of the other store's
+    make_low(stock_quantity=1)
     client = admin_login(store.owner)
-    links = {row.label: row.link for row in board_for(store.owner).actions}
-    transfers = client.get(links["Pending bank transfers"])
+    shortcuts = {row.label: row for row in board_for(store.owner).actions}
+    transfers = client.get(shortcuts["Pending bank transfers"].link)
     assert transfers.status_code == 200
     assert [order.number for order in transfers.context["cl"].result_list] == [sales["transfer"].number]
-    held = client.get(links["Held for review"])
+    held = client.get(shortcuts["Held for review"].link)
     assert [order.number for order in held.context["cl"].result_list] == [sales["held"].number]
-    low = client.get(links["Low stock"])
-    assert [product.name for product in low.context["cl"].result_list] == ["Pin"]
+    # the low-stock count is of variants, and its link lists those variants, one row each
+    low = client.get(shortcuts["Low stock"].link)
+    assert low.status_code == 200
+    assert sorted(variant.sku for variant in low.context["cl"].result_list) == sorted([pin.sku, "PIN-GOLD"])
+    assert shortcuts["Low stock"].value == "2"
 
 
 # --- the page: templates/admin/index.html through unfold's DASHBOARD_CALLBACK ---------------------------------------
@@ -133,7 +144,7 @@ def test_the_admin_index_shows_the_figures_and_charts(store, sales, admin_login,
     for shown in ("Alpha", "Revenue", "45.00 USD", "previous period 20.00 USD", "+125.0%", "Average order value",
                   "Conversion rate", "Orders by status", "Shirt", "40.00 USD", "Pin", "2 left",
                   "Pending bank transfers", 'href="/admin/orders/order/?held=yes"',
-                  'href="/admin/catalog/product/?low_stock=yes"'):
+                  'href="/admin/catalog/variant/?low_stock=yes"'):
         assert shown in html, shown
     assert 'data-type="bar"' in html and 'data-type="line"' in html
     assert "[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 45.0]" in html.replace("&quot;", '"')  # revenue by day, Chart.js data
@@ -171,3 +182,32 @@ def test_the_admin_index_of_a_superuser_before_any_store(user_factory, admin_log
 def test_a_member_of_no_store_is_not_let_in(user, admin_login):
     response = admin_login(user).get("/admin/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_the_days_picker_shows_the_days_asked_for(store, sales, admin_login):
+    # given: 45.00 today, 20.00 ten days ago
+    today = timezone.localdate()
+    since, until = today - timedelta(days=12), today - timedelta(days=5)
+    # when the days are picked
+    board = board_for(store.owner, since=since.isoformat(), until=until.isoformat())
+    # then only those days count, and no period is marked
+    assert (board.since, board.until, board.period, board.notice) == (since, until, "", "")
+    assert len(board.figures.by_day) == 8
+    assert kpis(board)["Revenue"][0] == "20.00 USD"
+    assert not any(item["active"] for item in board.periods)
+    # one end left out: GET …/dashboard's defaults (until today, since 30 days before until)
+    assert board_for(store.owner, since=since.isoformat()).until == today
+    # the page carries the picker with the days shown
+    html = admin_login(store.owner).get("/admin/", {"since": since.isoformat(), "until": until.isoformat()}).content
+    assert f'name="since" value="{since.isoformat()}"'.encode() in html
+    assert f'name="until" value="{until.isoformat()}"'.encode() in html
+
+
+@pytest.mark.parametrize("since, until, notice", [
+    ("yesterday", "", "A date is written YYYY-MM-DD: showing the period instead."),
+    ("2026-03-10", "2026-03-01", "since is after until. Showing the period instead."),
+    ("2024-01-01", "2026-01-01", "At most 366 days. Showing the period instead."),
+])
+def test_days_the_api_would_refuse_leave_the_period(store, sales, since, until, notice):
+    board = board_for(store.owner, period="7d", since=since, until=until)
+    assert (board.period, board.notice, len(board.figures.by_day)) == ("7d", notice, 7)

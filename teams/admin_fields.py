@@ -61,7 +61,9 @@ class KeyValueWidget(forms.Widget):
         })
         return context
 
-    def value_from_datadict(self, data, files, name) -> Pairs:
+    def value_from_datadict(self, data, files, name) -> Pairs | None:
+        if self.value_omitted_from_data(data, files, name):
+            return None  # not on the page that posted: not a change (KeyValueField.has_changed)
         keys, values = _getlist(data, f"{name}_key"), _getlist(data, f"{name}_value")
         return [(key or "", value or "") for key, value in zip_longest(keys, values)]
 
@@ -127,7 +129,7 @@ class KeyValueField(forms.Field):
                 and item == value_text(initial[key]) else item for key, item in value.items()}
 
     def has_changed(self, initial, data) -> bool:
-        if self.disabled:
+        if self.disabled or data is None:
             return False
         try:
             value = self.keep_unedited(self.to_python(data), initial)

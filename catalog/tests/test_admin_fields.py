@@ -197,3 +197,14 @@ def test_the_add_page_proposes_the_store_of_a_one_store_merchant(store, other_st
     Membership.objects.create(user=both, store=other_store, role="staff")
     page = admin_login(both).get("/admin/catalog/product/add/")
     assert "store" not in page.context["adminform"].form.initial
+
+
+def test_a_post_without_the_rows_leaves_the_values_alone(store, shirt, admin_login):
+    client = admin_login(store.owner)
+    url = f"/admin/catalog/product/{shirt.pk}/change/"
+    data = {name: value for name, value in change_form_data(client.get(url)).items()
+            if not name.startswith("attributes_") and "-options_" not in name}
+    assert client.post(url, {**data, "name": "Shirt Two"}).status_code == 302
+    shirt.refresh_from_db()
+    assert (shirt.name, shirt.attributes) == ("Shirt Two", {"material": "cotton"})
+    assert shirt.variants.get().options == {"size": "M", "color": "red"}

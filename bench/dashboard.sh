@@ -13,6 +13,8 @@
 #               today's rows; 300 requests per period from 1 client, one per worker, and 4 (queueing); p50/p95, req/s
 #               and the first answer
 #   warm        the same with the answer cache as deployed (60 s): the first request computes, the rest hit Redis
+#   admin index the same figures as the page /admin/?store=big&period=… (signed in as the owner), cold and warm,
+#               from 1 client and one per worker
 #   floor       pgbench, one client: (a) the dashboard's own statements replayed raw, the database's share of a
 #               cold answer; (b) the same figures aggregated straight from orders, lines and events, no rollups:
 #               what the rollups save
@@ -82,11 +84,13 @@ stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 echo "== cold: no answer cache"
 serve 0
 for clients in 1 "$WORKERS" 4; do "$PY" -m bench.dashboard latency "$OUT" "http://127.0.0.1:$PORT" cold "$clients"; done
+for clients in 1 "$WORKERS"; do "$PY" -m bench.dashboard latency "$OUT" "http://127.0.0.1:$PORT" admin_cold "$clients"; done
 stop
 echo "== warm: the answer cache as deployed (60 s)"
 redis-cli -u "$REDIS" --scan --pattern "$PREFIX:*" | xargs -r redis-cli -u "$REDIS" del >/dev/null
 serve 60
 for clients in 1 "$WORKERS" 4; do "$PY" -m bench.dashboard latency "$OUT" "http://127.0.0.1:$PORT" warm "$clients"; done
+for clients in 1 "$WORKERS"; do "$PY" -m bench.dashboard latency "$OUT" "http://127.0.0.1:$PORT" admin_warm "$clients"; done
 stop
 if grep -q "Traceback" "$OUT/gunicorn.log"; then echo "   the server logged errors:"; tail -40 "$OUT/gunicorn.log"; fi
 

@@ -49,7 +49,7 @@ def test_posted_rows_are_saved_as_the_json_entered(store, shirt, admin_login):
     client = admin_login(store.owner)
     url = f"/admin/catalog/product/{shirt.pk}/change/"
     data = change_form_data(client.get(url))
-    # when: a row changed, one added, one removed (cleared), spaces around
+    # when: a row changed, one added, one removed (cleared), spaces around (jsonb keeps no key order: not checked)
     response = client.post(url, {
         **data,
         "attributes_key": ["material", " fit ", ""], "attributes_value": ["linen", "loose", ""],
@@ -59,10 +59,7 @@ def test_posted_rows_are_saved_as_the_json_entered(store, shirt, admin_login):
     assert response.status_code == 302, response.context["adminform"].form.errors
     shirt.refresh_from_db()
     assert shirt.attributes == {"material": "linen", "fit": "loose"}
-    assert list(shirt.attributes) == ["material", "fit"]  # in the rows' order
-    variant = shirt.variants.get()
-    assert variant.options == {"size": "L", "sleeve": "long"}
-    assert list(variant.options) == ["size", "sleeve"]
+    assert shirt.variants.get().options == {"size": "L", "sleeve": "long"}
 
 
 def test_a_new_variant_row_takes_its_options(store, shirt, admin_login):

@@ -130,7 +130,7 @@ def products_dicts(products, *, currency: str, request=None, children=None) -> l
     if children is None and all("variants" in getattr(p, "_prefetched_objects_cache", {}) for p in products):
         return [product_dict(p, currency=currency, request=request) for p in products]
     if children is None:
-        loader = _children_sql if connection.vendor == "postgresql" else _children_orm
+        loader = children_sql if connection.vendor == "postgresql" else _children_orm
         children = loader([product.id for product in products])
     variants, images = children
     zone = timezone.get_current_timezone()
@@ -182,7 +182,7 @@ IMAGES_SQL = (f"SELECT {', '.join(_ImageRow.__slots__)} FROM catalog_productimag
               "WHERE product_id = ANY(%s) ORDER BY position, id")
 
 
-def _children_sql(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+def children_sql(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
     """PostgreSQL: the same two queries without the ORM's per-query compilation and model instances
     (about a fifth of a cold list page's CPU), sent as one statement pair with client-side binding
     (Django's default with psycopg 3), which saves a round through the cursor machinery."""
@@ -258,16 +258,23 @@ PRODUCT_ROW_FIELDS = (*_ProductRow.__slots__[:-1], "category__id", "category__na
                       "category__parent_id")
 
 
+def product_rows_of(rows) -> list[_ProductRow]:
+    """Rows of PRODUCT_SELECT_COLUMNS as the objects product_dict reads."""
+    return [_ProductRow(row) for row in rows]
+
+
 def product_rows(queryset, start: int, limit: int) -> list[_ProductRow]:
     """A page of a product queryset (any filters and ordering) as rows: the columns product_dict
     needs and the category's, without 20 product and 20 category model instances."""
     return [_ProductRow(row) for row in queryset.values_list(*PRODUCT_ROW_FIELDS)[start : start + limit]]
 
 
+# a _ProductRow's columns, of catalog_product p and catalog_category c (search.search_statement too)
+PRODUCT_SELECT_COLUMNS = (f"{', '.join('p.' + name for name in _ProductRow.__slots__[:-1])}, "
+                          "c.id, c.name, c.slug, c.parent_id")
 # the default list (no filters, newest first): the common storefront page, one fixed statement
 _PRODUCT_SELECT = (
-    f"SELECT {', '.join('p.' + name for name in _ProductRow.__slots__[:-1])}, c.id, c.name, c.slug, c.parent_id "
-    "FROM catalog_product p LEFT JOIN catalog_category c ON c.id = p.category_id "
+    f"SELECT {PRODUCT_SELECT_COLUMNS} FROM catalog_product p LEFT JOIN catalog_category c ON c.id = p.category_id "
 )
 _DEFAULT_PAGE_WHERE = "WHERE p.store_id = %s{status} ORDER BY p.created_at DESC, p.id DESC LIMIT %s OFFSET %s"
 DEFAULT_PAGE_SQL = _PRODUCT_SELECT + _DEFAULT_PAGE_WHERE

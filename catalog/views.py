@@ -386,11 +386,24 @@ class SearchView(StoreScopedGenericView):
     pagination_class = CatalogPagination
 
     @extend_schema(parameters=[STORE_PARAM, SearchInput], responses=ProductOutput(many=True),
-                   description="Full-text search over published products, best match first.")
+                   description="Full-text search over published products, best match first: the newest "
+                               "SEARCH_MAX_RESULTS (500) matches, ranked; pagination.total counts them.")
     def get(self, request, *args, **kwargs):
         data = SearchInput(data=request.query_params)
         data.is_valid(raise_exception=True)
-        return product_page(self, search.product_search(store=self.store, q=data.validated_data["q"]))
+        q = data.validated_data["q"]
+        if not search.on_postgres():
+            return product_page(self, search.product_search(store=self.store, q=q))
+        children = None
+
+        def fetch(start, limit):  # PostgreSQL: the page, its total and its rows in one statement
+            nonlocal children
+            rows, children, total = search.search_page(store_id=self.store.pk, q=q, start=start, limit=limit)
+            return rows, total
+
+        rows = self.paginator.paginate_counted(fetch, request)
+        return self.paginator.get_paginated_response(
+            output.products_dicts(rows, currency=self.store.currency, request=request, children=children))
 
 
 class SuggestionsView(StoreScopedGenericView):

@@ -181,6 +181,8 @@ CATALOG_COUNT_CACHE_SECONDS = env_int("CATALOG_COUNT_CACHE_SECONDS", 300)
 # answers hot pages from its own memory; other workers show a write at most this late (the writing
 # worker at once, members always). 0 = ask the cache on every request.
 CATALOG_CACHE_LOCAL_MS = env_int("CATALOG_CACHE_LOCAL_MS", 250)
+# Search ranks and answers at most this many matches, the newest (catalog.search): the bound on one search's work.
+SEARCH_MAX_RESULTS = env_int("SEARCH_MAX_RESULTS", 500)
 # bench/run.sh only: mounts the two reference views of bench/floors.py under /api/bench/.
 BENCH_FLOORS = env_bool("BENCH_FLOORS", False)
 

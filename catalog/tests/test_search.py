@@ -97,6 +97,40 @@ def test_search_shape_is_the_product_shape(api, store, shop):
     assert row["price"] == "10.00"
 
 
+@pytest.fixture
+def lanterns(store, product_factory):
+    """Oldest first: the best match (its name), then four that mention it in their description."""
+    product_factory(store=store, name="Lantern")
+    for index in range(4):
+        product_factory(store=store, name=f"Thing {index}", description="a lantern inside")
+
+
+def test_search_ranks_the_newest_matches_up_to_the_bound(api, store, lanterns, settings):
+    settings.SEARCH_MAX_RESULTS = 3
+    body = api.get(url(store, "search?q=lantern")).json()
+    # the three newest matches, ranked (equal here: newest first); the oldest is past the bound
+    assert names_of(body) == ["Thing 3", "Thing 2", "Thing 1"]
+    assert body["pagination"] == {"page": 1, "limit": 20, "total": 3, "totalPages": 1}
+    body = api.get(url(store, "search?q=lantern&limit=2&page=2")).json()
+    assert names_of(body) == ["Thing 1"]
+    assert body["pagination"] == {"page": 2, "limit": 2, "total": 3, "totalPages": 2}
+    body = api.get(url(store, "search?q=lantern&limit=2&page=3")).json()
+    assert body["data"] == [] and body["pagination"]["total"] == 3
+
+
+def test_search_ranks_every_candidate_within_the_bound(api, store, lanterns, settings):
+    settings.SEARCH_MAX_RESULTS = 5
+    body = api.get(url(store, "search?q=lantern")).json()
+    assert names_of(body) == ["Lantern", "Thing 3", "Thing 2", "Thing 1", "Thing 0"]
+    assert body["pagination"]["total"] == 5
+    body = api.get(url(store, "search?q=lantern&limit=2&page=2")).json()
+    assert names_of(body) == ["Thing 2", "Thing 1"]
+
+
+def names_of(body) -> list[str]:
+    return [row["name"] for row in body["data"]]
+
+
 # --- PostgreSQL: full text, triggers, trigrams ---------------------------------------
 @pytest.mark.postgres
 def test_vector_is_kept_by_triggers_for_bulk_writes(store, shop):
@@ -177,3 +211,18 @@ def test_category_delete_drops_its_name_from_the_vector(store, shop):
     Product.objects.filter(category=kitchen).update(category=None)
     Category.objects.filter(pk=kitchen.pk).delete()
     assert not search.product_search(store=store, q="kitchen").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("q", ["cotton", "cott", "blue cot", "cotton -wool", '"cotton shirt"', "mug or sweater",
+                               "shirts", "kitchen", "nothing here", "-cotton", "cotton shirt warm"])
+@pytest.mark.parametrize("bound", [1, 2, 500])
+def test_the_search_statement_answers_what_product_search_does(store, shop, product_factory, settings, q, bound):
+    settings.SEARCH_MAX_RESULTS = bound
+    product_factory(store=store, name="Cotton Candy", description="sweet")
+    expected = list(search.product_search(store=store, q=q).values_list("id", flat=True))
+    for start, limit in [(0, 20), (0, 1), (1, 1), (2, 20)]:
+        rows, children, total = search.search_page(store_id=store.pk, q=q, start=start, limit=limit)
+        assert [row.id for row in rows] == expected[start : start + limit], (start, limit)
+        assert total == len(expected)
+        assert (children is None) == (not rows)

@@ -25,6 +25,14 @@ class PagePagination(PageNumberPagination):
         start = (self.page_number - 1) * self.limit
         return list(queryset[start : start + self.limit])
 
+    def paginate_counted(self, fetch, request) -> list:
+        """A page from ``fetch(start, limit)``, which answers the page's rows and the total together."""
+        self.request = request
+        self.limit = self.get_page_size(request)
+        self.page_number = _positive_int(request.query_params.get(self.page_query_param), 1)
+        rows, self.total = fetch((self.page_number - 1) * self.limit, self.limit)
+        return rows
+
     def get_page_size(self, request):
         requested = _positive_int(request.query_params.get(self.page_size_query_param), self.page_size)
         return min(requested, self.max_page_size)

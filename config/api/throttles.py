@@ -1,8 +1,101 @@
-"""Throttles keyed in the cache (Redis when REDIS_URL is set), rates from THROTTLE_RATES."""
+"""Throttles keyed in the cache (Redis when REDIS_URL is set), rates from THROTTLE_RATES.
 
+What a rate means ("100/min"): at most 100 requests per caller in each window of a minute, the window
+starting at the caller's first request after the last one ended, counted in the shared cache, so every
+server process together allows no more (SharedBudget). A caller refused is told, in Retry-After, when
+its window ends. Unlike DRF's own throttles (a list of every request's time, read and written back
+whole on every request: two round trips and a list as long as the rate), a window is one number; and
+each process takes its tokens from it a few at a time (a lease, about 2% of the rate), so most
+requests are counted without a round trip at all. The price: tokens a process leased and did not use
+are lost to the others until the window ends, so a caller spread over P processes may be refused up to
+(P - 1) leases early; never late.
+"""
+
+import math
+import time
+
+from django.core.cache import cache, caches
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from .actor import request_ip
+
+LEASE_SHARE = 50  # a lease is 1/50 of the rate (at least one token)
+LOCAL_MAX = 10_000  # callers remembered per process; forgotten all at once beyond that
+
+# Per process: cache key -> [limit, window end (time.time()), tokens left here]; tokens -1: the window is spent.
+_leases: dict[str, list] = {}
+
+
+def leases_forget() -> None:
+    """Drops this process's leases (tests: a fresh cache must not meet tokens leased from the old one)."""
+    _leases.clear()
+
+
+def budget_take(key: str, limit: int, duration: int) -> tuple[bool, float]:
+    """Takes one token from ``key``'s window of ``duration`` seconds, which holds ``limit`` tokens for
+    every process together. Returns (allowed, seconds until the window ends)."""
+    now = time.time()
+    lease = _leases.get(key)
+    if lease is not None and lease[0] == limit and lease[1] > now:
+        if lease[2] > 0:
+            lease[2] -= 1
+            return True, lease[1] - now
+        if lease[2] < 0:
+            return False, lease[1] - now  # spent: no round trip for a caller being refused
+    size = max(1, limit // LEASE_SHARE)
+    try:
+        used, end = _shared_take(f"{key}:budget", size, duration, now)
+    except Exception:  # the cache is down: a throttle must not fail the request
+        return True, 0.0
+    granted = min(size, limit - (used - size))
+    if len(_leases) >= LOCAL_MAX:
+        _leases.clear()
+    _leases[key] = [limit, end, granted - 1 if granted > 0 else -1]
+    return granted > 0, end - now
+
+
+def _shared_take(key: str, size: int, duration: int, now: float) -> tuple[int, float]:
+    """Adds ``size`` to the window's count; returns the count after it and when the window ends."""
+    client = _redis_client()
+    if client is not None:  # one round trip: start the window if there is none, count, read its end
+        name = cache.make_key(key)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(name, 0, ex=duration, nx=True)
+        pipe.incrby(name, size)
+        pipe.pttl(name)
+        _, used, ttl = pipe.execute()
+        return used, now + (ttl if ttl > 0 else duration * 1000) / 1000
+    # Any other cache (the database cache): a read, then a write, as DRF's own throttles did.
+    entry = cache.get(key)
+    if entry is None or entry[0] <= now:
+        entry = (now + duration, 0)
+    used = entry[1] + size
+    cache.set(key, (entry[0], used), timeout=math.ceil(entry[0] - now) + 1)
+    return used, entry[0]
+
+
+def _redis_client():
+    backend = caches["default"]  # the backend itself: ``cache`` is a proxy to it
+    if type(backend).__module__.startswith("django_redis"):
+        return backend.client.get_client(write=True)
+    return None
+
+
+class SharedBudget(SimpleRateThrottle):
+    """num_requests per window of duration seconds per caller, shared by every process (module docstring).
+    Last among a throttle's bases, so a ScopedRateThrottle still picks its scope's rate first."""
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        allowed, self.remaining = budget_take(self.key, self.num_requests, self.duration)
+        return allowed
+
+    def wait(self):
+        return max(1, math.ceil(getattr(self, "remaining", self.duration)))
 
 
 class ClientAddress:
@@ -14,7 +107,7 @@ class ClientAddress:
         return request_ip(request) or request.META.get("REMOTE_ADDR") or ""
 
 
-class AnonThrottle(ClientAddress, AnonRateThrottle):
+class AnonThrottle(ClientAddress, AnonRateThrottle, SharedBudget):
     scope = "anon"
 
     def get_cache_key(self, request, view):
@@ -23,7 +116,7 @@ class AnonThrottle(ClientAddress, AnonRateThrottle):
         return super().get_cache_key(request, view)
 
 
-class UserThrottle(ClientAddress, UserRateThrottle):
+class UserThrottle(ClientAddress, UserRateThrottle, SharedBudget):
     scope = "user"
 
     def get_cache_key(self, request, view):
@@ -33,11 +126,11 @@ class UserThrottle(ClientAddress, UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
-class ScopedThrottle(ClientAddress, ScopedRateThrottle):
+class ScopedThrottle(ClientAddress, ScopedRateThrottle, SharedBudget):
     """Views set ``throttle_scope`` to one of auth, payments, uploads."""
 
 
-class PaymentsThrottle(ClientAddress, SimpleRateThrottle):
+class PaymentsThrottle(ClientAddress, SharedBudget):
     """The ``payments`` scope, counted only on requests that start a payment: the view's ``starts_payment(request)``
     says which (a checkout with a card gateway, POST payments). Per API key, per user, else per client IP."""
 

@@ -5,6 +5,7 @@ settings is not enough: the tests patch the class attribute.
 """
 
 import pytest
+from django.conf import settings as django_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -71,3 +72,86 @@ def test_behind_one_proxy_each_client_address_the_proxy_saw_is_counted_apart(api
     spoofed = api.get("/api/version", HTTP_X_FORWARDED_FOR="7.7.7.7, 198.51.100.1").status_code
     other = api.get("/api/version", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code
     assert (first, spoofed, other) == (200, 429, 200)
+
+
+# --- the shared budget (config.api.throttles.budget_take) -------------------------------------------
+def test_most_requests_are_counted_without_asking_the_cache(db, monkeypatch):
+    from config.api import throttles
+
+    asked = []
+    take = throttles._shared_take
+    monkeypatch.setattr(throttles, "_shared_take", lambda *args: asked.append(args) or take(*args))
+    answers = [throttles.budget_take("throttle_test_a", 1000, 60)[0] for _ in range(100)]
+    assert all(answers)
+    assert len(asked) == 5  # leases of 1000 // 50 = 20 tokens
+
+
+def test_a_spent_window_refuses_without_asking_the_cache_and_says_when_it_ends(db, monkeypatch):
+    from config.api import throttles
+
+    asked = []
+    take = throttles._shared_take
+    monkeypatch.setattr(throttles, "_shared_take", lambda *args: asked.append(args) or take(*args))
+    answers = [throttles.budget_take("throttle_test_b", 2, 60) for _ in range(5)]
+    assert [allowed for allowed, _ in answers] == [True, True, False, False, False]
+    assert len(asked) == 3  # one token per lease below 50/window, then one refusal; the rest locally
+    assert all(0 < wait <= 60 for _, wait in answers)
+
+
+def test_a_window_ends_and_a_new_one_starts(db):
+    import time
+
+    from config.api import throttles
+
+    assert throttles.budget_take("throttle_test_c", 1, 1)[0]
+    assert not throttles.budget_take("throttle_test_c", 1, 1)[0]
+    time.sleep(1.1)
+    assert throttles.budget_take("throttle_test_c", 1, 1)[0]
+
+
+def test_another_process_sees_the_same_window(db):
+    # a fresh process has no lease: it asks the cache, which holds the other process's count
+    from config.api import throttles
+
+    assert [throttles.budget_take("throttle_test_d", 3, 60)[0] for _ in range(2)] == [True, True]
+    throttles.leases_forget()
+    assert [throttles.budget_take("throttle_test_d", 3, 60)[0] for _ in range(2)] == [True, False]
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL,
+                    reason="processes share a window through Redis (the database cache: a read, then a write)")
+def test_processes_together_never_pass_more_than_the_rate(db):
+    import multiprocessing
+
+    from config.api import throttles
+
+    limit, processes, each = 300, 3, 200  # leases of 6 tokens
+
+    def run(queue):
+        throttles.leases_forget()
+        queue.put(sum(throttles.budget_take("throttle_test_e", limit, 60)[0] for _ in range(each)))
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [context.Process(target=run, args=(queue,)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    allowed = sum(queue.get(timeout=60) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    # never more than the rate; less only by tokens a process leased and did not use
+    assert limit - processes * 5 <= allowed <= limit
+
+
+@pytest.mark.parametrize("local_ms", [250, 0])  # from the worker's memory; from the shared cache
+def test_cached_catalog_pages_are_throttled_too(api, store, product_factory, rates, settings, local_ms):
+    from catalog import cache as catalog_cache
+
+    catalog_cache._slug_ids.clear()  # store ids are reused across tests on PostgreSQL
+    settings.CATALOG_CACHE_LOCAL_MS = local_ms
+    product_factory(store=store, name="Lamp")
+    rates(anon="3/min")
+    answers = [api.get(f"/api/v1/stores/{store.slug}/products") for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert [answer.get("X-Cache") for answer in answers[:3]] == ["miss", "hit", "hit"]
+    assert answers[3].json()["error"]["code"] == "RATE_LIMITED"

@@ -39,6 +39,7 @@ import json
 import logging
 import re
 import secrets
+import threading
 import time
 import uuid
 from contextvars import ContextVar
@@ -120,6 +121,7 @@ def _bump(store_id: int) -> None:
 # dropped wholesale when full.
 _local_generations: dict[int, tuple[tuple, float]] = {}
 _local_pages: dict[str, tuple] = {}
+_local_bodies: dict[str, tuple] = {}  # page key -> (entry, stock overlay, the entry's body with the overlay in it)
 LOCAL_PAGES_MAX = 2000
 
 
@@ -127,6 +129,7 @@ def local_forget() -> None:
     """Drops this process's trusted generations and pages (tests: one process plays every worker)."""
     _local_generations.clear()
     _local_pages.clear()
+    _local_bodies.clear()
 
 
 def catalog_cache_invalidate(store_id: int) -> None:
@@ -334,15 +337,23 @@ def _render(view, request, args, kwargs):
 # --- the view wrapper --------------------------------------------------------------
 # An entry: (version, rendered at (wall clock), body before the timestamp with the stock as rendered, kept headers,
 # template of that body (None: no stock in it)).
-def _body(entry: tuple, overlay: dict) -> bytes:
+def _body(key: str, entry: tuple, overlay: dict) -> bytes:
     template = entry[4]
     if template is None or not overlay or overlay.keys().isdisjoint(template[1]):
         return entry[2]
-    return _overlaid(entry[2], template[0], overlay)
+    # the same page under the same map (a worker trusts one for CATALOG_CACHE_LOCAL_MS): filled once
+    known = _local_bodies.get(key)
+    if known is not None and known[0] is entry and known[1] is overlay:
+        return known[2]
+    body = _overlaid(entry[2], template[0], overlay)
+    if len(_local_bodies) >= LOCAL_PAGES_MAX:
+        _local_bodies.clear()
+    _local_bodies[key] = (entry, overlay, body)
+    return body
 
 
-def _serve(entry: tuple, state: tuple, request) -> HttpResponse:
-    response = HttpResponse(_body(entry, state[3]) + TIMESTAMP_MARK + now_iso().encode() + b'"}')
+def _serve(key: str, entry: tuple, state: tuple, request) -> HttpResponse:
+    response = HttpResponse(_body(key, entry, state[3]) + TIMESTAMP_MARK + now_iso().encode() + b'"}')
     for name, value in entry[3]:
         response[name] = value
     response["X-Cache"] = "hit"
@@ -399,7 +410,7 @@ def catalog_cached_read(view, *, store_kwarg: str = "store"):
             if known is not None and known[1] > time.monotonic():
                 entry = _local_pages.get(key)
                 if entry is not None and _current(entry, known[0], filtered) and not _throttled(request):
-                    return _serve(entry, known[0], request)
+                    return _serve(key, entry, known[0], request)
         try:
             found = cache.get_many([_generation_key(store_id), _stock_key(store_id), key])
         except Exception:
@@ -413,7 +424,7 @@ def catalog_cached_read(view, *, store_kwarg: str = "store"):
         if entry is not None and _current(entry, state, filtered) and not _throttled(request):
             if trust > 0:
                 _remember_page(key, entry)
-            return _serve(entry, state, request)
+            return _serve(key, entry, state, request)
         response, template = _render(view, request, args, kwargs)
         store = getattr((getattr(response, "renderer_context", None) or {}).get("view"), "store", None)
         if store is None:
@@ -495,10 +506,33 @@ def catalog_stock_changed(store_id: int | None, variant_ids, *, flipped: bool = 
     ``in_stock`` (pages, totals) are stale. The catalog.services.stock functions call it; a change of anything
     else (price, name, status, a variant added or removed) calls catalog_cache_invalidate. Never raises: when the
     map cannot be written, the store's generation is bumped instead."""
-    ids = tuple(sorted(set(variant_ids)))
+    ids = set(variant_ids)
     if store_id is None or not ids:
         return
-    transaction.on_commit(functools.partial(_stock_publish, store_id, ids, flipped))
+    # one publication per store after COMMIT, however many changes the transaction made (an import of 1,000 rows:
+    # one lock, one query): the changes wait in this thread's pending set, and the first callback takes them all.
+    # A callback dropped with a rolled-back savepoint leaves its ids to the next one (published as committed:
+    # harmless); a rolled-back transaction leaves them to the next transaction's publication (the same).
+    pending = _pending_changes()
+    known = pending.setdefault(store_id, [set(), False])
+    known[0] |= ids
+    known[1] = known[1] or flipped
+    transaction.on_commit(_stock_publish_pending)
+
+
+_pending = threading.local()
+
+
+def _pending_changes() -> dict:
+    if not hasattr(_pending, "changes"):
+        _pending.changes = {}
+    return _pending.changes
+
+
+def _stock_publish_pending() -> None:
+    changes, _pending.changes = _pending_changes(), {}
+    for store_id, (ids, flipped) in changes.items():
+        _stock_publish(store_id, tuple(sorted(ids)), flipped)
 
 
 def _stock_publish(store_id: int, variant_ids: tuple, flipped: bool) -> None:

@@ -2,7 +2,7 @@
 (catalog.cache "stock"); a product edit still does."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from catalog import cache as catalog_cache
@@ -174,3 +174,31 @@ def test_slots_never_reach_the_answer_and_cannot_be_forged(api, staff_api, store
     # a member's answer is rendered as it is
     member = staff_api.get(url(store, f"products/{product.pk}")).json()["data"]
     assert member["variants"][0]["stock_quantity"] == 2 and member["in_stock"] is True
+
+
+def test_one_transaction_publishes_its_stock_changes_once(store, product_factory, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    # given two products, and a record of the stock map's publications
+    first, second = (product_factory(store=store, stock_quantity=5).variants.get() for _ in range(2))
+    published = []
+    monkeypatch.setattr(catalog_cache, "_stock_publish", lambda *args: published.append(args))
+    # when one transaction adjusts both, three times (as an import does)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for variant in (first, second, first):
+            stock_adjust(variant=variant, delta=-1)
+    # then one publication after COMMIT carries both
+    assert published == [(store.pk, tuple(sorted((first.pk, second.pk))), True)]
+
+
+def test_a_worker_fills_a_page_with_the_same_stock_map_once(api, store, product_factory, settings, monkeypatch,
+                                                             django_capture_on_commit_callbacks):
+    settings.CATALOG_CACHE_LOCAL_MS = 60_000
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    read(api, url(store, "products"))
+    adjust(product.variants.get(), -1, django_capture_on_commit_callbacks)
+    fills = []
+    overlaid = catalog_cache._overlaid
+    monkeypatch.setattr(catalog_cache, "_overlaid", lambda *args: fills.append(1) or overlaid(*args))
+    answers = [read(api, url(store, "products"))[0].json()["data"] for _ in range(3)]
+    assert len(fills) == 1
+    assert all(answer[0]["variants"][0]["available"] == 4 for answer in answers)

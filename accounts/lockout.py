@@ -13,6 +13,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from config import metrics
+
 from .errors import AccountLocked
 
 
@@ -45,6 +47,7 @@ def lockout_check(*, email: str) -> None:
 
 def lockout_failure_record(*, email: str) -> bool:
     """Counts one failed attempt; locks the email when it reaches the limit. Returns whether it locked."""
+    metrics.count(metrics.LOGIN_FAILURES)
     key = _failures_key(email)
     cache.add(key, 0, timeout=_window_seconds())
     try:
@@ -57,6 +60,7 @@ def lockout_failure_record(*, email: str) -> bool:
     lock_seconds = settings.LOGIN_LOCKOUT_SECONDS
     cache.set(_lock_key(email), time.time() + lock_seconds, timeout=lock_seconds)
     cache.delete(key)
+    metrics.count(metrics.LOGIN_LOCKOUTS)
     return True
 
 

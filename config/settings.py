@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.api.middleware.RequestIDMiddleware",
+    "config.metrics.MetricsMiddleware",  # every answer by route and status, timed (GET /metrics)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -196,7 +197,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+# Redis broker: a message a worker took but never acknowledged (the worker was killed mid-task: acks are late) goes
+# back to the queue this long after it was taken. Longer than any task or countdown runs; tests shorten it.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 2 * 3600, minimum=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict = {
     "idempotency-keys-purge": {"task": "config.api.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
@@ -478,3 +482,19 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Metrics and error tracking -----------------------------------------------
+# GET /metrics (Prometheus, config/metrics.py) answers a scraper with `Authorization: Bearer <METRICS_TOKEN>` or one
+# connecting from METRICS_ALLOWED_IPS (addresses or networks, the connection's own address); with neither set it
+# is 404. Several processes (gunicorn -w N, workers on the host): set PROMETHEUS_MULTIPROC_DIR (README).
+METRICS_TOKEN = env("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+# Sentry (config/sentry.py): on when SENTRY_DSN is set; no personal data is sent (before_send scrubs it).
+SENTRY_DSN = env("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0)
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=env("GIT_COMMIT") or VERSION,
+                traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

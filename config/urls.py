@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
 
+from config import metrics
 from config.api import views as system
 
 api_v1 = [
@@ -20,6 +21,7 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus; closed: METRICS_TOKEN / METRICS_ALLOWED_IPS
     re_path(r"^api/health/?$", system.HealthView.as_view(), name="health"),
     re_path(r"^api/version/?$", system.VersionView.as_view(), name="version"),
     path("api/schema/", system.SchemaView.as_view(), name="schema"),

@@ -9,15 +9,44 @@ each process takes its tokens from it a few at a time (a lease, about 2% of the 
 requests are counted without a round trip at all. The price: tokens a process leased and did not use
 are lost to the others until the window ends, so a caller spread over P processes may be refused up to
 (P - 1) leases early; never late.
+
+When the cache cannot be reached the throttles let requests through (fail open): a rate limit is a courtesy to
+the shared servers, and refusing every request while Redis is down would take the whole API down with it. Each
+such pass is logged and counted (``store_throttle_cache_errors_total``), as every refusal is
+(``store_throttled_requests_total``). The login lockout, a guard against password guessing, fails the other way
+(accounts/lockout.py: a login answers 503 while the cache is down).
 """
 
+import logging
 import math
 import time
 
 from django.core.cache import cache, caches
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from config import metrics
+
 from .actor import request_ip
+from .exceptions import SERVICE_OUTAGES
+
+logger = logging.getLogger(__name__)
+
+
+class Counted:
+    """Counts refusals by scope; lets the request through when the cache is unreachable."""
+
+    def allow_request(self, request, view):
+        try:
+            allowed = super().allow_request(request, view)
+        except SERVICE_OUTAGES as exc:
+            logger.warning("throttle %s: the cache is unreachable, request let through: %s",
+                           getattr(self, "scope", "?"), exc)
+            metrics.count(metrics.THROTTLE_CACHE_ERRORS)
+            return True
+        if not allowed:
+            metrics.count(metrics.THROTTLED, scope=getattr(self, "scope", None) or "unknown")
+        return allowed
+
 
 LEASE_SHARE = 50  # a lease is 1/50 of the rate (at least one token)
 LOCAL_MAX = 10_000  # callers remembered per process; forgotten all at once beyond that
@@ -45,7 +74,9 @@ def budget_take(key: str, limit: int, duration: int) -> tuple[bool, float]:
     size = max(1, limit // LEASE_SHARE)
     try:
         used, end = _shared_take(f"{key}:budget", size, duration, now)
-    except Exception:  # the cache is down: a throttle must not fail the request
+    except Exception as exc:  # the cache is down: a throttle must not fail the request
+        logger.warning("throttle: the cache is unreachable, request let through: %s", exc)
+        metrics.count(metrics.THROTTLE_CACHE_ERRORS)
         return True, 0.0
     granted = min(size, limit - (used - size))
     if len(_leases) >= LOCAL_MAX:
@@ -107,7 +138,7 @@ class ClientAddress:
         return request_ip(request) or request.META.get("REMOTE_ADDR") or ""
 
 
-class AnonThrottle(ClientAddress, AnonRateThrottle, SharedBudget):
+class AnonThrottle(Counted, ClientAddress, AnonRateThrottle, SharedBudget):
     scope = "anon"
 
     def get_cache_key(self, request, view):
@@ -116,7 +147,7 @@ class AnonThrottle(ClientAddress, AnonRateThrottle, SharedBudget):
         return super().get_cache_key(request, view)
 
 
-class UserThrottle(ClientAddress, UserRateThrottle, SharedBudget):
+class UserThrottle(Counted, ClientAddress, UserRateThrottle, SharedBudget):
     scope = "user"
 
     def get_cache_key(self, request, view):
@@ -126,11 +157,11 @@ class UserThrottle(ClientAddress, UserRateThrottle, SharedBudget):
         return super().get_cache_key(request, view)
 
 
-class ScopedThrottle(ClientAddress, ScopedRateThrottle, SharedBudget):
+class ScopedThrottle(Counted, ClientAddress, ScopedRateThrottle, SharedBudget):
     """Views set ``throttle_scope`` to one of auth, payments, uploads."""
 
 
-class PaymentsThrottle(ClientAddress, SharedBudget):
+class PaymentsThrottle(Counted, ClientAddress, SharedBudget):
     """The ``payments`` scope, counted only on requests that start a payment: the view's ``starts_payment(request)``
     says which (a checkout with a card gateway, POST payments). Per API key, per user, else per client IP."""
 

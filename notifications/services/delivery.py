@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from auditlog.services import jsonable
+from config import metrics
 from teams.models import Membership
 
 from .. import events
@@ -91,6 +92,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
     if succeeded:
         _delivery_finish(delivery, WebhookDelivery.SUCCEEDED, status_code, "")
         return None
+    metrics.count(metrics.WEBHOOK_ATTEMPTS_FAILED)
     if is_retryable(status_code) and delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
         delay = retry_delay(delivery.attempts)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -114,6 +116,7 @@ def _delivery_finish(
     if status == WebhookDelivery.SUCCEEDED:
         endpoints.filter(failure_count__gt=0).update(failure_count=0)
         return
+    metrics.count_on_commit(metrics.WEBHOOK_DELIVERIES_FAILED)
     if not count_failure:
         return
     endpoints.update(failure_count=F("failure_count") + 1)

@@ -3,6 +3,7 @@
 
 from django.db import transaction
 
+from config import metrics
 from config.api.errors import ValidationFailed
 from config.db import row_insert
 from orders.events import audit
@@ -58,6 +59,8 @@ def checkout_complete(*, store, cart, email: str, customer_name: str = "", shipp
     audit(store=store, actor=actor, action="payment.created", target=payment,
           changes={"order": order.number, "gateway": gateway.name, "amount": str(order.total),
                    **({"held": True} if held else {})})
+    metrics.count_on_commit(metrics.CHECKOUTS, payment_method=gateway.name)
+    metrics.count_on_commit(metrics.PAYMENTS, gateway=gateway.name, outcome="held" if held else "started")
     return order, payment
 
 
@@ -69,6 +72,7 @@ def payment_start(*, order: Order, payment: Payment, gateway: Gateway, setting: 
     try:
         start = gateway.start(order=order, payment=payment, setting=setting)
     except GatewayFailed as exc:
+        metrics.count(metrics.PAYMENTS, gateway=gateway.name, outcome="refused")  # rolled back, but it happened
         raise PaymentError(str(exc) or PaymentError.default_message, gateway=gateway.name) from exc
     payment.instructions, payment.reference, payment.action = start.instructions, start.reference, start.action()
     payment.failure_reason = ""

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from config import metrics
 from config.api.errors import ValidationFailed
 from orders.events import audit
 from orders.models import Order
@@ -37,4 +38,5 @@ def payment_mark_paid(*, payment: Payment, actor=None) -> Payment:
     payment = Payment.objects.select_related("store", "order").get(pk=payment.pk)
     audit(store=payment.store, actor=actor, action="payment.paid", target=payment,
           changes={"status": [PaymentStatus.PENDING, PaymentStatus.PAID], "order": payment.order.number})
+    metrics.count_on_commit(metrics.PAYMENTS, gateway=payment.gateway, outcome="paid")
     return payment

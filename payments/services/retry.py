@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from config import metrics
 from config.api.errors import InvalidTransition, NotFound, ValidationFailed
 from orders.events import audit
 from orders.models import Order, OrderEvent, OrderStatus
@@ -56,4 +57,5 @@ def payment_create(*, order: Order, gateway: str, actor=None, ip: str | None = N
     audit(store=order.store, actor=actor, action="payment.created", target=payment,
           changes={"order": order.number, "gateway": found.name, "amount": str(order.total), "retry": True,
                    **({"held": True} if held else {})})
+    metrics.count_on_commit(metrics.PAYMENTS, gateway=found.name, outcome="held" if held else "started")
     return payment

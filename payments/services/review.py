@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from config import metrics
 from config.api.errors import InvalidTransition, NotFound, ValidationFailed
 from config.money import money_str
 from orders.events import audit
@@ -168,6 +169,7 @@ def _held_success_record(*, event_id: int, actor) -> Payment | None:
         error="The order was rejected after review: the payment is refunded.")
     if not recorded:
         return None
+    metrics.count_on_commit(metrics.PAYMENTS, gateway=payment.gateway, outcome="paid")
     audit(store=event.store, actor=actor, action="payment.paid", target=payment,
           changes={"status": [payment.status, PaymentStatus.PAID], "order": payment.order.number,
                    "event": event.event_id, "note": "Taken by the gateway; refunded as the order was rejected.",

@@ -32,6 +32,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from catalog.errors import OutOfStock
+from config import metrics
 from config.api.errors import DomainError, NotFound, ValidationFailed
 from config.api.middleware import current_request_var
 from config.money import money_str
@@ -336,6 +337,7 @@ def _payment_paid(*, payment: Payment, notification: Notification, event, actor)
     audit(store=event.store, actor=actor, action="payment.paid", target=payment,
           changes={"status": [payment.status, P.PAID], "order": payment.order.number, "gateway": payment.gateway,
                    "event": event.event_id})
+    metrics.count_on_commit(metrics.PAYMENTS, gateway=payment.gateway, outcome="paid")
     return True
 
 
@@ -357,6 +359,7 @@ def _failed(*, event, notification, order, payment, actor, review_approved) -> t
     audit(store=event.store, actor=actor, action="payment.failed", target=payment,
           changes={"status": [payment.status, P.FAILED], "order": order.number, "gateway": payment.gateway,
                    "reason": reason, "event": event.event_id})
+    metrics.count_on_commit(metrics.PAYMENTS, gateway=payment.gateway, outcome="failed")
     emit_event(events.PAYMENT_FAILED, store=event.store, actor=actor, payload={
         "order_number": order.number, "payment_id": payment.pk, "gateway": payment.gateway,
         "amount": money_str(payment.amount, payment.currency), "currency": payment.currency, "reason": reason})

@@ -62,8 +62,10 @@ def cart_get(*, store, cart_id, user=None) -> Cart:
 
 
 def _locked(cart: Cart) -> Cart:
-    """The cart's row locked: concurrent changes of one cart run one after the other."""
-    locked = Cart.objects.select_for_update().select_related("store").filter(pk=cart.pk).first()
+    """The cart's row locked: concurrent changes of one cart run one after the other. Only the cart's row
+    (``of=("self",)``): locking the joined store row too made every cart change of a store wait for the others,
+    and deadlocked with checkouts (their inserts take a key-share lock on the store row)."""
+    locked = Cart.objects.select_for_update(of=("self",)).select_related("store").filter(pk=cart.pk).first()
     if locked is None:
         raise NotFound("No such cart.")
     return locked
@@ -255,7 +257,7 @@ def cart_merge(*, source: Cart, user) -> Cart:
         return source
     target = cart_create(store=source.store, user=user)
     # both rows locked in one order (by id) so two merges never wait on each other crosswise
-    locked = {cart.pk: cart for cart in Cart.objects.select_for_update().select_related("store")
+    locked = {cart.pk: cart for cart in Cart.objects.select_for_update(of=("self",)).select_related("store")
               .filter(pk__in=[source.pk, target.pk]).order_by("pk")}
     if source.pk not in locked:
         raise NotFound("No such cart.")

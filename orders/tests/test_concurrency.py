@@ -95,3 +95,37 @@ def test_two_expiry_jobs_at_once_cancel_each_order_once(store, make_variant, car
     variant.refresh_from_db()
     assert variant.reserved == 0
     assert {order.pk for order in orders} == set(Order.objects.values_list("pk", flat=True))
+
+
+def test_two_buyers_changing_their_carts_at_once_do_not_wait_for_each_other(store, make_variant, cart_with):
+    # the cart's lock is its own row: locking the store row with it queued every cart change of the store behind
+    # the others and deadlocked with checkouts (bench/storefront.sh's selling run)
+    import threading
+    import time
+
+    from django.db import transaction
+
+    first_variant, second_variant = make_variant(stock=50), make_variant(stock=50)
+    first, second = cart_with(), cart_with()
+    first_holds, second_done = threading.Event(), threading.Event()
+    finished: dict[str, float] = {}
+
+    def first_buyer():
+        with transaction.atomic():
+            services.cart_item_add(cart=first, variant_id=first_variant.pk, quantity=1)
+            first_holds.set()
+            second_done.wait(5)  # the transaction (and its locks) stays open until the other buyer is done
+        finished["first"] = time.monotonic()
+
+    def second_buyer():
+        first_holds.wait(5)
+        services.cart_item_add(cart=second, variant_id=second_variant.pk, quantity=1)
+        finished["second"] = time.monotonic()
+        second_done.set()
+
+    results = race(first_buyer, second_buyer)
+
+    assert results == [None, None], results
+    assert finished["second"] < finished["first"]  # the second buyer was not held up by the first's open lock
+    assert [line.variant_id for line in first.lines.all()] == [first_variant.pk]
+    assert [line.variant_id for line in second.lines.all()] == [second_variant.pk]

@@ -1,4 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _counts_install(sender, using, **kwargs) -> None:
+    """SQLite drops a table's triggers when a migration rebuilds the table: put the product counter's back."""
+    from django.db import connections
+
+    from . import counts
+
+    connection = connections[using]
+    if connection.vendor == "sqlite" and "catalog_productcount" in connection.introspection.table_names():
+        counts.install(connection)
 
 
 class CatalogConfig(AppConfig):
@@ -10,3 +22,4 @@ class CatalogConfig(AppConfig):
 
         connect_signals()
         store_contents.register()
+        post_migrate.connect(_counts_install, sender=self, dispatch_uid="catalog-counts-install")

@@ -454,8 +454,9 @@ class CatalogPagination(PagePagination):
         return self.paginate_rows(lambda start, limit: list(queryset[start : start + limit]), queryset.count,
                                   request, view)
 
-    def paginate_rows(self, fetch, count, request, view=None):
-        """A page from ``fetch(start, limit)``; the total from ``count()`` unless the page or the cache tells it."""
+    def paginate_rows(self, fetch, count, request, view=None, *, cached=True):
+        """A page from ``fetch(start, limit)``; the total from ``count()`` unless the page or (``cached``: the
+        count is a COUNT(*) worth keeping) the cache tells it."""
         self.request = request
         self.limit = self.get_page_size(request)
         self.page_number = _positive_int(request.query_params.get(self.page_query_param), 1)
@@ -464,7 +465,7 @@ class CatalogPagination(PagePagination):
         if start == 0 and len(rows) < self.limit:
             self.total = len(rows)  # the whole result is on this page: no COUNT needed
         else:
-            self.total = self._count(count, request, view)
+            self.total = self._count(count, request, view) if cached else count()
         return rows
 
     def _count(self, count, request, view) -> int:

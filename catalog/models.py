@@ -95,6 +95,8 @@ class Product(models.Model):
         indexes = [
             # list sorts: each ends with id, the tie-breaker, so one index scan (forward or backward) serves it
             models.Index(fields=["store", "status", "created_at", "id"], name="product_status_created"),
+            # a member's unfiltered list (every status), newest first
+            models.Index(fields=["store", "created_at", "id"], name="product_store_created"),
             models.Index(fields=["store", "status", "price", "id"], name="product_status_price"),
             models.Index(fields=["store", "status", "name", "id"], name="product_status_name"),
             models.Index(fields=["store", "brand"], name="product_store_brand"),
@@ -104,6 +106,25 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProductCount(models.Model):
+    """A store's products by status, kept exact by database triggers (migration 0008) in the transaction of every
+    insert, delete and status change of a product, whatever made it (services, the importer, bulk COPY, the
+    admin, a store's deletion): the unfiltered list's ``pagination.total`` without COUNT(*). No row: no product
+    ever. Read it with catalog.selectors.product_total; never written by Python."""
+
+    store = models.OneToOneField("stores.Store", on_delete=models.CASCADE, primary_key=True,
+                                 related_name="product_count")
+    draft = models.BigIntegerField(default=0)
+    published = models.BigIntegerField(default=0)
+    archived = models.BigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.store_id}: {self.draft}/{self.published}/{self.archived}"
 
 
 # "A variant can be bought": it does not track stock, takes backorders, or has stock nobody holds.

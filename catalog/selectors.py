@@ -11,7 +11,7 @@ from config.money import currency_places
 from stores.models import Store
 
 from . import search
-from .models import Category, InventoryMovement, Product, ProductStatus, Review, Variant
+from .models import Category, InventoryMovement, Product, ProductCount, ProductStatus, Review, Variant
 
 SORTS = {
     "price": ("price", "id"),
@@ -91,6 +91,18 @@ def product_visible(*, store: Store, is_member: bool) -> QuerySet[Product]:
     """Members see every status; everyone else only published products (of active stores: the view checks)."""
     queryset = Product.objects.filter(store=store)
     return queryset if is_member else queryset.filter(status=ProductStatus.PUBLISHED)
+
+
+def product_total(*, store: Store, is_member: bool, status: str = "") -> int:
+    """The number of products the unfiltered list holds (product_list with no filter but ``status``), exact and
+    O(1): the store's counter row, kept by triggers in the transaction of every change (catalog.counts)."""
+    statuses = [status] if status else list(ProductStatus.values)
+    if not is_member:
+        statuses = [name for name in statuses if name == ProductStatus.PUBLISHED]
+    if not statuses:
+        return 0
+    row = ProductCount.objects.filter(store=store).values_list(*statuses).first()
+    return sum(row) if row else 0
 
 
 def product_with_relations(queryset: QuerySet[Product]) -> QuerySet[Product]:

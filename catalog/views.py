@@ -50,6 +50,8 @@ from .serializers import (
 MAX_BIGINT = 2**63 - 1
 # the list's filter parameters: none of them present → the default page (ProductViewSet.list)
 FILTER_PARAMS = frozenset(ProductFilterInput._declared_fields)
+# the list's parameters that change its total other than ``status``: none of them → the store's counter row
+COUNTER_FREE_PARAMS = FILTER_PARAMS - {"status", "sort"}
 STORE_PARAM = OpenApiParameter("store", OpenApiTypes.STR, OpenApiParameter.PATH, description="The store's slug.")
 PRODUCT_PARAM = OpenApiParameter("product_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -146,21 +148,30 @@ class ProductViewSet(CatalogViewSet):
 
     def list(self, request, *args, **kwargs):
         """The page as rows shaped by catalog.output, not model instances through the serializer;
-        the unfiltered page (most storefront traffic) on PostgreSQL as one fixed SQL statement."""
+        the unfiltered page (most storefront traffic) on PostgreSQL as one fixed SQL statement. Without
+        filters other than ``status`` and ``sort``, ``pagination.total`` is the store's counter row (exact,
+        no COUNT(*): catalog.counts)."""
+        queryset = self.get_queryset()  # validates the filters
+        total = None
+        if COUNTER_FREE_PARAMS.isdisjoint(request.query_params):
+            status = request.query_params.get("status", "")
+
+            def total():
+                return selectors.product_total(store=self.store, is_member=self.access.is_member, status=status)
+
+        if not (on_postgres() and FILTER_PARAMS.isdisjoint(request.query_params)):
+            return product_page(self, queryset, total=total)
         paginator = self.paginator
         children = None
-        if on_postgres() and FILTER_PARAMS.isdisjoint(request.query_params):
-            published_only = not self.access.is_member
+        published_only = not self.access.is_member
 
-            def fetch(start, limit):
-                nonlocal children
-                rows, children = output.default_page_rows(self.store.pk, published_only=published_only,
-                                                          start=start, limit=limit)
-                return rows
+        def fetch(start, limit):
+            nonlocal children
+            rows, children = output.default_page_rows(self.store.pk, published_only=published_only,
+                                                      start=start, limit=limit)
+            return rows
 
-            rows = paginator.paginate_rows(fetch, lambda: self.get_queryset().count(), request, view=self)
-        else:
-            return product_page(self, self.get_queryset())
+        rows = paginator.paginate_rows(fetch, total, request, view=self, cached=False)
         return paginator.get_paginated_response(
             output.products_dicts(rows, currency=self.store.currency, request=request, children=children))
 
@@ -216,12 +227,13 @@ class ProductViewSet(CatalogViewSet):
         return self._transition("archive")
 
 
-def product_page(view, queryset):
+def product_page(view, queryset, *, total=None):
     """The paginated answer for a product queryset (any filters and ordering), read as rows and
-    shaped by catalog.output: no model instances, no serializer."""
+    shaped by catalog.output: no model instances, no serializer. ``total``: an exact count cheaper than
+    the queryset's COUNT(*) (the store's counter row), used as is (no cached total)."""
     paginator, request = view.paginator, view.request
     rows = paginator.paginate_rows(lambda start, limit: output.product_rows(queryset, start, limit),
-                                   queryset.count, request, view=view)
+                                   total or queryset.count, request, view=view, cached=total is None)
     return paginator.get_paginated_response(output.products_dicts(rows, currency=view.store.currency,
                                                                   request=request))
 

@@ -98,6 +98,8 @@ class Product(models.Model):
             # a member's unfiltered list (every status), newest first
             models.Index(fields=["store", "created_at", "id"], name="product_store_created"),
             models.Index(fields=["store", "status", "price", "id"], name="product_status_price"),
+            # a category (sub-tree) filter with or without a price range: its total by an index-only count
+            models.Index(fields=["store", "status", "category", "price"], name="product_status_category_price"),
             models.Index(fields=["store", "status", "name", "id"], name="product_status_name"),
             models.Index(fields=["store", "brand"], name="product_store_brand"),
             models.Index(fields=["store", "category"], name="product_store_category"),

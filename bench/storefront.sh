@@ -13,7 +13,8 @@
 #            (cart, 1-2 items, checkout with cash on delivery) for the whole set-up, floors included
 #   strict   (not by default) warm with CATALOG_CACHE_LOCAL_MS=0: every hit asks Redis
 # Prints req/s, p50/p95/p99, the share of answers the page cache served (X-Cache: hit), and every target of
-# issue 17 with its ratio and met/MISSED. About 7 minutes with the defaults. Figures: docs/PERFORMANCE.md.
+# issue 17 with its ratio and met/MISSED; then (BENCH_FASTPATHS=1, the default) bench/fastpaths.py: what each fast
+# path buys over the plain code, in-process. About 8 minutes with the defaults. Figures: docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -134,6 +135,11 @@ for mode in $MODES; do
     stop
 done
 if grep -q "Traceback" "$OUT/gunicorn.log"; then echo "== the server logged errors:"; grep -B2 -A20 Traceback "$OUT/gunicorn.log" | tail -60; fi
+
+if [ "${BENCH_FASTPATHS:-1}" = 1 ]; then
+    echo "== the fast paths against the plain code, in-process (bench/fastpaths.py; page cache off)"
+    REDIS_URL="$REDIS" "$PY" -m bench.fastpaths "$STORE" "$PRODUCT"
+fi
 
 echo
 echo "== $PRODUCTS products, $CONNECTIONS connections, ${SECONDS_EACH}s per endpoint, floors ${FLOOR_SECONDS}s each; list page $SIZE bytes; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

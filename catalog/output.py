@@ -280,46 +280,37 @@ def product_rows(queryset, start: int, limit: int) -> list[_ProductRow]:
 # a _ProductRow's columns, of catalog_product p and catalog_category c (search.search_statement too)
 PRODUCT_SELECT_COLUMNS = (f"{', '.join('p.' + name for name in _ProductRow.__slots__[:-1])}, "
                           "c.id, c.name, c.slug, c.parent_id")
-# the default list (no filters, newest first): the common storefront page, one fixed statement; a deferred join:
-# the page's ids from the (store, status, created_at, id) index alone (an index-only scan, however deep the page),
-# then those rows
+# the default list's first page (no filters, newest first): the common storefront page, one fixed statement
 _PRODUCT_SELECT = (
     f"SELECT {PRODUCT_SELECT_COLUMNS} FROM catalog_product p LEFT JOIN catalog_category c ON c.id = p.category_id "
 )
-DEFAULT_PAGE_IDS_SQL = ("SELECT id FROM catalog_product WHERE store_id = %s{status} "
-                        "ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s")
-DEFAULT_PAGE_SQL = (_PRODUCT_SELECT.replace("FROM catalog_product p ", "FROM (" + DEFAULT_PAGE_IDS_SQL + ") page "
-                                            "JOIN catalog_product p ON p.id = page.id ")
-                    + "ORDER BY p.created_at DESC, p.id DESC")
-_PUBLISHED = " AND status = 'published'"
+_FIRST_PAGE_WHERE = "WHERE p.store_id = %s{status} ORDER BY p.created_at DESC, p.id DESC LIMIT %s"
+FIRST_PAGE_SQL = _PRODUCT_SELECT + _FIRST_PAGE_WHERE
+FIRST_PAGE_IDS_SQL = "SELECT p.id FROM catalog_product p " + _FIRST_PAGE_WHERE
+_PUBLISHED = " AND p.status = 'published'"
 
 
-def default_page_rows(store_id: int, *, published_only: bool, start: int, limit: int):
-    """PostgreSQL: the unfiltered list page (selectors.product_list with no filters) as plain SQL:
-    no queryset to build and compile per request (the largest item of a cold list page's CPU).
-    The first page (most storefront traffic) reads its variants and images in the same execute;
-    deeper pages do not (the children statements would pick the page's ids again).
-    Returns the rows and the children (None: products_dicts reads them)."""
+def first_page_rows(store_id: int, *, published_only: bool, limit: int):
+    """PostgreSQL: the unfiltered list's first page (selectors.product_list with no filters), the common
+    storefront page, as plain SQL with its variants and images in the same execute: no queryset to build and
+    compile per request. In-process it costs 29 % less CPU than the ORM path (bench/fastpaths.py, docs/
+    PERFORMANCE.md); deeper pages take the ORM path (a deferred join, product_rows), where this bought 15 %.
+    Returns the rows and the children."""
     status = _PUBLISHED if published_only else ""
-    sql = DEFAULT_PAGE_SQL.format(status=status)
-    params = [store_id, limit, start]
+    params = [store_id, limit]
     with connection.cursor() as cursor:
-        if start == 0:
-            rows, children = _with_children(cursor, sql, params, DEFAULT_PAGE_IDS_SQL.format(status=status), params)
-        else:
-            cursor.execute(sql, params)
-            rows, children = cursor.fetchall(), None
+        rows, children = _with_children(cursor, FIRST_PAGE_SQL.format(status=status), params,
+                                        FIRST_PAGE_IDS_SQL.format(status=status), params)
     return [_ProductRow(row) for row in rows], children
 
 
 PRODUCT_ROW_SQL = _PRODUCT_SELECT + "WHERE p.id = %s AND p.store_id = %s{status}"
-_PUBLISHED_P = " AND p.status = 'published'"
 
 
 def product_row(product_id: int, store_id: int, *, published_only: bool):
     """PostgreSQL: one product of the store (selectors.product_visible) as a row, for the detail,
     with its variants and images in the same execute. Returns (row or None, children or None)."""
-    sql = PRODUCT_ROW_SQL.format(status=_PUBLISHED_P if published_only else "")
+    sql = PRODUCT_ROW_SQL.format(status=_PUBLISHED if published_only else "")
     with connection.cursor() as cursor:
         rows, children = _with_children(cursor, sql, [product_id, store_id], "%s", [product_id])
     return (_ProductRow(rows[0]) if rows else None), children

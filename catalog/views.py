@@ -148,7 +148,7 @@ class ProductViewSet(CatalogViewSet):
 
     def list(self, request, *args, **kwargs):
         """The page as rows shaped by catalog.output, not model instances through the serializer;
-        the unfiltered page (most storefront traffic) on PostgreSQL as one fixed SQL statement. Without
+        the unfiltered first page (most storefront traffic) on PostgreSQL as one fixed SQL statement. Without
         filters other than ``status`` and ``sort``, ``pagination.total`` is the store's counter row (exact,
         no COUNT(*): catalog.counts)."""
         queryset = self.get_queryset()  # validates the filters
@@ -167,8 +167,9 @@ class ProductViewSet(CatalogViewSet):
 
         def fetch(start, limit):
             nonlocal children
-            rows, children = output.default_page_rows(self.store.pk, published_only=published_only,
-                                                      start=start, limit=limit)
+            if start:  # deeper pages: the ORM's deferred join (output.product_rows)
+                return output.product_rows(queryset, start, limit)
+            rows, children = output.first_page_rows(self.store.pk, published_only=published_only, limit=limit)
             return rows
 
         rows = paginator.paginate_rows(fetch, total, request, view=self, cached=False)

@@ -185,7 +185,8 @@ IMAGES_SQL = (f"SELECT {', '.join(_ImageRow.__slots__)} FROM catalog_productimag
 def children_sql(ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
     """PostgreSQL: the same two queries without the ORM's per-query compilation and model instances
     (about a fifth of a cold list page's CPU), sent as one statement pair with client-side binding
-    (Django's default with psycopg 3), which saves a round through the cursor machinery."""
+    (Django's default with psycopg 3), which saves a round through the cursor machinery. The filtered list
+    costs 29 % more CPU with _children_orm (bench/fastpaths.py, docs/PERFORMANCE.md)."""
     with connection.cursor() as cursor:
         if isinstance(cursor.cursor, ClientCursor):
             cursor.execute(f"{VARIANTS_SQL}; {IMAGES_SQL}", [ids, ids])
@@ -309,7 +310,8 @@ PRODUCT_ROW_SQL = _PRODUCT_SELECT + "WHERE p.id = %s AND p.store_id = %s{status}
 
 def product_row(product_id: int, store_id: int, *, published_only: bool):
     """PostgreSQL: one product of the store (selectors.product_visible) as a row, for the detail,
-    with its variants and images in the same execute. Returns (row or None, children or None)."""
+    with its variants and images in the same execute: 90 % less CPU in-process than DRF's retrieve
+    (bench/fastpaths.py, docs/PERFORMANCE.md). Returns (row or None, children or None)."""
     sql = PRODUCT_ROW_SQL.format(status=_PUBLISHED if published_only else "")
     with connection.cursor() as cursor:
         rows, children = _with_children(cursor, sql, [product_id, store_id], "%s", [product_id])

@@ -7,7 +7,7 @@ rounds' wall and CPU milliseconds per request:
 - "raw list/detail": catalog.views' PostgreSQL statements (output.first_page_rows, output.product_row) against
   the ORM path the other lists use (product_page over selectors.product_list; DRF's retrieve); deeper pages of
   the list took a raw statement too until it measured 15 % (CPU) over the ORM's deferred join;
-- "raw children": a page's variants and images by plain SQL (output._children_sql) against the ORM
+- "raw children": a page's variants and images by plain SQL (output.children_sql) against the ORM
   (output._children_orm), for the filtered list.
 
     python -m bench.fastpaths <store slug> <product id>   (DJANGO_SETTINGS_MODULE=bench.settings, PostgreSQL)
@@ -32,10 +32,10 @@ def main() -> None:
 
     store, product = sys.argv[1], sys.argv[2]
     base = f"/api/v1/stores/{store}"
-    raw_children = output._children_sql
+    raw_children = output.children_sql
     toggles = {
         "raw list/detail": (lambda on: setattr(views, "on_postgres", (lambda: True) if on else (lambda: False))),
-        "raw children": (lambda on: setattr(output, "_children_sql", raw_children if on else output._children_orm)),
+        "raw children": (lambda on: setattr(output, "children_sql", raw_children if on else output._children_orm)),
     }
     cases = [
         ("raw list/detail", "list", f"{base}/products"),

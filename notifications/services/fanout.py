@@ -10,6 +10,7 @@ from django.db import transaction
 
 from auditlog.services import jsonable
 from config.api.envelope import now_iso
+from config.celery import task_publish
 from config.db import rows_select
 from config.emails import email_enqueue
 from stores.models import Store
@@ -47,9 +48,10 @@ def emit(event_type: str, store: Store, payload: dict, actor=None) -> None:
     for delivery in deliveries:
         transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk))
     actor_user_id = actor.pk if isinstance(actor, get_user_model()) else None
-    # the message's argsrepr (what monitoring shows) names the payload instead of Celery walking it to build one
+    # the message's argsrepr (what monitoring shows) names the payload instead of Celery walking it to build one;
+    # task_publish: every checkout sends it, apply_async cost 0.5 ms more
     transaction.on_commit(partial(
-        event_fanout_task.apply_async, (event_type, store.pk, data, event_id, actor_user_id),
+        task_publish, event_fanout_task, (event_type, store.pk, data, event_id, actor_user_id),
         argsrepr=repr((event_type, store.pk, "<payload>", event_id, actor_user_id))))
 
 

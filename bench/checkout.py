@@ -222,7 +222,7 @@ PROFILE_PARTS = [
     ("      emit (order.created)", "notifications/services/fanout.py", "emit"),
     ("    audit_record (2: order, payment)", "auditlog/services.py", "audit_record"),
     ("  answer: serializer .data", "rest_framework/serializers.py", "data"),
-    ("  after commit: Celery publish to Redis", "celery/app/task.py", "apply_async"),
+    ("  after commit: Celery publish to Redis", "config/celery.py", "task_publish"),
     ("  JSON rendering", "config/api/renderers.py", "render"),
     ("across all: the ORM compiling SQL", "django/db/models/sql/compiler.py", "as_sql"),
     ("across all: querysets evaluated (SELECTs)", "django/db/models/query.py", "_fetch_all"),

@@ -1,21 +1,33 @@
-# Everything runs from .venv; the first target that needs it creates it.
+# Everything runs from .venv; the first target that needs it creates it. `make run` (and the server's targets)
+# install requirements.txt only; the tests and tools install requirements-dev.txt on top. Each file has its stamp,
+# named by its checksum, so an edit to either installs again.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-run-$(shell cksum requirements.txt | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cksum requirements-dev.txt | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint format worker beat migrate seed bench clean localstripe browser-check
+.PHONY: install install-dev run serve test lint format worker beat migrate seed bench clean localstripe browser-check
 
-$(STAMP): requirements.txt
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.installed-run-* $(VENV)/.installed-[0-9]*
 	touch $(STAMP)
 
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-dev-*
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 # Local development: SQLite, eager Celery, local media, console email, demo data.
 run: export DEBUG ?= 1
@@ -30,18 +42,18 @@ run: $(STAMP)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite: SQLite by default; DATABASE_URL / REDIS_URL switch to PostgreSQL / Redis.
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 # The admin in headless Chromium: the dashboard, a product, an order; screenshots in docs/screenshots/.
-browser-check: $(STAMP)
+browser-check: $(DEV_STAMP)
 	$(BIN)/python tools/browser_check.py
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 
 worker: $(STAMP)
@@ -59,7 +71,7 @@ seed: $(STAMP)
 # A local Stripe API for the demo (localstripe, a test dependency) on loopback; then
 # `STRIPE_API_BASE=http://127.0.0.1:8420 make run` (README "Card payments: Stripe").
 LOCALSTRIPE_PORT ?= 8420
-localstripe: $(STAMP)
+localstripe: $(DEV_STAMP)
 	$(BIN)/python -c "import aiohttp.web, localstripe.server as s; s.store.try_load_from_disk(); \
 	aiohttp.web.run_app(s.app, host='127.0.0.1', port=$(LOCALSTRIPE_PORT))"
 

@@ -13,6 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from config.api.actor import request_actor
+from config.api.headers import response_no_store
 from config.api.renderers import ok
 from config.api.schema import SIGNED_IN, USER_ONLY
 from teams.permissions import ORDERS_MANAGE
@@ -250,6 +251,13 @@ class CouponViewSet(StoreScopedViewSet):
 
 
 # --- orders --------------------------------------------------------------------------
+def _not_stored_with_a_secret(response, orders: list[dict]):
+    """Cache-Control: no-store on an answer showing a pending payment's Stripe ``client_secret``."""
+    if any("client_secret" in (order.get("payment") or {}) for order in orders):
+        response_no_store(response)
+    return response
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[STORE_PARAM, OrderFilterInput], responses=OrderOutput(many=True), auth=SIGNED_IN,
@@ -303,7 +311,8 @@ class OrderViewSet(StoreScopedMixin, viewsets.GenericViewSet):
 
     def answer(self, order: Order, **kwargs):
         fresh = selectors.order_queryset().get(pk=order.pk)
-        return ok(OrderOutput(fresh, context={"for_members": self.access.is_member}).data, **kwargs)
+        data = OrderOutput(fresh, context={"for_members": self.access.is_member}).data
+        return _not_stored_with_a_secret(ok(data, **kwargs), [data])
 
     def list(self, request, *args, **kwargs):
         if self.access.is_member:
@@ -315,8 +324,8 @@ class OrderViewSet(StoreScopedMixin, viewsets.GenericViewSet):
         else:
             raise exceptions.NotAuthenticated()
         page = self.paginate_queryset(orders)
-        context = {"for_members": self.access.is_member}
-        return self.get_paginated_response(OrderOutput(page, many=True, context=context).data)
+        data = OrderOutput(page, many=True, context={"for_members": self.access.is_member}).data
+        return _not_stored_with_a_secret(self.get_paginated_response(data), data)
 
     def retrieve(self, request, *args, **kwargs):
         return self.answer(self.order(email=self.email_param()))

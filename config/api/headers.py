@@ -1,5 +1,6 @@
 """Response headers a view asks for."""
 
+from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
@@ -8,3 +9,10 @@ from django.views.decorators.cache import never_cache
 # (Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private). Put it above @idempotent, so a
 # replayed answer carries it too.
 no_store = method_decorator(never_cache)
+
+
+def response_no_store(response):
+    """The same headers as ``no_store``, on one answer a view decides carries a secret (an order whose pending
+    payment shows its Stripe ``client_secret``)."""
+    add_never_cache_headers(response)
+    return response

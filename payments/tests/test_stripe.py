@@ -157,6 +157,32 @@ def test_the_client_secret_is_shown_only_while_the_payment_is_pending(stripe_api
     assert "client_secret" not in answer["payment"] and answer["payment"]["status"] == "paid"
 
 
+def test_an_order_showing_its_client_secret_is_not_stored_by_a_browser_or_a_proxy(stripe_api, store, place,
+                                                                                  client_for, user):
+    stripe_setting(store)
+    placed = place()
+    number = placed.json()["data"]["number"]
+    Order.objects.update(user=user)  # the customer's own order: they read it and list it
+    customer = client_for(user)
+
+    def read():
+        order = customer.get(f"/api/v1/stores/{store.slug}/orders/{number}")
+        orders = customer.get(f"/api/v1/stores/{store.slug}/orders")
+        assert order.status_code == orders.status_code == 200, order.json()
+        return order, orders
+
+    directives = lambda answer: {part.strip() for part in answer.get("Cache-Control", "").split(",")}  # noqa: E731
+    order, orders = read()
+    assert "client_secret" in order.json()["data"]["payment"]
+    assert "client_secret" in orders.json()["data"][0]["payment"]
+    assert {"no-store", "private"} <= directives(order) and {"no-store", "private"} <= directives(orders)
+
+    Payment.objects.update(status="paid")  # the secret is no longer shown, and the answer no longer marked
+    order, orders = read()
+    assert "client_secret" not in order.json()["data"]["payment"]
+    assert "no-store" not in directives(order) and "no-store" not in directives(orders)
+
+
 @pytest.mark.parametrize("currency, price, units", [("JPY", "1500", 1500), ("KWD", "1.250", 1250)])
 def test_amounts_go_to_stripe_in_the_currencys_minor_units(stripe_api, store, place, currency, price, units):
     store.currency = currency

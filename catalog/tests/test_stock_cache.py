@@ -1,6 +1,9 @@
 """A stock change updates what the public sees of that product without making the store's cached pages stale
 (catalog.cache "stock"); a product edit still does."""
 
+import threading
+import time
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -202,3 +205,85 @@ def test_a_worker_fills_a_page_with_the_same_stock_map_once(api, store, product_
     answers = [read(api, url(store, "products"))[0].json()["data"] for _ in range(3)]
     assert len(fills) == 1
     assert all(answer[0]["variants"][0]["available"] == 4 for answer in answers)
+
+
+# --- Redis: publishers hand their changes over instead of waiting for the map's lock ---
+@pytest.fixture
+def redis():
+    client = catalog_cache.redis_client()
+    if client is None:
+        pytest.skip("the hand-over is the Redis path (REDIS_URL)")
+    return client
+
+
+def test_a_publisher_finding_the_map_locked_leaves_its_change_to_the_holder(api, store, product_factory, redis,
+                                                                            monkeypatch,
+                                                                            django_capture_on_commit_callbacks):
+    # given a cached list of A and B, and B sold out in the database while A's publication holds the map's lock
+    a, b = (product_factory(store=store, name=name, stock_quantity=5) for name in "AB")
+    read(api, url(store, "products"))
+    before = catalog_cache.generation(store.pk)
+    b_variant = b.variants.get()
+    stock_adjust(variant=b_variant, delta=-5)  # its publication is the one made below
+    catalog_cache._pending.changes = {}
+    written, write = [], catalog_cache._stock_map_write
+
+    def writing(store_id, ids, flipped, still_locked):
+        written.append(ids)
+        if len(written) == 1:  # B's publisher comes while A's holds the lock: it leaves at once
+            catalog_cache._stock_publish(store.pk, (b_variant.pk,), True)
+            assert len(written) == 1
+        write(store_id, ids, flipped, still_locked)
+
+    monkeypatch.setattr(catalog_cache, "_stock_map_write", writing)
+    # when A sells out
+    adjust(a.variants.get(), -5, django_capture_on_commit_callbacks)
+    # then A's holder wrote B's change too, after its own, and the page is still a hit showing both sold out
+    assert written == [(a.variants.get().pk,), (b_variant.pk,)]
+    assert catalog_cache.generation(store.pk) == before
+    response, queries = read(api, url(store, "products"))
+    assert queries == 0
+    assert [product["in_stock"] for product in response.json()["data"]] == [False, False]
+    assert not redis.exists(catalog_cache.cache.make_key(f"catalog:stocklock:{store.pk}"))
+
+
+def test_a_map_locked_by_a_stuck_writer_bumps_the_generation(api, store, product_factory, redis,
+                                                             django_capture_on_commit_callbacks):
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    read(api, url(store, "products"))
+    before = catalog_cache.generation(store.pk)
+    lock = catalog_cache.cache.make_key(f"catalog:stocklock:{store.pk}")
+    # a writer holding the lock for less than STOCK_LOCK_WAIT_SECONDS is left to finish
+    redis.set(lock, b"%.6f:alive" % time.time(), ex=60)
+    adjust(product.variants.get(), -1, django_capture_on_commit_callbacks)
+    assert catalog_cache.generation(store.pk) == before
+    # one holding it for longer is taken as stuck: the pages go, never stale
+    redis.set(lock, b"%.6f:stuck" % (time.time() - catalog_cache.STOCK_LOCK_WAIT_SECONDS - 1), ex=60)
+    adjust(product.variants.get(), -4, django_capture_on_commit_callbacks)
+    assert catalog_cache.generation(store.pk) != before
+    response, queries = read(api, url(store, "products"))
+    assert queries > 0 and response.json()["data"][0]["in_stock"] is False
+    redis.delete(lock)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_publishers_lose_no_change(api, store, product_factory, redis):
+    # given a cached list of 8 products, each sold out at the same moment by its own thread
+    variants = [product_factory(store=store, name=f"P{n}", stock_quantity=3).variants.get() for n in range(8)]
+    read(api, url(store, "products"))
+    start = threading.Barrier(len(variants))
+
+    def sell(variant):
+        start.wait()
+        stock_adjust(variant=variant, delta=-3)  # its own transaction, published after its COMMIT
+        connection.close()
+
+    threads = [threading.Thread(target=sell, args=(variant,)) for variant in variants]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then the map carries every change: the cached list shows all 8 sold out without asking the database
+    response, queries = read(api, url(store, "products"))
+    assert queries == 0
+    assert [product["in_stock"] for product in response.json()["data"]] == [False] * 8

@@ -21,10 +21,11 @@ import logging
 import math
 import time
 
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from config import metrics
+from config.cache import redis_client
 
 from .actor import request_ip
 from .exceptions import SERVICE_OUTAGES
@@ -87,7 +88,7 @@ def budget_take(key: str, limit: int, duration: int) -> tuple[bool, float]:
 
 def _shared_take(key: str, size: int, duration: int, now: float) -> tuple[int, float]:
     """Adds ``size`` to the window's count; returns the count after it and when the window ends."""
-    client = _redis_client()
+    client = redis_client()
     if client is not None:  # one round trip: start the window if there is none, count, read its end
         name = cache.make_key(key)
         pipe = client.pipeline(transaction=False)
@@ -103,13 +104,6 @@ def _shared_take(key: str, size: int, duration: int, now: float) -> tuple[int, f
     used = entry[1] + size
     cache.set(key, (entry[0], used), timeout=math.ceil(entry[0] - now) + 1)
     return used, entry[0]
-
-
-def _redis_client():
-    backend = caches["default"]  # the backend itself: ``cache`` is a proxy to it
-    if type(backend).__module__.startswith("django_redis"):
-        return backend.client.get_client(write=True)
-    return None
 
 
 class SharedBudget(SimpleRateThrottle):

@@ -579,49 +579,55 @@ def _lock_take(lock: str, token: str) -> bool:
     return True
 
 
-# Redis: compare-and-delete of the lock, then how many changes wait (one round trip).
-_RELEASE = """if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
-return redis.call('scard', KEYS[2])"""
+# Redis scripts of the hand-over, one round trip each. _TAKE (keys: pending set, lock, generation; args: token,
+# lock seconds, pending seconds, changes): nothing when the store has no generation (no page cached: nothing to
+# update); else the changes join the pending set and the lock is tried once: [1, every pending change] to its new
+# holder, [0, the lock's value] to a publisher that found it taken. _NEXT (keys: pending set, lock; args: token,
+# lock seconds), after the holder's write: [1, the changes added meanwhile], the lock kept, or nothing and the lock
+# released (nothing either if the lock expired under the holder: the next publisher takes what is pending).
+_TAKE = """if redis.call('exists', KEYS[3]) == 0 then return {-1} end
+redis.call('sadd', KEYS[1], unpack(ARGV, 4))
+redis.call('expire', KEYS[1], ARGV[3])
+if redis.call('set', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then
+    local changes = redis.call('smembers', KEYS[1])
+    redis.call('del', KEYS[1])
+    return {1, changes}
+end
+return {0, redis.call('get', KEYS[2])}"""
+_NEXT = """if redis.call('get', KEYS[2]) ~= ARGV[1] then return {0} end
+if redis.call('scard', KEYS[1]) == 0 then
+    redis.call('del', KEYS[2])
+    return {0}
+end
+redis.call('expire', KEYS[2], ARGV[2])
+local changes = redis.call('smembers', KEYS[1])
+redis.call('del', KEYS[1])
+return {1, changes}"""
 
 
 def _stock_hand_over(client, store_id: int, variant_ids: tuple, flipped: bool) -> None:
     """With Redis, the store's publishers never wait for each other (under checkouts all of them publish to the
     same store: waiting for the lock in turn halved checkout throughput, bench/checkout.sh). Each adds its changes
-    to the store's pending set and tries the lock once, in one round trip. The one that gets it writes everything
-    pending (its own changes and what others added meanwhile) until the set is empty; one that finds the lock
-    taken leaves its changes to the holder, which looks at the set again after releasing the lock, so none is
-    left behind. A lock held longer than STOCK_LOCK_WAIT_SECONDS (a writer stuck or dead) bumps the generation,
-    as the locked path does."""
-    pending, lock = cache.make_key(f"catalog:stockpending:{store_id}"), cache.make_key(f"catalog:stocklock:{store_id}")
-    members = [b"%d" % pk for pk in variant_ids] + ([b"flip"] if flipped else [])
+    to the store's pending set and tries the lock once (_TAKE). The one that gets it writes everything pending,
+    then takes what was added meanwhile (_NEXT) until nothing is left; one that finds the lock taken leaves its
+    changes to the holder and answers. A lock held longer than STOCK_LOCK_WAIT_SECONDS (a writer stuck or dead)
+    bumps the generation, as the locked path does."""
+    keys = [cache.make_key(f"catalog:stockpending:{store_id}"), cache.make_key(f"catalog:stocklock:{store_id}")]
     token = b"%.6f:%s" % (time.time(), uuid.uuid4().hex.encode())
-    pipe = client.pipeline(transaction=False)
-    pipe.sadd(pending, *members)
-    pipe.expire(pending, page_seconds() + STOCK_SLACK_SECONDS)
-    pipe.set(lock, token, nx=True, ex=STOCK_LOCK_SECONDS)
-    pipe.get(lock)
-    taken, holder = pipe.execute()[2:]
-    if not taken:
-        if _lock_age(holder) > STOCK_LOCK_WAIT_SECONDS:
-            logger.warning("catalog cache: the stock map of store %s stayed locked; bumping its generation", store_id)
-            _bump(store_id)
-        return
-    release = client.register_script(_RELEASE)
-    while taken:
-        try:
-            pipe = client.pipeline(transaction=True)
-            pipe.smembers(pending)
-            pipe.delete(pending)
-            changes = pipe.execute()[0]
-            if changes:
-                ids = tuple(sorted(int(member) for member in changes if member != b"flip"))
-                _stock_map_write(store_id, ids, b"flip" in changes, lambda held=token: client.get(lock) == held)
-        finally:
-            left = release(keys=[lock, pending], args=[token])
-        if not left:
-            return
-        token = b"%.6f:%s" % (time.time(), uuid.uuid4().hex.encode())
-        taken = client.set(lock, token, nx=True, ex=STOCK_LOCK_SECONDS)  # else its holder takes them
+    members = [b"%d" % pk for pk in variant_ids] + ([b"flip"] if flipped else [])
+    answer = client.register_script(_TAKE)(keys=[*keys, cache.make_key(_generation_key(store_id))],
+                                           args=[token, STOCK_LOCK_SECONDS, page_seconds() + STOCK_SLACK_SECONDS,
+                                                 *members])
+    if answer[0] == 0 and _lock_age(answer[1]) > STOCK_LOCK_WAIT_SECONDS:
+        logger.warning("catalog cache: the stock map of store %s stayed locked; bumping its generation", store_id)
+        _bump(store_id)
+    following = client.register_script(_NEXT)
+    while answer[0] == 1:
+        changes = answer[1]
+        ids = tuple(sorted(int(member) for member in changes if member != b"flip"))
+        # should this raise, _stock_publish bumps the generation, and the lock expires after STOCK_LOCK_SECONDS
+        _stock_map_write(store_id, ids, b"flip" in changes, lambda: client.get(keys[1]) == token)
+        answer = following(keys=keys, args=[token, STOCK_LOCK_SECONDS])
 
 
 def _lock_age(holder: bytes | None) -> float:

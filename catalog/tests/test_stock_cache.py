@@ -287,3 +287,12 @@ def test_concurrent_publishers_lose_no_change(api, store, product_factory, redis
     response, queries = read(api, url(store, "products"))
     assert queries == 0
     assert [product["in_stock"] for product in response.json()["data"]] == [False] * 8
+
+
+def test_a_store_with_nothing_cached_publishes_nothing(store, product_factory, redis,
+                                                       django_capture_on_commit_callbacks):
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    catalog_cache.cache.delete_many([f"catalog:gen:{store.pk}", f"catalog:stock:{store.pk}"])
+    adjust(product.variants.get(), -1, django_capture_on_commit_callbacks)
+    assert not redis.exists(*(catalog_cache.cache.make_key(f"catalog:{name}:{store.pk}")
+                              for name in ("stockpending", "stocklock", "stock", "gen")))

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -9,7 +10,8 @@ from unfold.forms import AdminPasswordChangeForm
 from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from .models import User
+from .consents import consent_purposes, consents_set
+from .models import Consent, ConsentSource, User
 from .services import totp_reset
 
 
@@ -84,3 +86,39 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
     """Django's groups admin (platform staff's permissions) in unfold's look."""
+
+
+class ConsentAdminForm(forms.ModelForm):
+    purpose = forms.ChoiceField(choices=[])
+
+    class Meta:
+        model = Consent
+        fields = ("user", "purpose", "granted")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].choices = [(purpose, purpose) for purpose in consent_purposes()]
+
+
+@admin.register(Consent)
+class ConsentAdmin(ModelAdmin):
+    """Every answer a person gave, newest first (platform staff). The record is append-only: an answer given on the
+    person's behalf (on paper, by phone) is added here and recorded as source admin against the current wording."""
+
+    form = ConsentAdminForm
+    list_display = ["user", "purpose", "granted", "version", "source", "created_at"]
+    list_filter = ["purpose", "granted", "source"]
+    search_fields = ["user__email"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        consents_set(user=obj.user, answers={obj.purpose: obj.granted}, source=ConsentSource.ADMIN)
+        newest = Consent.objects.filter(user=obj.user, purpose=obj.purpose).order_by("-id").first()
+        obj.pk = newest.pk if newest else None  # the admin's "added" message and redirect name the row on record

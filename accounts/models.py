@@ -56,3 +56,29 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs) -> None:
         self.email = type(self).objects.normalize_email(self.email)
         super().save(*args, **kwargs)
+
+
+class ConsentSource(models.TextChoices):
+    API = "api", "API"
+    CHECKOUT = "checkout", "Checkout"
+    ADMIN = "admin", "Admin"
+
+
+class Consent(models.Model):
+    """One answer of a person to one purpose (settings.CONSENT_PURPOSES): given or withdrawn, when, where and to
+    which version of the wording. Append-only: the newest row per purpose is the person's answer now, the older
+    ones are the record of what they agreed to before (accounts.consents)."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=40)
+    granted = models.BooleanField()
+    version = models.CharField(max_length=40, help_text="The version of the wording the person answered.")
+    source = models.CharField(max_length=10, choices=ConsentSource.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "purpose", "-id"], name="consent_user_purpose")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.purpose} {'granted' if self.granted else 'withdrawn'}"

@@ -72,11 +72,15 @@ class EventsView(StoreScopedGenericView):
                    description="Up to 100 events with a session id. Types: page_view, product_view (product), "
                                "add_to_cart (product), checkout_started, search (query), purchase (order: the "
                                "number of the order the session placed; conversion counts these sessions). One "
-                               "invalid event refuses the whole batch (400, details.events names it by index).")
+                               "invalid event refuses the whole batch (400, details.events names it by index). "
+                               "Sent with a signed-in shopper's token, the batch is dropped (accepted 0) unless "
+                               "they consent to `analytics` (GET/PUT /api/v1/me/consents).")
     def post(self, request, *args, **kwargs):
         data = EventBatchInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return ok({"accepted": events_record(store=self.store, events=data.validated_data["events"])}, status=202)
+        user = request.user if request.user.is_authenticated else None  # a signed-in shopper: their consent decides
+        return ok({"accepted": events_record(store=self.store, events=data.validated_data["events"], user=user)},
+                  status=202)
 
 
 class ExportStreamView(StoreScopedGenericView):

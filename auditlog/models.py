@@ -1,3 +1,5 @@
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -8,14 +10,21 @@ class AuditLogImmutable(Exception):
     """An audit entry was about to be changed or deleted: the log is append-only."""
 
 
+# True only inside auditlog.services.audit_maintenance: a person's erasure and the retention rule, nothing else.
+maintenance_var: ContextVar[bool] = ContextVar("auditlog_maintenance", default=False)
+
+
 class AuditLogQuerySet(models.QuerySet):
     def update(self, **kwargs):
         # Deleting a user nulls their entries' actor_user (actor_label keeps who it was).
-        if set(kwargs) <= {"actor_user", "actor_user_id"} and all(value is None for value in kwargs.values()):
+        if maintenance_var.get() or (
+                set(kwargs) <= {"actor_user", "actor_user_id"} and all(value is None for value in kwargs.values())):
             return super().update(**kwargs)
         raise AuditLogImmutable("Audit log entries cannot be changed.")
 
     def delete(self):
+        if maintenance_var.get():
+            return super().delete()
         raise AuditLogImmutable("Audit log entries cannot be deleted.")
 
 
@@ -24,6 +33,8 @@ class AuditLog(models.Model):
 
     The model refuses updates and deletes; on PostgreSQL a trigger refuses them too
     (except nulling ``actor_user`` when that user is deleted: ``actor_label`` keeps who it was).
+    Two rules may change it, each through ``auditlog.services.audit_maintenance``: erasing a person
+    (``audit_person_erase``) and the retention period (``audit_entries_prune``).
     """
 
     store = models.ForeignKey("stores.Store", on_delete=models.PROTECT, related_name="audit_logs")

@@ -2,15 +2,23 @@
 
 import ipaddress
 import json
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import connection, models, transaction
+from django.db.models.functions import Cast
+from django.utils import timezone
 
 from config.api.middleware import current_request_var, request_id_var
 from config.db import row_insert
+from config.erasure import scrub
 
-from .models import AuditLog
+from .models import AuditLog, maintenance_var
+
+PRUNE_BATCH = 5000
 
 REDACTED = "••••"
 SECRET_MARKERS = ("password", "secret", "token", "key", "otp")
@@ -127,3 +135,66 @@ def actor_describe(actor) -> tuple[Any, str, str]:
     """(actor_user, actor_label, actor_id) as the audit log records them: for other append-only ledgers
     (catalog's InventoryMovement) that name who acted the same way."""
     return _describe_actor(actor)
+
+
+# --- The two rules that may change the log: a person's erasure and the retention period ---------------------------
+
+
+@contextmanager
+def audit_maintenance():
+    """Lets the block change and delete audit entries, in its own transaction (a savepoint in the caller's): on
+    PostgreSQL the append-only trigger is told so for that transaction alone. Only ``audit_person_erase`` and
+    ``audit_entries_prune`` use it."""
+    with transaction.atomic():
+        token = maintenance_var.set(True)
+        try:
+            _trigger_maintenance("on")
+            yield
+            _trigger_maintenance("off")
+        finally:
+            maintenance_var.reset(token)
+
+
+def _trigger_maintenance(value: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('auditlog.maintenance', %s, true)", [value])
+
+
+def audit_person_erase(*, texts: list[str], user_id: int | None = None, store=None, label: str = "deleted customer"
+                       ) -> int:
+    """Erases a person from the log without removing what happened: entries they made (by ``user_id``, or labelled
+    with one of ``texts``, their email) name ``label`` instead, without IP or user agent; any of ``texts`` in an
+    entry's ``changes`` becomes "[erased]". Only ``store``'s entries when given. Returns how many entries changed."""
+    entries = AuditLog.objects.all() if store is None else AuditLog.objects.filter(store=store)
+    texts = [text for text in texts if text]
+    changed = set()
+    with audit_maintenance():
+        by_actor = models.Q(actor_label__in=texts)
+        if user_id is not None:
+            by_actor |= models.Q(actor_user_id=user_id)
+        changed |= set(entries.filter(by_actor).values_list("pk", flat=True))
+        entries.filter(pk__in=changed).update(actor_label=label, ip=None, user_agent="")
+        for text in texts:
+            mentioning = entries.annotate(_text=Cast("changes", models.TextField())).filter(_text__icontains=text)
+            for pk, found in mentioning.values_list("pk", "changes"):
+                AuditLog.objects.filter(pk=pk).update(changes=scrub(found, texts=texts))
+                changed.add(pk)
+    return len(changed)
+
+
+def audit_entries_prune(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Deletes entries older than AUDIT_RETENTION_DAYS (0: kept for ever) in batches; returns how many (dry: would)."""
+    days = settings.AUDIT_RETENTION_DAYS
+    if not days:
+        return 0
+    expired = AuditLog.objects.filter(created_at__lt=(now or timezone.now()) - timedelta(days=days))
+    if dry_run:
+        return expired.count()
+    deleted = 0
+    while True:
+        ids = list(expired.order_by().values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not ids:
+            return deleted
+        with audit_maintenance():
+            deleted += AuditLog.objects.filter(pk__in=ids).delete()[0]

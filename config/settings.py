@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "auditlog",
     "notifications",
     "analytics",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,30 @@ CELERY_BEAT_SCHEDULE.update({
 CART_IDLE_DAYS = env_int("CART_IDLE_DAYS", 30, minimum=1)
 # A pending unpaid order holds its stock this long; then the orders-expire job cancels it.
 ORDER_RESERVATION_MINUTES = env_int("ORDER_RESERVATION_MINUTES", 30, minimum=1)
+
+# --- Privacy (customers' data rights; privacy/, docs/PRIVACY.md) ----------------------------------------------------
+# The purposes customers consent to, each with the current version of its wording ("purpose:version", comma list).
+# Changing a version does not undo earlier answers; GET /me/consents shows which wording each answer was given to.
+CONSENT_PURPOSES = {}
+for _item in env_list("CONSENT_PURPOSES", ["marketing_email:1", "analytics:1", "personalisation:1"]):
+    _purpose, _, _version = (part.strip() for part in _item.partition(":"))
+    if not re.fullmatch(r"[a-z_]{1,40}", _purpose) or not _version:
+        raise ImproperlyConfigured(f"CONSENT_PURPOSES: {_item!r} is not purpose:version.")
+    CONSENT_PURPOSES[_purpose] = _version[:40]
+# Retention, per kind of data (privacy.retention, run by the privacy-retention job and `manage.py enforce_retention`):
+# how many days a row is kept (0: kept for ever). Carts and storefront events keep their own settings above
+# (CART_IDLE_DAYS, ANALYTICS_RETENTION_DAYS).
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
+PAYMENT_EVENT_RETENTION_DAYS = env_int("PAYMENT_EVENT_RETENTION_DAYS", 365, minimum=0)
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 7 * 365, minimum=0)
+UNVERIFIED_ACCOUNT_RETENTION_DAYS = env_int("UNVERIFIED_ACCOUNT_RETENTION_DAYS", 30, minimum=0)
+# a guest's order keeps its amounts and lines; its buyer's name, email and addresses are erased after this many years
+GUEST_ORDER_PERSONAL_DATA_YEARS = env_int("GUEST_ORDER_PERSONAL_DATA_YEARS", 6, minimum=0)
+# a person's data export (POST /me/data-export; its link lives 24 hours) is deleted, file and all, after this
+DATA_EXPORT_RETENTION_DAYS = env_int("DATA_EXPORT_RETENTION_DAYS", 2, minimum=1)
+RETENTION_SCHEDULE_SECONDS = env_int("RETENTION_SCHEDULE_SECONDS", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.tasks.retention_enforce_task",
+                                             "schedule": float(RETENTION_SCHEDULE_SECONDS)}
 
 # --- Auth -------------------------------------------------------------------
 PASSWORD_HASHERS = [

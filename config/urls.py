@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("auditlog.urls")),
     path("", include("notifications.urls")),
     path("", include("analytics.urls")),
+    path("", include("privacy.urls")),
 ]
 
 urlpatterns = [

@@ -29,6 +29,10 @@ class CheckoutInput(serializers.Serializer):
     shipping_method = serializers.IntegerField(min_value=1, max_value=INTEGER_MAX, required=False, allow_null=True,
                                                default=None)
     payment_method = serializers.CharField(max_length=32, help_text="cod or bank_transfer, if the store offers it.")
+    marketing_consent = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="A signed-in buyer's answer to marketing email, recorded with the order (GET /api/v1/me/consents); "
+                  "true from a guest is 400.")
 
     def validate_shipping_address(self, value):
         return _address(value)

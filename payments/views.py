@@ -104,7 +104,8 @@ class CheckoutView(StoreScopedGenericView):
             store=self.store, cart=Cart(pk=values["cart"]), email=values["email"],
             customer_name=values["customer_name"], shipping_address=values["shipping_address"],
             billing_address=values["billing_address"], shipping_method_id=values["shipping_method"],
-            payment_method=values["payment_method"], user=buyer, actor=request_actor(request), ip=request_ip(request))
+            payment_method=values["payment_method"], user=buyer, actor=request_actor(request), ip=request_ip(request),
+            marketing_consent=values["marketing_consent"])
         order_lines_load(order)
         return ok(OrderOutput(order, context={"payments": {order.pk: payment_summary(payment)}}).data, status=201,
                   message=HELD_MESSAGE if order.hold_reason else None)

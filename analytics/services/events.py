@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.consents import ANALYTICS, consent_granted
 from catalog.models import Product
 from config.api.errors import ValidationFailed
 from orders.models import Order
@@ -39,11 +40,12 @@ def event_check(*, event: dict, now: datetime) -> dict[str, str]:
 
 
 @transaction.atomic
-def events_record(*, store: Store, events: list[dict]) -> int:
+def events_record(*, store: Store, events: list[dict], user=None) -> int:
     """Checks a storefront's batch (at most MAX_BATCH events: type, session_id, product?, query?, order?,
     occurred_at?) and writes all of it with one INSERT, or nothing: an event of another store's product or order,
     or one that ``event_check`` refuses, raises ValidationFailed (400) naming every bad event by its index
-    ("Item 3: product: …"). Returns how many it wrote."""
+    ("Item 3: product: …"). A batch sent by a signed-in ``user`` who does not consent to analytics
+    (``accounts.consents``) is checked, then dropped. Returns how many it wrote."""
     if not events:
         raise ValidationFailed("No events.", events=["At least one event."])
     if len(events) > MAX_BATCH:
@@ -63,6 +65,8 @@ def events_record(*, store: Store, events: list[dict]) -> int:
         problems += [f"Item {index}: {name}: {message}" for name, message in found.items()]
     if problems:
         raise ValidationFailed("An event is invalid; none were recorded.", events=problems)
+    if user is not None and not consent_granted(user=user, purpose=ANALYTICS):
+        return 0
     Event.objects.bulk_create([
         Event(store_id=store.pk, type=event["type"], session_id=event["session_id"],
               product_id=event.get("product") or None, query=(event.get("query") or "")[:200],
@@ -73,10 +77,12 @@ def events_record(*, store: Store, events: list[dict]) -> int:
     return len(events)
 
 
-def events_prune(*, now: datetime | None = None) -> int:
+def events_prune(*, now: datetime | None = None, dry_run: bool = False) -> int:
     """Deletes events received more than ANALYTICS_RETENTION_DAYS ago, in batches (each its own short
-    transaction). The rollups keep those days' figures. Returns how many went."""
+    transaction). The rollups keep those days' figures. Returns how many went (dry: would)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.ANALYTICS_RETENTION_DAYS)
+    if dry_run:
+        return Event.objects.filter(received_at__lt=cutoff).count()
     deleted = 0
     while True:
         ids = list(Event.objects.filter(received_at__lt=cutoff).order_by().values_list("pk", flat=True)[:PRUNE_BATCH])

@@ -32,9 +32,10 @@ from .products import (
     product_unpublish,
     product_update,
 )
-from .reviews import review_create, review_delete, review_set_hidden
+from .reviews import review_create, review_delete, review_set_hidden, reviews_of_user_erase
 from .slugs import slug_free_check, slug_generate
 from .stock import (
+    movements_actor_erase,
     stock_adjust,
     stock_low_notice,
     stock_opening_record,
@@ -66,7 +67,7 @@ __all__ = [
     "product_image_add", "product_image_delete", "product_image_update", "product_publish", "product_status_set",
     "product_summary_refresh", "product_transition", "product_unpublish", "product_update",
     "product_variants_apply",
-    "review_create", "review_delete", "review_set_hidden",
+    "movements_actor_erase", "review_create", "review_delete", "review_set_hidden", "reviews_of_user_erase",
     "slug_free_check", "slug_generate",
     "stock_adjust", "stock_low_notice", "stock_opening_record", "stock_opening_record_bulk", "stock_release",
     "stock_reserve", "stock_return", "stock_returnable", "stock_sell", "stock_set",

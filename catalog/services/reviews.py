@@ -49,3 +49,14 @@ def review_delete(*, review: Review, actor=None) -> None:
     audit(store=review.product.store, actor=actor, action="review.deleted", target=review,
           changes={"rating": [review.rating, None], "user": [review.user_id, None]})
     review.delete()
+
+
+@transaction.atomic
+def reviews_of_user_erase(*, user_id: int) -> int:
+    """A person's erasure: their reviews go (title, body and rating), the public pages of their stores with them.
+    Returns how many."""
+    store_ids = set(Review.objects.filter(user_id=user_id).values_list("store_id", flat=True))
+    deleted = Review.objects.filter(user_id=user_id).delete()[0]
+    for store_id in store_ids:
+        catalog_cache_invalidate(store_id)
+    return deleted

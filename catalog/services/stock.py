@@ -13,7 +13,7 @@ INSERT of movements that name the order.
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Sum, When
+from django.db.models import Case, F, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from auditlog.services import actor_describe
@@ -371,3 +371,9 @@ def stock_return(*, order, actor=None) -> dict[int, int]:
     product_summary_refresh(product_ids=back, invalidate=False)
     catalog_stock_changed(order.store_id, [variant.pk for variant in variants], flipped=bool(back))
     return {variant.pk: held[variant.pk] for variant in variants}
+
+
+def movements_actor_erase(*, user_id: int, label: str) -> int:
+    """A person's erasure: the movements they made name ``label`` instead of their email (the ledger's quantities,
+    reasons and orders stay as they were). The one change to the append-only ledger besides nulling actor_user."""
+    return QuerySet.update(InventoryMovement.objects.filter(actor_user_id=user_id), actor_label=label)

@@ -157,13 +157,20 @@ def webhook_deliveries_resume(*, limit: int = 500) -> int:
     return len(ids)
 
 
-DELIVERY_RETENTION = timedelta(days=30)
+DELIVERY_RETENTION = timedelta(days=30)  # the default of settings.WEBHOOK_DELIVERY_RETENTION_DAYS
 
 
-def webhook_deliveries_purge() -> int:
-    """Deletes finished deliveries (and their attempts) older than 30 days; returns how many."""
-    deleted, _ = WebhookDelivery.objects.filter(
+def webhook_deliveries_purge(*, now=None, dry_run: bool = False) -> int:
+    """Deletes finished deliveries (and their attempts) older than WEBHOOK_DELIVERY_RETENTION_DAYS (0: kept);
+    returns how many deliveries (dry: would). Pending ones stay whatever their age."""
+    days = getattr(settings, "WEBHOOK_DELIVERY_RETENTION_DAYS", DELIVERY_RETENTION.days)
+    if not days:
+        return 0
+    finished = WebhookDelivery.objects.filter(
         status__in=[WebhookDelivery.SUCCEEDED, WebhookDelivery.FAILED],
-        created_at__lt=timezone.now() - DELIVERY_RETENTION,
-    ).delete()
-    return deleted
+        created_at__lt=(now or timezone.now()) - timedelta(days=days),
+    )
+    if dry_run:
+        return finished.count()
+    _, deleted = finished.delete()
+    return deleted.get(WebhookDelivery._meta.label, 0)

@@ -40,8 +40,11 @@ def orders_expire(*, now: datetime | None = None) -> int:
             cancelled += 1
     
 
-def carts_prune(*, now: datetime | None = None) -> int:
-    """Deletes carts untouched for CART_IDLE_DAYS (their lines with them). Returns how many carts went."""
+def carts_prune(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Deletes carts untouched for CART_IDLE_DAYS (their lines with them). Returns how many carts went (dry: would)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.CART_IDLE_DAYS)
-    _, deleted = Cart.objects.filter(updated_at__lt=cutoff).delete()
+    idle = Cart.objects.filter(updated_at__lt=cutoff)
+    if dry_run:
+        return idle.count()
+    _, deleted = idle.delete()
     return deleted.get(Cart._meta.label, 0)

@@ -51,6 +51,7 @@ from .webhooks import (
     webhook_event_receive,
     webhook_event_replay,
     webhook_event_replay_check,
+    webhook_events_prune,
     webhook_events_resume,
 )
 
@@ -63,5 +64,5 @@ __all__ = [
     "fraud_setting_update", "payment_create", "payment_screen_and_start", "payment_start", "payment_refund",
     "refund_create", "refund_from_gateway", "refund_send", "refund_settle", "order_payments_cancel",
     "webhook_event_process", "webhook_event_receive", "webhook_event_replay", "webhook_event_replay_check",
-    "webhook_events_resume", "Rejection", "order_approve", "order_reject",
+    "webhook_events_prune", "webhook_events_resume", "Rejection", "order_approve", "order_reject",
 ]

@@ -3,6 +3,8 @@
 
 from django.db import transaction
 
+from accounts.consents import MARKETING_EMAIL, consents_set
+from accounts.models import ConsentSource
 from config import metrics
 from config.api.errors import ValidationFailed
 from config.db import row_insert
@@ -34,17 +36,24 @@ def gateway_offered(*, store, payment_method, field: str = "payment_method") -> 
 @transaction.atomic
 def checkout_complete(*, store, cart, email: str, customer_name: str = "", shipping_address: dict,
                       billing_address: dict | None = None, shipping_method_id: int | None = None,
-                      payment_method: str, user=None, actor=None, ip: str | None = None) -> tuple[Order, Payment]:
+                      payment_method: str, user=None, actor=None, ip: str | None = None,
+                      marketing_consent: bool | None = None) -> tuple[Order, Payment]:
     """Places the cart's order with the status its payment method starts from and creates its pending payment,
     in one transaction: either both exist, or nothing changed (stock, coupon, cart included).
 
     A card gateway's payment is first screened (payments.services.fraud, with the buyer's ``ip``): on a hit the order
     is placed but held for review with the reason, and the payment is recorded without starting it (no charge).
 
-    Raises ValidationFailed (400; ``details.payment_method`` for a method the store does not offer), PaymentError
-    (402) when the gateway refuses to start the payment, and whatever orders.services.order_place raises (404 cart,
-    400 checkout data, 409 OUT_OF_STOCK).
+    ``marketing_consent`` (true or false) records a signed-in buyer's answer to marketing email with the order
+    (source checkout, accounts.consents); a guest cannot give it (no account to hold it), so their true is refused.
+
+    Raises ValidationFailed (400; ``details.payment_method`` for a method the store does not offer,
+    ``details.marketing_consent`` for a guest's consent), PaymentError (402) when the gateway refuses to start the
+    payment, and whatever orders.services.order_place raises (404 cart, 400 checkout data, 409 OUT_OF_STOCK).
     """
+    if marketing_consent and user is None:
+        raise ValidationFailed("Sign in to agree to marketing email.",
+                               marketing_consent=["A guest's consent cannot be recorded: sign in, or leave it out."])
     gateway, setting = gateway_offered(store=store, payment_method=payment_method)
     order = order_place(store=store, cart=cart, email=email, customer_name=customer_name,
                         shipping_address=shipping_address, billing_address=billing_address,
@@ -56,6 +65,8 @@ def checkout_complete(*, store, cart, email: str, customer_name: str = "", shipp
     # stock rows stay locked for the gateway's round trip; docs/ARCHITECTURE.md "Orders and payments").
     held = payment_screen_and_start(order=order, payment=payment, gateway=gateway, setting=setting)
     row_insert(payment)
+    if marketing_consent is not None and user is not None:
+        consents_set(user=user, answers={MARKETING_EMAIL: marketing_consent}, source=ConsentSource.CHECKOUT)
     audit(store=store, actor=actor, action="payment.created", target=payment,
           changes={"order": order.number, "gateway": gateway.name, "amount": str(order.total),
                    **({"held": True} if held else {})})

@@ -28,6 +28,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
@@ -121,6 +122,20 @@ def webhook_events_resume(*, now=None) -> int:
         for pk in ids:
             _enqueue(pk)
     return len(ids)
+
+
+def webhook_events_prune(*, now=None, dry_run: bool = False) -> int:
+    """Deletes the gateways' notifications (raw bodies: the buyer's details) settled more than
+    PAYMENT_EVENT_RETENTION_DAYS ago (0: kept): processed, ignored or failed; pending and held ones stay whatever
+    their age. Returns how many (dry: would)."""
+    days = settings.PAYMENT_EVENT_RETENTION_DAYS
+    if not days:
+        return 0
+    settled = WebhookEvent.objects.filter(status__in=[E.PROCESSED, E.IGNORED, E.FAILED],
+                                          received_at__lt=(now or timezone.now()) - timedelta(days=days))
+    if dry_run:
+        return settled.count()
+    return settled.delete()[0]
 
 
 def _enqueue(event_pk: int) -> None:

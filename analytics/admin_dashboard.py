@@ -7,7 +7,7 @@ The store is one of those the signed-in member works in (an admin-site role: ``t
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -17,10 +17,11 @@ from config.api.errors import ValidationFailed
 from config.money import money_round
 from orders.models import OrderStatus
 from orders.models import PaymentStatus as OrderPaymentStatus
+from plans.errors import PlanLimitReached
 from stores.models import Store
 from teams.admin_base import admin_store_ids_with
 
-from .selectors import DEFAULT_PERIOD, PERIODS, Dashboard, dashboard_cached, dashboard_period
+from .selectors import DEFAULT_PERIOD, PERIODS, Dashboard, dashboard_cached, dashboard_period, store_today
 
 ORDERS, VARIANTS = "admin:orders_order_changelist", "admin:catalog_variant_changelist"
 SWITCHER_STORES = 200  # a platform superuser's switcher lists this many; any other is reached by ?store=<slug>
@@ -92,7 +93,12 @@ def admin_dashboard(request) -> AdminDashboard:
         board.notice = f"Unknown period “{period}”: showing the last {PERIODS[DEFAULT_PERIOD]} days."
         period = DEFAULT_PERIOD
     board.period = period
-    board.since, board.until = dashboard_period(store=store, period=period)
+    try:
+        board.since, board.until = dashboard_period(store=store, period=period)
+    except PlanLimitReached as exc:  # the plan's analytics retention is shorter than the period: its days only
+        board.notice = exc.message
+        board.until = store_today(store=store)
+        board.since = board.until - timedelta(days=exc.details["allowed"] - 1)
     if request.GET.get("since") or request.GET.get("until"):
         _days_picked(board, store, request.GET.get("since", ""), request.GET.get("until", ""))
     figures = board.figures = dashboard_cached(store=store, since=board.since, until=board.until)
@@ -113,7 +119,7 @@ def _days_picked(board: AdminDashboard, store: Store, since: str, until: str) ->
         return
     try:
         board.since, board.until = dashboard_period(store=store, **days)
-    except ValidationFailed as exc:
+    except (ValidationFailed, PlanLimitReached) as exc:
         board.notice = f"{exc.message} Showing the period instead."
         return
     board.period = ""

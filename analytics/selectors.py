@@ -21,6 +21,8 @@ from config.api.errors import ValidationFailed
 from config.money import money_round
 from orders.models import Order, OrderStatus
 from orders.models import PaymentStatus as OrderPaymentStatus
+from plans.errors import PlanLimitReached
+from plans.services import plan_retention_days
 from stores.models import Store
 
 from .figures import ORDER_STATUSES, ZERO, DayFigures, ProductFigures, days_figures, local_date, products_figures
@@ -108,20 +110,41 @@ def dashboard_period(*, store: Store, period: str | None = None, since: date | N
                      until: date | None = None) -> tuple[date, date]:
     """The days a dashboard covers: ``since``/``until`` (the store's dates, either may be left out) or ``period``
     (7d, 30d, 90d: the last days up to today, default 30d). Raises ValidationFailed (400) for an unknown period,
-    since after until, or more than 366 days."""
+    since after until, or more than 366 days, and PlanLimitReached (403) for days older than the plan's analytics
+    retention."""
     today = store_today(store=store)
     if since is None and until is None:
         period = period or DEFAULT_PERIOD
         if period not in PERIODS:
             raise ValidationFailed("Unknown period.", period=[f"One of {', '.join(PERIODS)}."])
-        return today - timedelta(days=PERIODS[period] - 1), today
+        since, until = today - timedelta(days=PERIODS[period] - 1), today
+        dashboard_retention_check(store=store, since=since, today=today)
+        return since, until
     until = until or today
     since = since or until - timedelta(days=PERIODS[DEFAULT_PERIOD] - 1)
     if since > until:
         raise ValidationFailed("since is after until.", since=["Must not be after until."])
     if (until - since).days + 1 > MAX_DAYS:
         raise ValidationFailed(f"At most {MAX_DAYS} days.", until=[f"At most {MAX_DAYS} days after since."])
+    dashboard_retention_check(store=store, since=since, today=today)
     return since, until
+
+
+def dashboard_retention_check(*, store: Store, since: date, today: date | None = None) -> None:
+    """Raises PlanLimitReached (403, details ``{limit: "analytics_retention_days", used: the days asked back from
+    today, allowed}``) when ``since`` is further back than the store's plan lets the dashboard read. Nothing is
+    deleted: a bigger plan reads the older days again."""
+    days = plan_retention_days(store)
+    today = today or store_today(store=store)
+    back = (today - since).days + 1
+    if days is not None and back > days:
+        raise PlanLimitReached(
+            f"The store's plan keeps {days} days of analytics; ask for days since "
+            f"{today - timedelta(days=days - 1)} at the earliest.",
+            limit="analytics_retention_days",
+            used=back,
+            allowed=days,
+        )
 
 
 def dashboard_cached(*, store: Store, since: date, until: date) -> Dashboard:

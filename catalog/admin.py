@@ -13,6 +13,7 @@ from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget
 from config.api.actor import request_actor
 from config.api.errors import DomainError
 from config.money import money_str
+from plans.services import plan_limit_check
 from stores.models import Store
 from teams.admin_base import StoreScopedAdmin, StoreScopedInline, admin_store_ids_with
 from teams.admin_fields import KeyValueField, KeyValueWidget, money_inputs_localize
@@ -306,6 +307,8 @@ class ProductAdminForm(forms.ModelForm):
         if store is None:
             return cleaned
         checks = [("category", lambda: services.product_category_check(store=store, category=cleaned.get("category")))]
+        if not self.instance.pk:
+            checks.append(("store", lambda: plan_limit_check(store=store, limit="products")))
         if slug:
             checks.append(("slug", lambda: services.slug_free_check(model=Product, store=store, slug=slug,
                                                                     exclude_pk=self.instance.pk)))

@@ -17,9 +17,14 @@ class CatalogConfig(AppConfig):
     name = "catalog"
 
     def ready(self) -> None:
+        from plans.services import plan_usage_register
+
         from . import store_contents
         from .cache import connect_signals
+        from .models import Product
 
         connect_signals()
         store_contents.register()
+        # what the plans' products limit counts: every product of the store, whatever its status
+        plan_usage_register("products", lambda store: Product.objects.filter(store=store).count())
         post_migrate.connect(_counts_install, sender=self, dispatch_uid="catalog-counts-install")

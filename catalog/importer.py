@@ -34,6 +34,8 @@ from django.utils.text import slugify
 from config.api.errors import ValidationFailed
 from config.api.fields import INTEGER_MAX
 from config.money import MAX_DIGITS, decimal_string_parse
+from plans.errors import PlanLimitReached
+from plans.services import plan_limit, plan_limit_check, plan_usage
 from stores.models import Store
 
 from . import services
@@ -184,6 +186,9 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
     # every slug the file names explicitly is kept free for it, so a slug generated from a
     # product_name on an earlier row cannot take it (that would fail mid-import)
     taken_new_slugs: set[str] = set(slugs)
+    # counted once per file, and only when the plan limits products
+    products_used = plan_usage(store, "products") if plan_limit(store, "products") is not None else 0
+    new_products = 0
     for index, row in enumerate(rows):
         number = index + 2
         if None in row:  # more cells than headers
@@ -286,6 +291,14 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
                 error("options", exc.message)
 
         if not row_errors:
+            if key not in products and product is None:
+                # the plan's product limit, row by row: the rows past it are refused, and the import with them
+                try:
+                    plan_limit_check(store=store, limit="products", adding=new_products + 1, used=products_used,
+                                     lock=False)
+                except PlanLimitReached as exc:
+                    error("product_name", exc.message)
+        if not row_errors:
             plan = products.get(key)
             if plan is None:
                 new_slug = slug
@@ -294,6 +307,7 @@ def _plan(*, store: Store, headers: list[str], rows: list[dict]) -> tuple[dict[s
                                                       avoid=taken_new_slugs)
                 if product is None:
                     taken_new_slugs.add(new_slug)
+                    new_products += 1
                 plan = products[key] = _ProductPlan(key=key, slug=product.slug if product else new_slug,
                                                     name=name or (product.name if product else ""),
                                                     existing=product, first_row=number)

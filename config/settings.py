@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "storages",
     "config.api",
     "accounts",
+    "plans",
     "stores",
     "teams",
     "catalog",
@@ -233,6 +234,11 @@ CELERY_BEAT_SCHEDULE.update({
     "analytics-events-prune": {"task": "analytics.tasks.events_prune_task", "schedule": 3600.0},
     "analytics-exports-purge": {"task": "analytics.tasks.exports_purge_task", "schedule": 3600.0},
 })
+
+# --- Plans and billing the merchants ----------------------------------------------
+# The plan (a Plan code) of every store that has none of its own: new stores, and the stores that existed before
+# plans did. Empty: such stores have no limits (a platform that does not sell plans).
+PLAN_DEFAULT = env("PLAN_DEFAULT", "free")
 
 # --- Orders -----------------------------------------------------------------
 # A cart untouched this long is deleted by the carts-prune job.

@@ -30,3 +30,7 @@ if not REDIS_URL:  # noqa: F405
 # One process plays every "worker" in a test: the per-worker micro-cache would let one test's pages
 # answer the next one's requests for the same store id. Tests of it turn it on themselves.
 CATALOG_CACHE_LOCAL_MS = 0
+
+# Stores without a plan have no limits in the suite: the plan limits show only in the tests about them, which put
+# their stores on a plan (plans/tests, billing/tests).
+PLAN_DEFAULT = ""

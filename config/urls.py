@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("notifications.urls")),
     path("", include("analytics.urls")),
     path("", include("privacy.urls")),
+    path("", include("plans.urls")),
 ]
 
 urlpatterns = [

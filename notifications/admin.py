@@ -8,6 +8,8 @@ from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminU
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, ValidationFailed
+from plans.errors import PlanLimitReached
+from plans.services import plan_limit_check
 from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin, object_store_id
 from teams.permissions import WEBHOOKS_MANAGE
 
@@ -93,6 +95,16 @@ class WebhookEndpointForm(forms.ModelForm):
             return services.webhook_events_validate(self.cleaned_data.get("events") or [])
         except ValidationFailed as exc:
             raise forms.ValidationError(exc.message) from exc
+
+    def clean(self):
+        cleaned = super().clean()
+        store = cleaned.get("store")
+        if self.instance.pk is None and store is not None:
+            try:  # the plan's limit, as webhook_endpoint_create checks it
+                plan_limit_check(store=store, limit="webhooks")
+            except PlanLimitReached as exc:
+                self.add_error("store", exc.message)
+        return cleaned
 
 
 @admin.register(WebhookEndpoint)

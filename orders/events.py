@@ -4,9 +4,13 @@ Both run inside the calling service's transaction: the audit row is rolled back 
 ``emit`` sends nothing before COMMIT.
 """
 
+from datetime import timedelta
+
 from auditlog.services import actor_describe, audit_record
 from config.money import money_str
-from notifications.services import emit
+from notifications import events
+from notifications.services import emit, members_notify
+from plans.services import store_month, store_plan
 
 from .models import Order, OrderLine
 
@@ -57,3 +61,24 @@ def order_payload(order: Order, lines: list[OrderLine] | None = None, **extra) -
         "payment_method": order.payment_method,
         "store": order.store.slug,
     }
+
+
+def plan_limit_notice(*, store, allowed: int, now) -> None:
+    """Tells the store's owners and admins (in-app and email, their preferences permitting) that the order just
+    placed used the plan's last order of the month: the next checkouts are refused (403 PLAN_LIMIT_REACHED) until
+    the month ends or the plan grows. Once a month (the event id names it); in the checkout's transaction."""
+    month = store_month(store, now)
+    resets = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    plan = store_plan(store)
+    members_notify(
+        store=store,
+        event_type=events.PLAN_LIMIT_REACHED,
+        event_id=f"plan-orders-{store.pk}-{month:%Y-%m}",
+        payload={
+            "limit": "orders_per_month",
+            "allowed": allowed,
+            "plan": plan.name if plan else "",
+            "month": f"{month:%Y-%m}",
+            "resets": resets.isoformat(),
+        },
+    )

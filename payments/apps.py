@@ -16,3 +16,18 @@ class PaymentsConfig(AppConfig):
         order_payment_reader_register(order_payments_read)
         # a cancelled order (expiry, buyer, member) cancels its open payments in the same transaction
         order_cancel_hook_register(order_payments_cancel)
+
+        from plans.services import plan_usage_register
+
+        from .gateways import REGISTRY
+        from .models import GatewaySetting
+
+        # what the plans' card_gateways limit counts: the card gateways switched on (cash and transfer are free)
+        plan_usage_register(
+            "card_gateways",
+            lambda store: GatewaySetting.objects.filter(
+                store=store,
+                enabled=True,
+                gateway__in=[name for name, gateway in REGISTRY.items() if not gateway.offline],
+            ).count(),
+        )

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError
+from plans.services import plan_feature_check, store_plan_set
 from teams.admin_base import StoreScopedAdmin
 from teams.permissions import STORE_MANAGE
 
@@ -28,6 +29,18 @@ class StoreForm(forms.ModelForm):
             raise forms.ValidationError(exc.message) from None
         return slug
 
+    def clean(self):
+        cleaned = super().clean()
+        sender = cleaned.get("email_sender")
+        if sender and sender != self.instance.email_sender:
+            # the plan chosen on this same form counts (a superuser upgrading and setting the sender at once)
+            plan = cleaned["plan"] if "plan" in cleaned else self.instance.plan
+            try:
+                plan_feature_check(store=Store(pk=self.instance.pk, plan=plan), feature="custom_email_sender")
+            except DomainError as exc:
+                self.add_error("email_sender", exc.message)
+        return cleaned
+
     def clean_currency(self) -> str:
         currency = self.cleaned_data["currency"]
         if self.instance.pk:
@@ -51,8 +64,8 @@ class StoreAdmin(StoreScopedAdmin):
     form = StoreForm
     store_field = "pk"
     write_permission = STORE_MANAGE
-    list_display = ["name", "slug", "currency", "is_active", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["name", "slug", "currency", "plan", "is_active", "created_at"]
+    list_filter = ["is_active", "plan"]
     search_fields = ["name", "slug", "contact_email"]
     raw_id_fields = ["owner"]
     actions = ["deactivate_selected"]
@@ -62,7 +75,7 @@ class StoreAdmin(StoreScopedAdmin):
             return ["created_at", "updated_at"]
         # The slug is in every URL, the owner field records the creator, and a deactivated store
         # is switched back on by the platform: none of them moves here.
-        return ["slug", "owner", "is_active", "created_at", "updated_at"]
+        return ["slug", "owner", "is_active", "plan", "created_at", "updated_at"]
 
     def has_add_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser
@@ -74,10 +87,13 @@ class StoreAdmin(StoreScopedAdmin):
         data = {name: ("" if name == "logo" and value is False else value)  # a cleared logo
                 for name, value in form.cleaned_data.items()}
         if change:
+            if request.user.is_superuser and "plan" in form.changed_data:
+                # the platform assigns plans by hand (without billing, or to override it)
+                store_plan_set(store=Store.objects.get(pk=obj.pk), plan=data["plan"], actor=request_actor(request))
             saved = store_update(
                 store=Store.objects.get(pk=obj.pk), actor=request_actor(request),
                 platform=request.user.is_superuser,
-                **{name: data[name] for name in form.changed_data if name in data},
+                **{name: data[name] for name in form.changed_data if name in data and name != "plan"},
             )
         else:
             saved = store_create(

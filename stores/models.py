@@ -51,6 +51,14 @@ class Store(models.Model):
     # The store's days (the dashboard's "today", revenue by day, exports' dates) are this zone's days.
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone],
                                 help_text="IANA time zone name, e.g. Africa/Tripoli. The store's days are its days.")
+    # Customers' emails (order confirmation, status changes) come from this address when the store's plan includes
+    # the custom email sender (plans.models.FEATURES); otherwise, or when empty, from the platform's DEFAULT_FROM_EMAIL.
+    email_sender = models.EmailField(blank=True, help_text="The address customers' emails come from (plans with a "
+                                     "custom email sender; the domain must let the platform's mail server send).")
+    # The plan the platform sells the store (plans.services); null: the PLAN_DEFAULT plan. Only platform superusers
+    # and the billing webhooks move it (plans.services.store_plan_set).
+    plan = models.ForeignKey("plans.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="stores",
+                             help_text="Empty: the default plan (PLAN_DEFAULT).")
     is_active = models.BooleanField(default=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_stores")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -30,6 +30,10 @@ class StoreUpdateInput(serializers.Serializer):
     prices_include_tax = serializers.BooleanField(required=False)
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, required=False)
     timezone = serializers.CharField(max_length=64, required=False, help_text=TIMEZONE_HELP)
+    email_sender = serializers.EmailField(
+        required=False, allow_blank=True,
+        help_text="The address customers' emails come from; plans with the custom email sender only (403 "
+                  "PLAN_LIMIT_REACHED otherwise). Empty: the platform's.")
 
 
 class StoreOutput(serializers.ModelSerializer):
@@ -48,7 +52,7 @@ class StoreMemberOutput(StoreOutput):
 
     class Meta(StoreOutput.Meta):
         fields = [*StoreOutput.Meta.fields, "is_active", "tax_rate", "prices_include_tax", "low_stock_threshold",
-                  "updated_at", "role", "permissions"]
+                  "email_sender", "updated_at", "role", "permissions"]
 
     def get_role(self, store) -> str | None:
         access = self.context.get("access")

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from auditlog.services import audit_diff, audit_record
 from config.api.errors import AlreadyExists, ValidationFailed
 from config.slugs import slug_unique
+from plans.services import plan_feature_check
 from teams.models import Membership
 from teams.permissions import OWNER
 
@@ -64,6 +65,8 @@ def store_create(
             )
     except IntegrityError:  # a concurrent create took the slug between the check and the insert
         raise AlreadyExists("This store slug is taken.", slug=["This store slug is taken."]) from None
+    if store.email_sender:
+        plan_feature_check(store=store, feature="custom_email_sender")
     Membership.objects.create(store=store, user=owner, role=OWNER)
     audit_record(store=store, actor=actor, action="store.created", target=store,
                  changes={name: getattr(store, name) for name in ("name", "slug", "currency", "owner")})
@@ -111,7 +114,7 @@ def store_public_pages_invalidate(*, store: Store) -> None:
 
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "currency", "contact_email", "tax_rate", "prices_include_tax", "low_stock_threshold",
-     "logo", "timezone"}
+     "logo", "timezone", "email_sender"}
 )
 # Only platform superusers change these, in the admin (``platform=True``).
 PLATFORM_FIELDS = frozenset({"slug", "owner", "is_active"})
@@ -122,8 +125,9 @@ def store_update(*, store: Store, actor=None, platform: bool = False, **changes)
     """Changes a store's settings and records ``store.updated`` with each changed field's old and new value.
 
     Never its slug, owner or is_active unless ``platform`` (a superuser in the admin); other
-    names are ignored. Changing nothing writes nothing. Raises CurrencyPlacesConflict (409) for a
-    currency some of the store's prices cannot be written in without rounding.
+    names are ignored (the plan: plans.services.store_plan_set). Changing nothing writes nothing. Raises
+    CurrencyPlacesConflict (409) for a currency some of the store's prices cannot be written in without rounding,
+    PlanLimitReached (403) for an ``email_sender`` on a plan without the custom email sender.
     """
     allowed = UPDATABLE_FIELDS | PLATFORM_FIELDS if platform else UPDATABLE_FIELDS
     values = {name: value for name, value in changes.items() if name in allowed}
@@ -135,6 +139,8 @@ def store_update(*, store: Store, actor=None, platform: bool = False, **changes)
         store_currency_check(store=store, currency=values["currency"])
     if "timezone" in changed:
         store_timezone_check(timezone=values["timezone"])
+    if "email_sender" in changed and values["email_sender"]:
+        plan_feature_check(store=store, feature="custom_email_sender")
     for name in changed:
         setattr(store, name, values[name])
     store.save(update_fields=[*changed, "updated_at"])

@@ -5,6 +5,8 @@ from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminE
 
 from config.api.actor import request_actor
 from config.api.errors import DomainError, PermissionDenied
+from plans.errors import PlanLimitReached
+from plans.services import plan_limit_check
 from teams.admin_base import StoreScopedAdmin
 from teams.selectors import store_access
 
@@ -27,6 +29,14 @@ from .services import (
 
 def _access(request, store):
     return store_access(store=store, user=request.user)
+
+
+def _plan_room(store, limit: str, *, field: str) -> None:
+    """The plan's limit, as the service will check it, shown on the form's ``field``."""
+    try:
+        plan_limit_check(store=store, limit=limit)
+    except PlanLimitReached as exc:
+        raise ValidationError({field: exc.message}) from None
 
 
 class SaveRefused(Exception):
@@ -186,6 +196,8 @@ class InvitationForm(forms.ModelForm):
         email = cleaned.get("email")
         if store and email and Membership.objects.filter(store=store, user__email__iexact=email).exists():
             raise ValidationError({"email": "This email already belongs to a member of the store."})
+        if store:
+            _plan_room(store, "staff", field="store")
         return cleaned
 
 
@@ -259,6 +271,7 @@ class ApiKeyForm(forms.ModelForm):
             beyond = set(cleaned.get("scopes") or []) - _access(self.admin_request, store).permissions
             if beyond:
                 raise ValidationError({"scopes": f"You do not hold: {', '.join(sorted(beyond))}."})
+            _plan_room(store, "api_keys", field="store")
         return cleaned
 
 

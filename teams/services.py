@@ -15,6 +15,7 @@ from django.utils import timezone
 from auditlog.services import audit_record
 from config.api.errors import AlreadyExists, PermissionDenied, ValidationFailed
 from config.emails import email_enqueue
+from plans.services import plan_limit_check
 from stores.models import Store
 
 from .errors import InvitationInvalid, LastOwner
@@ -57,9 +58,11 @@ def _lock_owners(*, store: Store) -> list[int]:
 
 def member_add_check(*, store: Store, email: str, role: str, access: StoreAccess):
     """The rules of adding a member, without writing; returns the user to add. Raises PermissionDenied (403)
-    when a non-owner makes an owner, ValidationFailed (400) for an unknown email, AlreadyExists (409) for a member.
+    when a non-owner makes an owner, ValidationFailed (400) for an unknown email, AlreadyExists (409) for a member,
+    PlanLimitReached (403) when the plan's staff seats are all taken.
     """
     _check_may_grant(access=access, role=role)
+    plan_limit_check(store=store, limit="staff")
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
         raise ValidationFailed(
@@ -76,7 +79,8 @@ def member_add(*, store: Store, email: str, role: str, access: StoreAccess, acto
     """Adds an existing user to ``store`` with ``role`` and records ``member.added``.
 
     Raises ValidationFailed (400) for an unknown email, PermissionDenied (403) when a
-    non-owner makes an owner, AlreadyExists (409) when the user is already a member.
+    non-owner makes an owner, AlreadyExists (409) when the user is already a member, PlanLimitReached (403)
+    when the plan's staff seats are all taken.
     """
     user = member_add_check(store=store, email=email, role=role, access=access)
     try:
@@ -155,9 +159,11 @@ def invitation_create(
     token after commit.
 
     Raises PermissionDenied (403) when a non-owner invites an owner, AlreadyExists (409)
-    when the email already belongs to a member.
+    when the email already belongs to a member, PlanLimitReached (403) when the plan's staff seats are all taken
+    (accepting checks again).
     """
     _check_may_grant(access=access, role=role)
+    plan_limit_check(store=store, limit="staff")
     email = email.strip().lower()
     if Membership.objects.filter(store=store, user__email__iexact=email).exists():
         raise AlreadyExists("This email already belongs to a member of the store.", email=[email])
@@ -187,8 +193,9 @@ def invitation_accept(*, token: str, user) -> Membership:
     ``invitation.accepted`` (the actor is ``user``).
 
     Raises InvitationInvalid (400) for an unknown, expired, revoked or used token or a deactivated
-    store (the invitation stays pending: usable again once the store is back on) and AlreadyExists
-    (409) when the user is already a member (the invitation stays unused).
+    store (the invitation stays pending: usable again once the store is back on), AlreadyExists
+    (409) when the user is already a member and PlanLimitReached (403) when the plan's staff seats are all taken
+    (in both the invitation stays unused).
     """
     invitation = Invitation.objects.select_related("store").filter(token_hash=token_hash(token)).first()
     if invitation is None or invitation.status != "pending":
@@ -197,6 +204,7 @@ def invitation_accept(*, token: str, user) -> Membership:
         raise InvitationInvalid("This invitation's store is deactivated; it cannot be accepted now.")
     if Membership.objects.filter(store_id=invitation.store_id, user=user).exists():
         raise AlreadyExists("You are already a member of this store.")
+    plan_limit_check(store=invitation.store, limit="staff")
     now = timezone.now()
     # Check and use in one statement: two concurrent accepts cannot both succeed, and a store
     # deactivated since the read above is seen. The store is a subquery, not a join: a join would
@@ -249,10 +257,12 @@ def api_key_create(
     """Creates a key, records ``api_key.created`` (name, prefix and scopes; never the key nor its hash)
     and returns it with the clear key, which is never stored nor shown again.
 
-    Raises ValidationFailed (400) for an unknown scope and PermissionDenied (403) for a
-    scope the creator (``access``; None for platform commands) does not hold.
+    Raises ValidationFailed (400) for an unknown scope, PermissionDenied (403) for a
+    scope the creator (``access``; None for platform commands) does not hold and PlanLimitReached (403) when
+    the store has as many active keys as its plan allows.
     """
     scopes = _check_scopes(scopes=scopes, access=access)
+    plan_limit_check(store=store, limit="api_keys")
     prefix = API_KEY_PREFIX + secrets.token_hex(6)
     key = f"{prefix}.{secrets.token_urlsafe(32)}"
     api_key = ApiKey.objects.create(

@@ -18,6 +18,7 @@ from auditlog.services import actor_describe, audit_record
 from config.api.errors import PermissionDenied, ValidationFailed
 from notifications.events import EXPORT_READY
 from notifications.services import members_notify
+from plans.services import plan_feature_check
 from stores.models import Store
 
 from ..exports import ExportStream
@@ -56,8 +57,10 @@ def export_request(*, store: Store, type: str, format: str = ExportFormat.CSV, a
                    base_url: str = "") -> Export:
     """Records a pending export and enqueues its run after COMMIT; ``base_url`` is where its link will point
     (PUBLIC_BASE_URL wins). Who may export what, the caller checks (``exports.PERMISSIONS``). Raises
-    ValidationFailed (400) for an unknown type or format."""
+    ValidationFailed (400) for an unknown type or format, PlanLimitReached (403) when the store's plan has no
+    export jobs (the streamed GET exports/{type} stays open to every plan)."""
     export_check(type=type, format=format)
+    plan_feature_check(store=store, feature="export_jobs")
     user, label, _ = actor_describe(actor)
     export = Export.objects.create(store=store, type=type, format=format, requested_by=user,
                                    requested_by_label=label[:255],

@@ -8,6 +8,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from config.api.errors import AlreadyExists, InvalidTransition, ValidationFailed
+from plans.services import plan_limit_check
 from stores.models import Store
 
 from ..errors import ProductInUse
@@ -47,8 +48,10 @@ def product_create(*, store: Store, actor=None, name: str, slug: str = "", descr
                    status: str = ProductStatus.DRAFT, variants: Iterable[dict] = ()) -> Product:
     """Creates a product (a draft unless told otherwise) with its variants.
 
-    Raises AlreadyExists for a taken slug or sku, ValidationFailed for a foreign category.
+    Raises AlreadyExists for a taken slug or sku, ValidationFailed for a foreign category, PlanLimitReached (403)
+    when the store has as many products as its plan allows.
     """
+    plan_limit_check(store=store, limit="products")
     product_category_check(store=store, category=category)
     product_attributes_check(attributes=attributes or {})
     if slug:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from auditlog.services import audit_diff, audit_record
 from config.api.envelope import now_iso
 from config.api.errors import DomainError, ValidationFailed
+from plans.services import plan_limit_check
 from stores.models import Store
 
 from .. import events
@@ -42,7 +43,9 @@ def webhook_endpoint_create(
     *, store: Store, url: str, events: list[str], description: str = "", is_active: bool = True,
     actor=None,
 ) -> WebhookEndpoint:
-    """Creates an endpoint with a new signing secret. Raises ValidationFailed for an unsafe URL or unknown event."""
+    """Creates an endpoint with a new signing secret. Raises ValidationFailed for an unsafe URL or unknown event,
+    PlanLimitReached (403) when the store has as many endpoints as its plan allows."""
+    plan_limit_check(store=store, limit="webhooks")
     webhook_url_validate(url)
     endpoint = WebhookEndpoint.objects.create(
         store=store, url=url, events=webhook_events_validate(events), description=description, is_active=is_active,

@@ -2,6 +2,7 @@
 notifications and emails to the members who opted in (and the customer) after COMMIT."""
 
 import uuid
+from email.utils import formataddr
 from functools import partial
 
 from django.contrib.auth import get_user_model
@@ -13,6 +14,7 @@ from config.api.envelope import now_iso
 from config.celery import task_publish
 from config.db import rows_select
 from config.emails import email_enqueue
+from plans.services import plan_has_feature
 from stores.models import Store
 from teams.models import Membership
 
@@ -86,7 +88,10 @@ def event_fanout(
     customer_email = payload.get("email") or payload.get("customer_email")
     if customer_template and customer_email:
         email_enqueue(
-            template=customer_template, to=[customer_email], context=_email_context(store, event_type, payload)
+            template=customer_template,
+            to=[customer_email],
+            context=_email_context(store, event_type, payload),
+            from_email=store_email_sender(store),
         )
     return notified
 
@@ -137,6 +142,14 @@ def members_notify(
     for recipient in recipients:  # one message each: members do not see each other's addresses
         email_enqueue(template=template, to=[recipient], context=context)
     return len({n.user_id for n in notifications} | set(recipients))
+
+
+def store_email_sender(store: Store) -> str:
+    """Who customers' emails come from: the store's own address, named by the store, while its plan includes the
+    custom email sender (checked when sending: a downgrade falls back at once); else "" (DEFAULT_FROM_EMAIL)."""
+    if not store.email_sender or not plan_has_feature(store, "custom_email_sender"):
+        return ""
+    return formataddr((store.name, store.email_sender))
 
 
 def _email_context(store: Store, event_type: str, payload: dict) -> dict:

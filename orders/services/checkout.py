@@ -15,8 +15,9 @@ from catalog.services import stock_reserve
 from config.api.errors import NotFound, ValidationFailed
 from config.db import row_insert, rows_insert, rows_select
 from notifications import events
+from plans.services import order_quota_take
 
-from ..events import actor_label, actor_user, audit, emit_event, order_payload
+from ..events import actor_label, actor_user, audit, emit_event, order_payload, plan_limit_notice
 from ..models import Cart, CartLine, Coupon, CouponUse, Order, OrderEvent, OrderLine, OrderStatus, ShippingMethod
 from ..pricing import PricedLine, coupon_problem, price_cart
 from .carts import cart_line_for_sale, cart_line_name
@@ -202,8 +203,8 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
 
     The same number of SQL statements whatever the number of lines. Raises NotFound (404) for a cart of another
     store or user, ValidationFailed (400: email, addresses, shipping_method, payment_method, an empty cart, a line
-    no longer for sale, a coupon that no longer applies) and OutOfStock (409 OUT_OF_STOCK); nothing is left
-    behind then.
+    no longer for sale, a coupon that no longer applies), OutOfStock (409 OUT_OF_STOCK) and PlanLimitReached (403
+    PLAN_LIMIT_REACHED: the store's plan has no orders left this month); nothing is left behind then.
     """
     email = _clean_inputs(email=email, shipping_address=shipping_address, billing_address=billing_address,
                           payment_method=payment_method, initial_status=initial_status)
@@ -236,6 +237,10 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
         _coupon_count(coupon=coupon, subtotal=totals.subtotal, currency=store.currency, user=user, email=email,
                       now=now)
 
+    # the plan's monthly orders, counted in this transaction (a refusal leaves nothing; a rollback gives it back)
+    quota = order_quota_take(store=store, now=now)
+    if quota is not None and quota[0] == quota[1]:
+        plan_limit_notice(store=store, allowed=quota[1], now=now)
     pending = initial_status == OrderStatus.PENDING
     order = _order_insert(
         store=store, user=user, email=email, customer_name=(customer_name or "").strip()[:200],

@@ -16,6 +16,7 @@ from config.api.errors import NotFound, ValidationFailed
 from config.db import rows_select
 from config.fields import MASK, mask
 from orders.events import audit
+from plans.services import plan_limit_check
 
 from ..gateways import REGISTRY, Gateway, gateway_get
 from ..models import GatewaySetting
@@ -193,10 +194,13 @@ def _locked_setting(*, store, gateway: Gateway) -> GatewaySetting:
 def gateway_setting_update(*, store, gateway: str, actor=None, **values) -> GatewaySetting:
     """Sets what ``values`` names for the store's ``gateway``; the others keep their value (a credential: "" or
     None clears it). Writes one audit row naming what changed: public settings as [old, new], credentials by name
-    only. Raises what gateway_setting_check raises; nothing changes then."""
+    only. Raises what gateway_setting_check raises, and PlanLimitReached (403) when switching on a card gateway
+    would pass the plan's card_gateways; nothing changes then."""
     found = _gateway(gateway)
     setting = _locked_setting(store=store, gateway=found)
     cleaned = gateway_setting_check(gateway=found.name, values=values, saved=setting)
+    if not found.offline and cleaned.get("enabled") and not setting.enabled:
+        plan_limit_check(store=store, limit="card_gateways")
     changes: dict = {}
     options = dict(setting.options)
     secrets = setting.secrets_dict() if found.secret_fields else {}

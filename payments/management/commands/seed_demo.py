@@ -11,6 +11,7 @@ from django.db import transaction
 from accounts.models import User
 from catalog.demo import seed_bulk, seed_catalog
 from payments.demo import card_checkout_line, seed_card_checkout, seed_card_gateway, seed_orders, seed_stripe
+from plans.models import Plan
 from stores.models import Store
 from teams.models import Membership
 
@@ -23,6 +24,7 @@ DEMO_USERS = [
     ("owner@beta.demo", "Beta Owner", False),
     ("staff@beta.demo", "Beta Staff", False),
 ]
+DEMO_PLAN = "business"  # plans/migrations/0002_default_plans.py
 DEMO_STORES = [
     # slug, name, currency, owner, [(member, role)]
     ("alpha", "Alpha Outfitters", "USD", "owner@alpha.demo", [("staff@alpha.demo", "staff")]),
@@ -50,10 +52,12 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             users[email] = user
         card_gateways, stripe_stores, card_checkouts = {}, [], []
+        # the demo shows every feature (two card gateways, export jobs, the custom sender): the top plan
+        business = Plan.objects.filter(code=DEMO_PLAN).first()
         for slug, name, currency, owner, members in DEMO_STORES:
             store, _ = Store.objects.get_or_create(
                 slug=slug, defaults={"name": name, "currency": currency, "owner": users[owner],
-                                     "description": f"{name}, a demo store."},
+                                     "description": f"{name}, a demo store.", "plan": business},
             )
             for email, role in [(owner, "owner"), *members]:
                 Membership.objects.get_or_create(store=store, user=users[email], defaults={"role": role})

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "notifications",
     "analytics",
     "privacy",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +240,18 @@ CELERY_BEAT_SCHEDULE.update({
 # The plan (a Plan code) of every store that has none of its own: new stores, and the stores that existed before
 # plans did. Empty: such stores have no limits (a platform that does not sell plans).
 PLAN_DEFAULT = env("PLAN_DEFAULT", "free")
+# Stripe Billing for the platform's own account (not a store's): without the secret key billing is off and
+# superusers assign plans by hand in the admin. The keys are read from the environment only, never logged.
+BILLING_STRIPE_SECRET_KEY = env("BILLING_STRIPE_SECRET_KEY")
+BILLING_STRIPE_WEBHOOK_SECRET = env("BILLING_STRIPE_WEBHOOK_SECRET")
+# A store whose invoice failed keeps its plan this many days (past_due), then falls back to the default plan.
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7, minimum=0)
+# Where Stripe's customer portal sends the merchant back (empty: FRONTEND_URL).
+BILLING_RETURN_URL = env("BILLING_RETURN_URL")
+CELERY_BEAT_SCHEDULE["billing-subscriptions-expire"] = {
+    "task": "billing.tasks.subscriptions_expire_task",
+    "schedule": 3600.0,
+}
 
 # --- Orders -----------------------------------------------------------------
 # A cart untouched this long is deleted by the carts-prune job.

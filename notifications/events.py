@@ -20,8 +20,10 @@ WEBHOOK_TEST = "webhook.test"  # sent only by POST …/webhooks/{id}/test, never
 WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"
 # Internal: to the member who asked for an export (analytics), never a webhook.
 EXPORT_READY = "export.ready"
-# Internal: to owners and admins when the plan's monthly orders are used up (orders), never a webhook.
+# Internal: to owners and admins when the plan's monthly orders are used up (orders) or its billing changes
+# (billing), never a webhook.
 PLAN_LIMIT_REACHED = "plan.limit_reached"
+BILLING_PAYMENT_FAILED = "billing.payment_failed"
 
 # What emit() accepts and webhook endpoints may subscribe to.
 EVENT_TYPES: tuple[str, ...] = (
@@ -39,8 +41,8 @@ EVENT_TYPES: tuple[str, ...] = (
 WEBHOOK_EVENT_TYPES = EVENT_TYPES
 
 # What members can be notified of (and set preferences for).
-NOTIFICATION_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES, WEBHOOK_ENDPOINT_DISABLED, EXPORT_READY,
-                                             PLAN_LIMIT_REACHED)
+NOTIFICATION_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES, WEBHOOK_ENDPOINT_DISABLED, EXPORT_READY, PLAN_LIMIT_REACHED,
+                                             BILLING_PAYMENT_FAILED)
 
 # Default preferences by role, used until a user saves their own for an event type.
 # Owners and admins: money and stock problems by email too; staff: what they act on, in-app;
@@ -57,6 +59,7 @@ _MANAGER_DEFAULTS = {
     WEBHOOK_ENDPOINT_DISABLED: _BOTH,
     EXPORT_READY: _BOTH,
     PLAN_LIMIT_REACHED: _BOTH,
+    BILLING_PAYMENT_FAILED: _BOTH,
 }
 ROLE_DEFAULTS: dict[str, dict[str, dict[str, bool]]] = {
     "owner": _MANAGER_DEFAULTS,
@@ -103,6 +106,9 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     PLAN_LIMIT_REACHED: ("The store has used its {allowed} orders this month",
                          "The {plan|'current'} plan allows {allowed} orders a month and the store has placed them: "
                          "checkout refuses new orders until {resets|'next month'}. Upgrade the plan to keep selling."),
+    BILLING_PAYMENT_FAILED: ("The plan's payment failed",
+                             "Stripe could not take the {plan|'plan'}'s payment. The plan stays for "
+                             "{grace_days|'a few'} days; update the card in the billing portal to keep it."),
     WEBHOOK_ENDPOINT_DISABLED: ("Webhook endpoint disabled",
                                 "{url|'An endpoint'} was disabled after {failure_count|'?'} failed deliveries in a "
                                 "row. Fix it, then re-enable it."),

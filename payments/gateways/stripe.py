@@ -88,6 +88,28 @@ def _stripe_amount(amount: Decimal, currency: str) -> int:
     return units
 
 
+def stripe_event_verify(*, body: bytes, headers, secret: str, tolerance: int | None = 300) -> dict:
+    """A Stripe event from a webhook's raw ``body``, once its ``Stripe-Signature`` verifies with the endpoint's
+    ``secret`` (the SDK's ``Webhook.construct_event``: HMAC-SHA256 compared in constant time, any of several v1
+    signatures, the timestamp within ``tolerance`` seconds). The stores' Stripe webhooks and the platform's billing
+    webhooks (billing.services) both verify here. Raises SignatureInvalid (nothing to store) when it does not verify
+    or is not an event; the dict has ``id``, ``type`` and ``data.object`` (a dict)."""
+    try:
+        event = stripe.Webhook.construct_event(body, _header(headers, SIGNATURE_HEADER), secret, tolerance=tolerance)
+    except stripe.SignatureVerificationError as exc:
+        stale = "tolerance" in str(exc)
+        raise SignatureInvalid("The Stripe-Signature timestamp is too old." if stale
+                               else "The Stripe-Signature does not match.") from None
+    except (ValueError, TypeError, AttributeError):  # signed, but not UTF-8, not JSON, or JSON but no event
+        raise SignatureInvalid("The body is not a Stripe event.") from None
+    data = event.to_dict()
+    obj = (data.get("data") or {}).get("object") or {}
+    if not data.get("id") or not isinstance(obj, dict):
+        raise SignatureInvalid("The body is not a Stripe event.")
+    data["data"] = {**(data.get("data") or {}), "object": obj}
+    return data
+
+
 def _header(headers, name: str) -> str | None:
     value = headers.get(name)
     if value is None:
@@ -150,20 +172,8 @@ class Stripe(Gateway):
         secret = self.secret(setting, "webhook_secret")
         if not secret:
             raise SignatureInvalid("The store has no Stripe webhook secret.")
-        try:
-            event = stripe.Webhook.construct_event(body, _header(headers, SIGNATURE_HEADER), secret,
-                                                   tolerance=self.tolerance_seconds)
-        except stripe.SignatureVerificationError as exc:
-            stale = "tolerance" in str(exc)
-            raise SignatureInvalid("The Stripe-Signature timestamp is too old." if stale
-                                   else "The Stripe-Signature does not match.") from None
-        except (ValueError, TypeError, AttributeError):  # signed, but not UTF-8, not JSON, or JSON but no event
-            raise SignatureInvalid("The body is not a Stripe event.") from None
-        data = event.to_dict()
-        obj = (data.get("data") or {}).get("object") or {}
-        if not data.get("id") or not isinstance(obj, dict):
-            raise SignatureInvalid("The body is not a Stripe event.")
-        return _notification(event_id=data["id"], event_type=data.get("type") or "", obj=obj)
+        data = stripe_event_verify(body=body, headers=headers, secret=secret, tolerance=self.tolerance_seconds)
+        return _notification(event_id=data["id"], event_type=data.get("type") or "", obj=data["data"]["object"])
 
     def refund(self, *, payment, refund, setting) -> RefundResult:
         """Refunds ``refund.amount`` of the payment's PaymentIntent. Stripe's idempotency key is the refund's id, so

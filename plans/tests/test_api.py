@@ -1,4 +1,4 @@
-"""GET /api/v1/plans (public); superusers assign plans in the admin."""
+"""GET /api/v1/plans (public) and a store's subscription with billing off (the platform assigns plans)."""
 
 import pytest
 
@@ -26,6 +26,43 @@ def test_plans_are_public_cheapest_first(api):
     assert plans["pro"]["features"] == ["custom_email_sender", "export_jobs"] and plans["free"]["features"] == []
     Plan.objects.filter(code="business").update(is_public=False)
     assert "business" not in {plan["code"] for plan in api.get("/api/v1/plans").json()["data"]}
+
+
+def test_the_subscription_shows_the_plan_and_usage_to_store_managers_only(
+    client_for, store, other_store, member_factory, product_factory, on_plan
+):
+    on_plan(store, products=10, code="small", name="Small")
+    product_factory(store=store)
+    member_factory(store, "staff")
+    answer = client_for(store.owner).get(f"/api/v1/stores/{store.slug}/subscription")
+    assert answer.status_code == 200, answer.json()
+    data = answer.json()["data"]
+    assert (data["plan"]["code"], data["status"], data["billing"]) == ("small", "active", "off")
+    assert data["usage"] == {
+        "products": 1,
+        "staff": 2,
+        "api_keys": 0,
+        "webhooks": 0,
+        "card_gateways": 0,
+        "orders_per_month": 0,
+    }
+    staff = member_factory(store, "staff")
+    assert client_for(staff).get(f"/api/v1/stores/{store.slug}/subscription").status_code == 403
+    assert client_for(other_store.owner).get(f"/api/v1/stores/{store.slug}/subscription").status_code == 404
+
+
+def test_without_billing_only_the_platform_assigns_plans(client_for, store, user_factory):
+    url = f"/api/v1/stores/{store.slug}/subscription"
+    response = client_for(store.owner).post(url, {"plan": "pro"}, format="json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "PERMISSION_DENIED"
+    store.refresh_from_db()
+    assert store.plan_id is None
+    platform = user_factory(is_superuser=True, is_staff=True)
+    assert client_for(platform).post(url, {"plan": "nope"}, format="json").status_code == 400
+    response = client_for(platform).post(url, {"plan": "pro"}, format="json")
+    assert response.status_code == 200 and response.json()["data"]["plan"]["code"] == "pro"
+    store.refresh_from_db()
+    assert store.plan.code == "pro"
 
 
 def test_superusers_assign_plans_in_the_admin_merchants_cannot(store, user_factory, admin_login):

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 # webhook posting a form would be listed here too, with the parser it sets.
 UPLOADS = {("ProductImageViewSet", "POST")}
 # (view, method) that take a body of any type: a gateway's notification, whose signature is checked over the raw
-# bytes in whatever type the gateway sends (payments/tests/test_webhooks.py checks a text/plain one).
-ANY_BODY = {("PaymentWebhookView", "POST")}
+# bytes in whatever type the gateway sends (payments/tests/test_webhooks.py checks a text/plain one), and Stripe
+# Billing's events for the platform (billing/tests/test_webhooks.py).
+ANY_BODY = {("PaymentWebhookView", "POST"), ("BillingWebhookView", "POST")}
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 FORM = ("application/x-www-form-urlencoded", "name=x&email=a%40example.com&password=x")

@@ -4,9 +4,9 @@ For each endpoint, requests through Django's test client with the fast path and 
 alternating in rounds (the machine is shared: alternation keeps drift out of the comparison), medians of the
 rounds' wall and CPU milliseconds per request:
 
-- "raw list/detail": catalog.views' PostgreSQL statements (output.first_page_rows, output.product_row) against
-  the ORM path the other lists use (product_page over selectors.product_list; DRF's retrieve); deeper pages of
-  the list took a raw statement too until it measured 15 % (CPU) over the ORM's deferred join;
+- "raw list/detail": catalog.views' PostgreSQL statements (output.list_page_rows: every list page but a text
+  search, its total in the same execute; output.product_row) against the ORM path SQLite and text searches take
+  (product_page over selectors.product_list; DRF's retrieve);
 - "raw children": a page's variants and images by plain SQL (output.children_sql) against the ORM
   (output._children_orm), for the filtered list.
 
@@ -37,10 +37,13 @@ def main() -> None:
         "raw list/detail": (lambda on: setattr(views, "on_postgres", (lambda: True) if on else (lambda: False))),
         "raw children": (lambda on: setattr(output, "children_sql", raw_children if on else output._children_orm)),
     }
+    filtered = f"{base}/products?category=clothing&price_min=10&price_max=50"
     cases = [
         ("raw list/detail", "list", f"{base}/products"),
+        ("raw list/detail", "deep-page", f"{base}/products?page=500"),
+        ("raw list/detail", "filtered", filtered),
         ("raw list/detail", "detail", f"{base}/products/{product}"),
-        ("raw children", "filtered", f"{base}/products?category=clothing&price_min=10&price_max=50"),
+        ("raw children", "filtered", filtered),
     ]
     client = Client()
     print(f"{'fast path':16} {'endpoint':10} {'fast ms':>8} {'plain ms':>9} {'fast cpu':>9} {'plain cpu':>10} "

@@ -176,31 +176,38 @@ def report(folder: Path) -> None:
         print(f"\nselling run: {selling['orders']} orders in {selling['seconds']:.0f} s = "
               f"{selling['orders_per_second']:.1f} orders/s (asked {selling['rate']:g}); answers {selling['statuses']}")
 
-    def target(label: str, value: float | None, wanted: float, shown: str, *, below: bool = False) -> None:
+    def target(label: str, value: float | None, wanted: float, shown: str, *, below: bool = False,
+               why: str | None = None) -> None:
         if value is None:
             print(f"  {label:58} {'not measured':>22}   -")
             return
         met = value < wanted if below else value >= wanted
         print(f"  {label:58} {shown:>22}   {'met' if met else 'MISSED'}")
+        if why:
+            print(f"      {'why' if not met else 'cost'}: {why}")
+
+    why = _causes(folder, row)
 
     print("\ntargets (issue 17), ratios within this run:")
     target("cold list ≥ 35% of the one-query floor", ratio("cold", "list", "query"), 0.35,
-           _pct(ratio("cold", "list", "query")))
+           _pct(ratio("cold", "list", "query")), why=why("list"))
     deep, first = row("cold", "deep-page").get("rps"), row("cold", "list").get("rps")
     # page 500 "within 1.5× of page 1" (the list): its cost (1 / req/s) at most 1.5 times page 1's, each taken
     # against the floor measured right before it
     deep_n, first_n = ratio("cold", "deep-page", "query"), ratio("cold", "list", "query")
     cost = first_n / deep_n if deep_n and first_n else None
     target("cold page 500 within 1.5× of cold page 1 (cost ratio)", cost, 1.5,
-           "-" if cost is None else f"{cost:.2f}× ({deep or 0:.0f} vs {first or 0:.0f}/s)", below=True)
+           "-" if cost is None else f"{cost:.2f}× ({deep or 0:.0f} vs {first or 0:.0f}/s)", below=True,
+           why=why("deep-page"))
     target("cold detail ≥ 60% of the one-query floor", ratio("cold", "detail", "query"), 0.60,
            _pct(ratio("cold", "detail", "query")))
     search = row("cold", "search")
     target("cold search ≥ 500 req/s at 16 connections", search.get("rps"), 500,
-           f"{search.get('rps', 0):.0f} req/s")
-    target("cold search p95 < 50 ms", search.get("p95"), 50, f"{search.get('p95', 0):.1f} ms", below=True)
+           f"{search.get('rps', 0):.0f} req/s", why=why("search"))
+    target("cold search p95 < 50 ms", search.get("p95"), 50, f"{search.get('p95', 0):.1f} ms", below=True,
+           why=why("search-latency"))
     target("cold filtered list ≥ 35% of the one-query floor", ratio("cold", "filtered", "query"), 0.35,
-           _pct(ratio("cold", "filtered", "query")))
+           _pct(ratio("cold", "filtered", "query")), why=why("filtered"))
     warm, selling_rps = row("warm", "list").get("rps"), row("selling", "list").get("rps")
     warm_n, selling_n = ratio("warm", "list", "static"), ratio("selling", "list", "static")
     normalized = _fraction(selling_n, warm_n)
@@ -213,6 +220,67 @@ def report(folder: Path) -> None:
         for endpoint in ("list", "detail"):
             value = ratio("strict", endpoint, "static")
             target(f"cached reads ({endpoint}, strict: every hit asks Redis) ≥ 60%", value, 0.60, _pct(value))
+
+
+def _causes(folder: Path, row):
+    """why(endpoint): the measured costs behind a cold target, one line (None without bench/cpu.py's figures).
+
+    In-process (bench/cpu.py) each request's CPU is Django's plus the PostgreSQL backend's; the HTTP server and
+    wrk add what the static floor shows beyond its own in-process CPU (cores ÷ its req/s − that CPU). From these,
+    an endpoint's share of a floor is predicted as (floor's CPU + HTTP) ÷ (endpoint's CPU + HTTP), and req/s as
+    cores ÷ (CPU + HTTP): a target the prediction misses cannot be met by this code on this machine, and the
+    parts say where the time goes."""
+    path = folder / "cpu.json"
+    if not path.exists():
+        return lambda endpoint: None
+    measured = json.loads(path.read_text())
+    cores, costs = measured["cores"], measured["costs"]
+
+    def cpu(name: str) -> float:
+        return costs[name]["cpu"] + costs[name]["backend"]
+
+    def parts(name: str) -> str:
+        return (f"{cpu(name):.2f} ms ({costs[name]['cpu']:.2f} Django + {costs[name]['backend']:.2f} PostgreSQL, "
+                f"{costs[name]['statements']:.0f} execute{'s' if costs[name]['statements'] >= 1.5 else ''})")
+
+    def http(endpoint: str) -> float:
+        static = row("cold", f"floor-static:{endpoint}").get("rps")
+        return max(0.0, cores * 1000 / static - cpu("floor-static")) if static else 0.0
+
+    def why(endpoint: str) -> str | None:
+        if endpoint in ("list", "filtered"):
+            name, extra = endpoint, ""
+            overhead = http(endpoint)
+            predicted = (cpu("floor-query") + overhead) / (cpu(name) + overhead)
+            if endpoint == "filtered":
+                own = _fraction(row("cold", "floor-own:filtered").get("rps"),
+                                row("cold", "floor-query:filtered").get("rps"))
+                extra = (f"; its own one-statement floor (the filtered page, no total) ran at {_pct(own)} of the "
+                         f"one-query floor")
+            return (f"CPU per request {parts(name)} against the one-query floor's {parts('floor-query')}; with "
+                    f"HTTP's {overhead:.2f} ms (static floor) that predicts {predicted:.0%}{extra}")
+        if endpoint == "deep-page":
+            floors = _fraction(row("cold", "floor-query:deep-page").get("rps"),
+                               row("cold", "floor-own:deep-page").get("rps"))
+            floor_text = "-" if floors is None else f"{floors:.2f}×"
+            return (f"page 500 {parts('deep-page')} against page 1's {parts('list')}; the one-statement floors: "
+                    f"page 500's costs {floor_text} page 1's in this run ({parts('floor-deep')} vs "
+                    f"{parts('floor-query')} in-process)")
+        if endpoint == "search":
+            overhead = http(endpoint)
+            own = row("cold", "floor-own:search").get("rps")
+            return (f"CPU per search {parts('search')}, HTTP {overhead:.2f} ms: at most "
+                    f"{cores * 1000 / (cpu('search') + overhead):.0f} req/s on {cores} cores "
+                    f"({cores * 1000 / cpu('search'):.0f}/s with HTTP free); its statement alone over HTTP (the "
+                    f"search floor) ran at {own or 0:.0f} req/s, in-process {parts('floor-search')}")
+        if endpoint == "search-latency":
+            rps, connections = row("cold", "search").get("rps"), int(os.environ.get("BENCH_CONNECTIONS", "16"))
+            return None if not rps else (
+                f"{connections} connections ÷ {rps:.0f} req/s = {connections * 1000 / rps:.0f} ms mean latency "
+                f"(Little's law): p95 < 50 ms needs more than {connections * 20} req/s first")
+        return None
+
+    return why
 
 
 def main() -> None:

@@ -80,6 +80,13 @@ declare -A URLS=(
     [suggestions]="$BASE/search/suggestions?q=cla"
 )
 ENDPOINTS=${BENCH_ENDPOINTS:-"list deep-page detail filtered search suggestions"}
+# cold only, right after the two floors: the least one statement doing the endpoint's own work costs (bench/floors.py),
+# the yardstick of the targets' explanations
+declare -A OWN_FLOORS=(
+    [deep-page]="http://127.0.0.1:$PORT/api/bench/floor/query?store=$STORE&page=500"
+    [filtered]="http://127.0.0.1:$PORT/api/bench/floor/filtered?store=$STORE"
+    [search]="http://127.0.0.1:$PORT/api/bench/floor/search?store=$STORE&q=classic%20tee"
+)
 
 serve() {  # serve <env assignments...>
     env "$@" "$ROOT/.venv/bin/gunicorn" config.wsgi:application --workers 2 --worker-class sync \
@@ -127,6 +134,9 @@ for mode in $MODES; do
             "http://127.0.0.1:$PORT/api/bench/floor/static?bytes=$SIZE"
         SECONDS_EACH=$FLOOR_SECONDS load "$mode" "floor-query:$name" \
             "http://127.0.0.1:$PORT/api/bench/floor/query?store=$STORE"
+        if [ "$mode" = cold ] && [ -n "${OWN_FLOORS[$name]:-}" ]; then
+            SECONDS_EACH=$FLOOR_SECONDS load "$mode" "floor-own:$name" "${OWN_FLOORS[$name]}"
+        fi
         load "$mode" "$name" "${URLS[$name]}"
     done
     if [ -n "$SELL_PID" ]; then
@@ -135,6 +145,10 @@ for mode in $MODES; do
     stop
 done
 if grep -q "Traceback" "$OUT/gunicorn.log"; then echo "== the server logged errors:"; grep -B2 -A20 Traceback "$OUT/gunicorn.log" | tail -60; fi
+
+echo "== in-process cost per request, cold (bench/cpu.py: Django CPU, the PostgreSQL backend's CPU, statements)"
+REDIS_URL="$REDIS" CATALOG_CACHE_SECONDS=0 CATALOG_COUNT_CACHE_SECONDS=0 "$PY" -m bench.cpu "$STORE" "$PRODUCT" \
+    --json "$OUT/cpu.json"
 
 if [ "${BENCH_FASTPATHS:-1}" = 1 ]; then
     echo "== the fast paths against the plain code, in-process (bench/fastpaths.py; page cache off)"

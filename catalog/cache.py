@@ -469,11 +469,18 @@ class CatalogPagination(PagePagination):
             self.total = self._count(count, request, view) if cached else count()
         return rows
 
-    def _count(self, count, request, view) -> int:
-        store = getattr(view, "store", None)
+    @staticmethod
+    def counts_cached(view) -> bool:
+        """Whether a total of this view's request may come from the count cache (anonymous callers, the count cache
+        on)."""
         access = getattr(view, "access", None)
-        if count_seconds() <= 0 or store is None or access is None or access.is_member:
+        return count_seconds() > 0 and getattr(view, "store", None) is not None and access is not None and (
+            not access.is_member)
+
+    def _count(self, count, request, view) -> int:
+        if not self.counts_cached(view):
             return count()
+        store = view.store
         raw = f"{request.path}?{normalized_query(request.query_params, drop=frozenset({'page', 'limit'}))}"
         key = f"catalog:count:{store.pk}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
         filtered = "in_stock" in request.query_params  # the total moves with stock: the flip stamp counts too

@@ -98,8 +98,10 @@ class Product(models.Model):
             # a member's unfiltered list (every status), newest first
             models.Index(fields=["store", "created_at", "id"], name="product_store_created"),
             models.Index(fields=["store", "status", "price", "id"], name="product_status_price"),
-            # a category (sub-tree) filter with or without a price range: its total by an index-only count
-            models.Index(fields=["store", "status", "category", "price"], name="product_status_category_price"),
+            # a category (sub-tree) filter with or without a price range: its total by an index-only count, and
+            # the page's ids newest first by an index-only scan and a top-N sort (then 20 rows, not every match)
+            models.Index(fields=["store", "status", "category", "price"], include=["created_at", "id"],
+                         name="product_category_price_cover"),
             models.Index(fields=["store", "status", "name", "id"], name="product_status_name"),
             models.Index(fields=["store", "brand"], name="product_store_brand"),
             models.Index(fields=["store", "category"], name="product_store_category"),

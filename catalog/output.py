@@ -157,10 +157,10 @@ class _VariantRow:
                  "reserved", "track_inventory", "allow_backorder", "position", "created_at", "updated_at")
 
     def __init__(self, row) -> None:
-        for name, value in zip(self.__slots__, row, strict=True):
-            setattr(self, name, value)
-        if isinstance(self.options, str | bytes):
-            self.options = json.loads(self.options)
+        (self.id, self.product_id, self.sku, self.name, self.price, self.compare_at_price, options,
+         self.stock_quantity, self.reserved, self.track_inventory, self.allow_backorder, self.position,
+         self.created_at, self.updated_at) = row
+        self.options = json.loads(options) if isinstance(options, str | bytes) else options
 
     @property
     def purchasable(self) -> bool:
@@ -281,28 +281,103 @@ def product_rows(queryset, start: int, limit: int) -> list[_ProductRow]:
 # a _ProductRow's columns, of catalog_product p and catalog_category c (search.search_statement too)
 PRODUCT_SELECT_COLUMNS = (f"{', '.join('p.' + name for name in _ProductRow.__slots__[:-1])}, "
                           "c.id, c.name, c.slug, c.parent_id")
-# the default list's first page (no filters, newest first): the common storefront page, one fixed statement
 _PRODUCT_SELECT = (
     f"SELECT {PRODUCT_SELECT_COLUMNS} FROM catalog_product p LEFT JOIN catalog_category c ON c.id = p.category_id "
 )
-_FIRST_PAGE_WHERE = "WHERE p.store_id = %s{status} ORDER BY p.created_at DESC, p.id DESC LIMIT %s"
-FIRST_PAGE_SQL = _PRODUCT_SELECT + _FIRST_PAGE_WHERE
-FIRST_PAGE_IDS_SQL = "SELECT p.id FROM catalog_product p " + _FIRST_PAGE_WHERE
 _PUBLISHED = " AND p.status = 'published'"
+# selectors.SORTS and PRICE_ORDER as SQL (catalog/tests/test_list_sql.py compares the answers)
+LIST_ORDER = {
+    "-created": "p.created_at DESC, p.id DESC",
+    "created": "p.created_at ASC, p.id ASC",
+    "price": "p.price ASC NULLS LAST, p.id ASC",
+    "-price": "p.price DESC NULLS LAST, p.id DESC",
+    "name": "p.name ASC, p.id ASC",
+    "-name": "p.name DESC, p.id DESC",
+}
+# selectors.product_list's filters but q, as conditions on catalog_product p: (ProductFilters field, SQL)
+LIST_CONDITIONS = (
+    ("status", "p.status = %s"),
+    ("price_min", "p.price >= %s"),
+    ("price_max", "p.price <= %s"),
+    ("brand", "UPPER(p.brand::text) = UPPER(%s)"),  # the ORM's iexact
+    ("in_stock", "p.in_stock = %s"),
+    ("featured", "p.featured = %s"),
+)
+# the category and its sub-tree (selectors.category_subtree: paths are base-36 digits and dots, no LIKE wildcards);
+# an unknown slug matches nothing, as the ORM's none()
+LIST_CATEGORY = ("p.category_id IN (SELECT s.id FROM catalog_category s WHERE s.store_id = %s AND s.path LIKE "
+                 "(SELECT t.path FROM catalog_category t WHERE t.store_id = %s AND t.slug = %s) || '%%')")
+STATUS_COLUMNS = ("draft", "published", "archived")  # catalog_productcount's, named as ProductStatus's values
 
 
-def first_page_rows(store_id: int, *, published_only: bool, limit: int):
-    """PostgreSQL: the unfiltered list's first page (selectors.product_list with no filters), the common
-    storefront page, as plain SQL with its variants and images in the same execute: no queryset to build and
-    compile per request. In-process it costs 29 % less CPU than the ORM path (bench/fastpaths.py, docs/
-    PERFORMANCE.md); deeper pages take the ORM path (a deferred join, product_rows), where this bought 15 %.
-    Returns the rows and the children."""
-    status = _PUBLISHED if published_only else ""
-    params = [store_id, limit]
+def list_filtered(filters) -> bool:
+    """Whether the list's total needs a COUNT: a filter other than ``status`` (and ``sort``) is set."""
+    return bool(filters.q or filters.category or filters.brand) or any(
+        value is not None for value in (filters.price_min, filters.price_max, filters.in_stock, filters.featured))
+
+
+def list_page_rows(store_id: int, *, published_only: bool, filters, start: int, limit: int, count: bool):
+    """PostgreSQL: a page of the product list (selectors.product_list with ``filters``, any but ``q``) as plain
+    SQL in one execute: no queryset to build and compile per request. Past the first page, and on any page of a
+    filtered list, the page's ids come first (a deferred join, as product_rows: an index answers them without
+    reading the rows it skips or sorts), then those 20 rows. The variants and images come in the same execute
+    (the page's ids again: cheap where an index gives them in order, the unfiltered first page), else by the
+    next. The total comes along: the store's counter row for an unfiltered list (list_filtered), COUNT(*) for a
+    filtered one when ``count`` (else None: the caller's count cache). Returns (rows, children, total).
+    Measured: bench/fastpaths.py, docs/PERFORMANCE.md ("The storefront while the store sells")."""
+    where, params = ["p.store_id = %s"], [store_id]
+    if published_only:
+        where.append("p.status = 'published'")
+    for name, condition in LIST_CONDITIONS:
+        value = getattr(filters, name)
+        if value is not None and value != "":
+            where.append(condition)
+            params.append(value)
+    if filters.category:
+        where.append(LIST_CATEGORY)
+        params += [store_id, store_id, filters.category]
+    filtered = list_filtered(filters)
+    where_sql, order = " AND ".join(where), LIST_ORDER.get(filters.sort, LIST_ORDER["-created"])
+    ids = f"SELECT p.id FROM catalog_product p WHERE {where_sql} ORDER BY {order} LIMIT %s"
+    if start or filtered:
+        statements = [(f"{_PRODUCT_SELECT}WHERE p.id IN ({ids} OFFSET %s) ORDER BY {order}", [*params, limit, start])]
+    else:
+        statements = [(f"{_PRODUCT_SELECT}WHERE {where_sql} ORDER BY {order} LIMIT %s", [*params, limit])]
+    if filtered and count:
+        statements.append((f"SELECT count(*) FROM catalog_product p WHERE {where_sql}", params))
+    elif not filtered:
+        statuses = [filters.status] if filters.status else list(STATUS_COLUMNS)
+        if published_only:
+            statuses = [name for name in statuses if name == "published"]
+        total = " + ".join(statuses) if statuses else "0"
+        statements.append((f"SELECT COALESCE((SELECT {total} FROM catalog_productcount WHERE store_id = %s), 0)",
+                           [store_id]))
+    with_children = not (start or filtered)
+    if with_children:
+        for sql in (VARIANTS_SQL, IMAGES_SQL):
+            statements.append((sql.replace("= ANY(%s)", f"IN ({ids})"), [*params, limit]))
     with connection.cursor() as cursor:
-        rows, children = _with_children(cursor, FIRST_PAGE_SQL.format(status=status), params,
-                                        FIRST_PAGE_IDS_SQL.format(status=status), params)
-    return [_ProductRow(row) for row in rows], children
+        results = _results(cursor, statements)
+    rows = [_ProductRow(row) for row in results[0]]
+    total = results[1][0][0] if count or not filtered else None
+    children = _children_from_rows(results[-2], results[-1]) if with_children else None
+    return rows, children, total
+
+
+def _results(cursor, statements: list[tuple[str, list]]) -> list[list]:
+    """Each statement's rows: all in one execute with client-side binding (Django's default with psycopg 3),
+    one execute each otherwise."""
+    if not isinstance(cursor.cursor, ClientCursor):
+        results = []
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall())
+        return results
+    cursor.execute("; ".join(sql for sql, _ in statements), [value for _, params in statements for value in params])
+    results = [cursor.fetchall()]
+    while cursor.nextset():
+        results.append(cursor.fetchall())
+    return results
 
 
 PRODUCT_ROW_SQL = _PRODUCT_SELECT + "WHERE p.id = %s AND p.store_id = %s{status}"

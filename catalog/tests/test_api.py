@@ -3,13 +3,10 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Product, ProductImage, Review, Variant
+from catalog.tests.conftest import url
 from tests.factories import VariantFactory, image_bytes, image_upload
 
 pytestmark = pytest.mark.django_db
-
-
-def url(store, path: str = "") -> str:
-    return f"/api/v1/stores/{store.slug}/{path}"
 
 
 # --- categories ----------------------------------------------------------------

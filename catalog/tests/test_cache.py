@@ -6,20 +6,11 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import cache as catalog_cache
 from catalog.models import Product, ProductImage
+from catalog.tests.conftest import url
 from stores.models import Store
 from tests.factories import image_upload
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _forget_store_ids():
-    # the per-process slug → id memo outlives a test's rolled-back stores
-    catalog_cache._slug_ids.clear()
-
-
-def url(store, path: str = "") -> str:
-    return f"/api/v1/stores/{store.slug}/{path}"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_store_ids")]
 
 
 def queries_for(client, path: str):

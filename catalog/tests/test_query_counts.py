@@ -11,6 +11,7 @@ from catalog import cache as catalog_cache
 from catalog import selectors
 from catalog.models import Product, ProductImage
 from catalog.serializers import ProductOutput
+from catalog.tests.conftest import url
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +22,6 @@ def _no_page_cache(settings):
     settings.CATALOG_CACHE_SECONDS = 0
     settings.CATALOG_COUNT_CACHE_SECONDS = 0
     catalog_cache._slug_ids.clear()
-
-
-def url(store, path: str = "") -> str:
-    return f"/api/v1/stores/{store.slug}/{path}"
 
 
 @pytest.fixture

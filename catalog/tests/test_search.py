@@ -4,21 +4,12 @@ import pytest
 from django.db import connection, transaction
 from django.db.models.functions import Collate, Lower
 
-from catalog import cache as catalog_cache
 from catalog import search
 from catalog.models import Category, Product, ProductStatus
+from catalog.tests.conftest import url
 from stores.models import Store
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _forget_store_ids():
-    catalog_cache._slug_ids.clear()
-
-
-def url(store, path: str = "") -> str:
-    return f"/api/v1/stores/{store.slug}/{path}"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_store_ids")]
 
 
 def names(response) -> list[str]:

@@ -6,14 +6,11 @@ import pytest
 from catalog.errors import OutOfStock
 from catalog.models import InventoryMovement, InventoryMovementImmutable, Variant
 from catalog.services import stock_adjust, stock_set
+from catalog.tests.conftest import url
 from tests.factories import VariantFactory
 from tests.races import race
 
 pytestmark = pytest.mark.django_db
-
-
-def url(store, path: str) -> str:
-    return f"/api/v1/stores/{store.slug}/{path}"
 
 
 def movements(variant) -> list[tuple]:

@@ -10,17 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import cache as catalog_cache
 from catalog.services import stock_adjust
+from catalog.tests.conftest import url
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _forget_store_ids():
-    catalog_cache._slug_ids.clear()
-
-
-def url(store, path: str = "") -> str:
-    return f"/api/v1/stores/{store.slug}/{path}"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_store_ids")]
 
 
 def read(client, path: str):

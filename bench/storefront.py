@@ -257,8 +257,10 @@ def _causes(folder: Path, row):
                                 row("cold", "floor-query:filtered").get("rps"))
                 extra = (f"; its own one-statement floor (the filtered page, no total) ran at {_pct(own)} of the "
                          f"one-query floor")
-            return (f"CPU per request {parts(name)} against the one-query floor's {parts('floor-query')}; with "
-                    f"HTTP's {overhead:.2f} ms (static floor) that predicts {predicted:.0%}{extra}")
+            bare = cpu("floor-query") / cpu(name)
+            return (f"CPU per request {parts(name)} against the one-query floor's {parts('floor-query')}: "
+                    f"{bare:.0%} with HTTP free, {predicted:.0%} with HTTP's {overhead:.2f} ms (the static floor's; "
+                    f"inflated when others load the machine){extra}")
         if endpoint == "deep-page":
             floors = _fraction(row("cold", "floor-query:deep-page").get("rps"),
                                row("cold", "floor-own:deep-page").get("rps"))

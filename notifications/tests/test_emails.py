@@ -80,7 +80,7 @@ def test_every_email_template_renders_text_html_and_subject():
     names = sorted({path.name.split(".")[0].removesuffix("_subject") for path in folder.iterdir()} - {"base"})
     assert {"verify_email", "password_reset", "invitation", *CASES} <= set(names)
     account = {**STORE, "name": "Sam", "link": "https://shop.example/x", "token": "t0k3n", "role": "staff",
-               "inviter": "Owner", "expires_at": "2026-12-01"}
+               "inviter": "Owner", "expires_at": "2026-12-01", "subject": "Winter sale", "body": "20% off"}
     for name in names:
         context = CASES[name][0] if name in CASES else account
         subject, text, html = email_render(template=name, context=context)

@@ -52,10 +52,12 @@ def pytest_collection_modifyitems(config, items):
 def clear_cache() -> None:
     from catalog import cache as catalog_cache
     from config.api import throttles
+    from features.flags import flags_cache_forget
     from plans.services import plan_cache_forget
 
     catalog_cache.local_forget()
     plan_cache_forget()
+    flags_cache_forget()
     throttles.leases_forget()
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")  # only this run's key prefix, not the whole Redis database

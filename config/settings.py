@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "plans",
     "stores",
     "teams",
+    "features",
     "catalog",
     "orders",
     "payments",

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("analytics.urls")),
     path("", include("privacy.urls")),
     path("", include("plans.urls")),
+    path("", include("features.urls")),
     path("", include("billing.urls")),
 ]
 

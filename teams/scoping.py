@@ -10,6 +10,9 @@
   (``teams.selectors.store_access``, built on ``store_grants``, as the admin base is).
 - An action needing a permission: anonymous → 401, not a member → 404,
   a member lacking it → 403 PERMISSION_DENIED.
+- A view of a feature that can be switched off names its flag (``feature``, or per action
+  ``action_features``): while it is off for the store (``features.flags.is_enabled``), the route
+  answers 404 to everyone, members included.
 - Writes need ``write_permission`` (store.manage unless a view says otherwise):
   scoping fails closed. Public writes (carts, reviews) opt out per action with
   ``action_permissions = {"create": None}``.
@@ -22,6 +25,8 @@ from django.http import Http404
 from rest_framework import exceptions, generics, viewsets
 from rest_framework.permissions import SAFE_METHODS
 
+from config.api.errors import NotFound
+from features.flags import is_enabled
 from stores.models import Store
 from teams.permissions import STORE_MANAGE
 from teams.selectors import StoreAccess, store_access
@@ -58,6 +63,8 @@ class StoreScopedMixin:
     members_only = False
     write_permission: str | None = STORE_MANAGE
     action_permissions: dict[str, str | None] = {}
+    feature: str | None = None  # a flag of features.registry: off for the store, the view answers 404
+    action_features: dict[str, str | None] = {}  # per action, over ``feature``
 
     store: Store
     access: StoreAccess
@@ -77,6 +84,9 @@ class StoreScopedMixin:
         self.access = store_access(store=self.store, user=request.user, api_key=getattr(request, "api_key", None))
         if not self.store.is_active and not self.access.is_member:
             raise Http404
+        feature = self.required_feature()
+        if feature is not None and not is_enabled(feature, store=self.store):
+            raise NotFound("This feature is switched off for this store.", feature=feature)
         permission = self.required_permission()
         if permission is None:
             return
@@ -92,6 +102,12 @@ class StoreScopedMixin:
         one per mapped method (HEAD with GET), a generic view defines them."""
         name = method.lower()
         return name in self.http_method_names and hasattr(self, name)
+
+    def required_feature(self) -> str | None:
+        action = getattr(self, "action", None)
+        if action in self.action_features:
+            return self.action_features[action]
+        return self.feature
 
     def required_permission(self) -> str | None:
         action = getattr(self, "action", None)

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from config.api.errors import ValidationFailed
 from config.money import money_round
+from features.flags import is_enabled
 from orders.models import OrderStatus
 from orders.models import PaymentStatus as OrderPaymentStatus
 from plans.errors import PlanLimitReached
@@ -88,6 +89,9 @@ def admin_dashboard(request) -> AdminDashboard:
     if store not in board.stores:
         board.stores.append(store)
     board.store = store
+    if not is_enabled("analytics", store=store):
+        board.notice = "Analytics is switched off for this store (its feature flags): no figures to show."
+        return board
     period = request.GET.get("period", DEFAULT_PERIOD)
     if period not in PERIODS:
         board.notice = f"Unknown period “{period}”: showing the last {PERIODS[DEFAULT_PERIOD]} days."

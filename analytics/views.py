@@ -45,6 +45,7 @@ class DashboardView(StoreScopedGenericView):
 
     queryset = StoreDay.objects.all()
     members_only = True
+    feature = "analytics"  # switched off: 404 (features.registry)
     http_method_names = ["get", "options"]
 
     @extend_schema(parameters=[STORE_PARAM, DashboardQueryInput], responses=DashboardOutput,
@@ -64,6 +65,7 @@ class EventsView(StoreScopedGenericView):
 
     queryset = Event.objects.all()
     write_permission = None
+    feature = "analytics"
     http_method_names = ["post", "options"]
     throttle_classes = [ScopedThrottle]
     throttle_scope = "analytics"

@@ -13,6 +13,7 @@ from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget
 from config.api.actor import request_actor
 from config.api.errors import DomainError
 from config.money import money_str
+from features.admin_mixins import FeatureAdminMixin
 from plans.services import plan_limit_check
 from stores.models import Store
 from teams.admin_base import StoreScopedAdmin, StoreScopedInline, admin_store_ids_with
@@ -533,7 +534,8 @@ def _deleted(formset) -> list:
 
 # --- reviews -------------------------------------------------------------------
 @admin.register(Review)
-class ReviewAdmin(StoreScopedAdmin):
+class ReviewAdmin(FeatureAdminMixin, StoreScopedAdmin):
+    feature = "reviews"  # the stores that switched reviews off: their reviews are not listed
     audited_by_services = True
     write_permission = CATALOG_WRITE
     list_display = ["product", "user", "rating", "title", "is_hidden", "created_at"]

@@ -15,6 +15,7 @@ from catalog.models import InventoryMovement
 from config.api.actor import request_actor
 from config.api.errors import DomainError
 from config.money import money_str
+from features.admin_mixins import FeatureAdminMixin
 from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin, StoreScopedInline
 from teams.admin_fields import money_inputs_localize
 from teams.permissions import ORDERS_MANAGE
@@ -427,7 +428,8 @@ class ServiceSavedAdmin(StoreScopedAdmin):
 
 
 @admin.register(Coupon)
-class CouponAdmin(ServiceSavedAdmin):
+class CouponAdmin(FeatureAdminMixin, ServiceSavedAdmin):
+    feature = "coupons"  # the stores that switched coupons off: their coupons are not listed
     form = CouponForm
     list_display = ["code", "kind", "value_display", "uses", "min_subtotal_display", "starts_at", "ends_at",
                     "is_active", "store"]

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from config.api.fields import INTEGER_MAX, json_text_problem
 from config.money import MoneyField, money_str
+from features.flags import is_enabled
 
 from .models import Coupon, CouponKind, OrderEvent, OrderStatus, PaymentStatus, ShippingMethod
 from .selectors import order_payments
@@ -74,8 +75,9 @@ def coupon_value_str(coupon: Coupon, currency: str) -> str:
 
 
 def cart_dict(view: CartView) -> dict:
+    """The cart as API.md answers it; ``coupon`` is absent while the store takes no coupons (features.registry)."""
     currency, totals, cart = view.currency, view.totals, view.cart
-    return {
+    answer = {
         "id": str(cart.pk),
         "store": cart.store.slug,
         "lines": [
@@ -96,13 +98,17 @@ def cart_dict(view: CartView) -> dict:
         "messages": list(view.messages),
         "updated_at": cart.updated_at,
     }
+    if not is_enabled("coupons", store=cart.store_id):
+        del answer["coupon"]
+    return answer
 
 
 class CartOutput(serializers.Serializer):
     id = serializers.UUIDField(help_text="The cart's bearer token: whoever holds it may use an anonymous cart.")
     store = serializers.CharField(help_text="The store's slug.")
     lines = CartLineOutput(many=True)
-    coupon = CartCouponOutput(allow_null=True)
+    coupon = CartCouponOutput(allow_null=True, required=False,
+                              help_text="Absent while the store takes no coupons (GET …/features).")
     subtotal = serializers.CharField()
     discount = serializers.CharField()
     tax = serializers.CharField()
@@ -234,9 +240,9 @@ class OrderPaymentOutput(serializers.Serializer):
 def order_dict(order, payment: dict | None = None, *, for_members: bool = False) -> dict:
     """An order as API.md answers it; ``payment`` is the plain dict payments supplies (or None). Why it is held
     (``hold_reason``: a fraud check's finding, say) is for the store's members (``for_members``); others see
-    ``held`` only."""
+    ``held`` only. ``coupon_code`` is absent while the store takes no coupons (features.registry)."""
     currency = order.currency
-    return {
+    answer = {
         "id": order.pk,
         "number": order.number,
         "store": order.store.slug,
@@ -270,6 +276,9 @@ def order_dict(order, payment: dict | None = None, *, for_members: bool = False)
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }
+    if not is_enabled("coupons", store=order.store_id):
+        del answer["coupon_code"]
+    return answer
 
 
 class OrderListOutput(serializers.ListSerializer):
@@ -304,7 +313,8 @@ class OrderOutput(serializers.Serializer):
     tax_included = serializers.BooleanField()
     total = serializers.CharField(help_text="subtotal − discount + shipping + tax (tax not added when included).")
     currency = serializers.CharField()
-    coupon_code = serializers.CharField(allow_null=True)
+    coupon_code = serializers.CharField(allow_null=True, required=False,
+                                        help_text="Absent while the store takes no coupons (GET …/features).")
     shipping_method = OrderShippingMethodOutput(allow_null=True)
     shipping_address = serializers.DictField()
     billing_address = serializers.DictField()

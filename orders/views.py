@@ -84,6 +84,7 @@ class CartViewSet(StoreScopedMixin, viewsets.GenericViewSet):
     lookup_value_regex = r"[^/]+"
     pagination_class = None
     action_permissions = {"create": None, "retrieve": None, "coupon": None, "merge": None}
+    action_features = {"coupon": "coupons"}
 
     def cart(self):
         return services.cart_get(store=self.store, cart_id=self.kwargs["pk"], user=self.request.user)
@@ -223,6 +224,7 @@ class ShippingMethodViewSet(StoreScopedViewSet):
 )
 class CouponViewSet(StoreScopedViewSet):
     queryset = Coupon.objects.all()
+    feature = "coupons"  # switched off: 404 (features.registry)
     serializer_class = CouponOutput
     members_only = True
     write_permission = ORDERS_MANAGE

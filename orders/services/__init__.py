@@ -23,7 +23,7 @@ from .carts import (
     cart_merge,
     cart_view,
 )
-from .checkout import order_number_new, order_number_normalize, order_place
+from .checkout import checkout_guest_check, order_number_new, order_number_normalize, order_place
 from .coupons import COUPON_FIELDS, coupon_check, coupon_create, coupon_delete, coupon_update
 from .holds import order_hold, order_hold_release
 from .jobs import carts_prune, orders_expire
@@ -50,7 +50,7 @@ from .shipping import (
 __all__ = [
     "COUPON_FIELDS", "MAX_CART_LINES", "MAX_LINE_QUANTITY", "SHIPPING_METHOD_FIELDS", "CartView", "CartViewLine",
     "cart_coupon_apply", "cart_coupon_remove", "cart_create", "cart_get", "cart_item_add", "cart_item_remove",
-    "cart_item_update", "cart_merge", "cart_view",
+    "cart_item_update", "cart_merge", "cart_view", "checkout_guest_check",
     "coupon_check", "coupon_create", "coupon_delete", "coupon_update",
     "EVENT_FOR_STATUS", "TRANSITIONS", "order_cancel", "order_cancel_hook_register", "order_cancelled_by_expiry",
     "order_mark_paid", "order_moved", "order_number_new", "order_reinstate",

@@ -11,6 +11,7 @@ from django.utils import timezone
 from catalog.errors import OutOfStock
 from catalog.models import ProductStatus, Variant
 from config.api.errors import NotFound, ValidationFailed
+from features.flags import is_enabled
 
 from ..models import Cart, CartLine, Coupon, CouponUse
 from ..pricing import PricedLine, Totals, coupon_problem, price_cart
@@ -322,6 +323,9 @@ def cart_view(*, cart: Cart) -> CartView:
     coupon = cart.coupon
     if coupon is None and cart.coupon_code:  # applied, then deleted by the store
         messages.append(f"The coupon {cart.coupon_code} was removed: it no longer exists.")
+    elif coupon is not None and not is_enabled("coupons", store=store):
+        messages.append(f"The coupon {coupon.code} was removed: this store no longer takes coupons.")
+        coupon = None
     totals = price_cart(store=store, lines=_priced(lines), coupon=coupon,
                         customer_uses=customer_coupon_uses(coupon=coupon, user_id=cart.user_id) if coupon else 0)
     if coupon is not None and totals.coupon_error:

@@ -14,9 +14,11 @@ from catalog.models import Product, Variant
 from catalog.services import stock_reserve
 from config.api.errors import NotFound, ValidationFailed
 from config.db import row_insert, rows_insert, rows_select
+from features.flags import is_enabled
 from notifications import events
 from plans.services import order_quota_take
 
+from ..errors import GuestCheckoutOff
 from ..events import actor_label, actor_user, audit, emit_event, order_payload, plan_limit_notice
 from ..models import Cart, CartLine, Coupon, CouponUse, Order, OrderEvent, OrderLine, OrderStatus, ShippingMethod
 from ..pricing import PricedLine, coupon_problem, price_cart
@@ -194,6 +196,13 @@ def _lines_keep(order: Order, lines: list[OrderLine]) -> None:
     order._prefetched_objects_cache = {"lines": kept}
 
 
+def checkout_guest_check(*, store, user, actor) -> None:
+    """Raises GuestCheckoutOff (401 AUTHENTICATION_REQUIRED) for a checkout without a signed-in buyer (nor the
+    store's API key, which places orders for no one) in a store that switched ``guest_checkout`` off."""
+    if user is None and actor is None and not is_enabled("guest_checkout", store=store):
+        raise GuestCheckoutOff(feature="guest_checkout")
+
+
 @transaction.atomic
 def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipping_address: dict,
                 billing_address: dict | None = None, shipping_method_id: int | None = None, payment_method: str,
@@ -203,12 +212,14 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
 
     The same number of SQL statements whatever the number of lines. Raises NotFound (404) for a cart of another
     store or user, ValidationFailed (400: email, addresses, shipping_method, payment_method, an empty cart, a line
-    no longer for sale, a coupon that no longer applies), OutOfStock (409 OUT_OF_STOCK) and PlanLimitReached (403
-    PLAN_LIMIT_REACHED: the store's plan has no orders left this month); nothing is left behind then.
+    no longer for sale, a coupon that no longer applies or while the store takes no coupons), OutOfStock (409
+    OUT_OF_STOCK), PlanLimitReached (403 PLAN_LIMIT_REACHED: the store's plan has no orders left this month) and
+    GuestCheckoutOff (401: no buyer signed in where guest checkout is off); nothing is left behind then.
     """
+    user = user if user is not None and getattr(user, "is_authenticated", False) else None
+    checkout_guest_check(store=store, user=user, actor=actor)
     email = _clean_inputs(email=email, shipping_address=shipping_address, billing_address=billing_address,
                           payment_method=payment_method, initial_status=initial_status)
-    user = user if user is not None and getattr(user, "is_authenticated", False) else None
     now = timezone.now()
     # the cart row locked first: a second checkout of the same cart waits, then finds it gone
     cart, lines = _cart_locked(cart.pk)
@@ -228,6 +239,9 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
     if coupon is None and cart.coupon_code:  # applied, then deleted by the store: the buyer must see the new total
         message = f"The coupon {cart.coupon_code} no longer exists."
         raise ValidationFailed(message, coupon=[message])
+    if coupon is not None and not is_enabled("coupons", store=store):  # the same: the cart's view drops it
+        message = "This store no longer takes coupons: look at the cart again for its new total."
+        raise ValidationFailed(message, cart=[message])
     totals = price_cart(store=store, coupon=coupon, shipping_method=method, now=now,
                         lines=[PricedLine(variant_id=line.variant_id, unit_price=line.variant.price,
                                           quantity=line.quantity) for line in lines])

@@ -10,7 +10,7 @@ from config.api.errors import ValidationFailed
 from config.db import row_insert
 from orders.events import audit
 from orders.models import Order
-from orders.services import order_hold, order_place
+from orders.services import checkout_guest_check, order_hold, order_place
 
 from ..errors import PaymentError
 from ..gateways import Gateway, gateway_get
@@ -47,10 +47,12 @@ def checkout_complete(*, store, cart, email: str, customer_name: str = "", shipp
     ``marketing_consent`` (true or false) records a signed-in buyer's answer to marketing email with the order
     (source checkout, accounts.consents); a guest cannot give it (no account to hold it), so their true is refused.
 
-    Raises ValidationFailed (400; ``details.payment_method`` for a method the store does not offer,
+    Raises GuestCheckoutOff (401 AUTHENTICATION_REQUIRED) without a signed-in buyer where the store switched guest
+    checkout off, ValidationFailed (400; ``details.payment_method`` for a method the store does not offer,
     ``details.marketing_consent`` for a guest's consent), PaymentError (402) when the gateway refuses to start the
     payment, and whatever orders.services.order_place raises (404 cart, 400 checkout data, 409 OUT_OF_STOCK).
     """
+    checkout_guest_check(store=store, user=user, actor=actor)  # before the rest: signing in is the answer
     if marketing_consent and user is None:
         raise ValidationFailed("Sign in to agree to marketing email.",
                                marketing_consent=["A guest's consent cannot be recorded: sign in, or leave it out."])

@@ -9,13 +9,13 @@ read by the next question: it takes effect at once.
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from config.api.errors import ValidationFailed
+from config.celery import task_publish_on_commit
 from config.emails import email_send
 
 from .models import Consent, ConsentSource, User
@@ -105,7 +105,7 @@ def marketing_email_enqueue(*, user: User, template: str, context: dict) -> bool
         return False
     from .tasks import marketing_email_send_task
 
-    transaction.on_commit(partial(marketing_email_send_task.delay, user.pk, template, context))
+    task_publish_on_commit(marketing_email_send_task, user.pk, template, context)
     return True
 
 

@@ -1,7 +1,6 @@
 """Accounts: registration, login with lockout and TOTP, JWT pairs, email verification, password reset."""
 
 from dataclasses import dataclass
-from functools import partial
 from urllib.parse import urlencode
 
 import pyotp
@@ -21,6 +20,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from config.api.errors import AlreadyExists, ValidationFailed
+from config.celery import task_publish_on_commit
 from config.emails import email_enqueue
 
 from .errors import EmailAlreadyVerified, InvalidCredentials, InvalidOtp, InvalidToken, OtpRequired, TwoFactorConflict
@@ -184,7 +184,7 @@ def password_reset_request(*, email: str) -> None:
     """
     from .tasks import password_reset_email_send_task
 
-    transaction.on_commit(partial(password_reset_email_send_task.delay, User.objects.normalize_email(email)))
+    task_publish_on_commit(password_reset_email_send_task, User.objects.normalize_email(email))
 
 
 def password_reset_email_send(*, email: str) -> bool:

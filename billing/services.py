@@ -20,7 +20,6 @@
 
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import stripe
 from django.conf import settings
@@ -28,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.api.errors import NotFound, PermissionDenied, ValidationFailed
+from config.celery import task_publish_on_commit
 from config.money import from_minor_units, money_str
 from notifications import events
 from notifications.services import members_notify
@@ -435,7 +435,7 @@ def billing_event_receive(*, body: bytes, headers) -> BillingEvent:
             event = BillingEvent.objects.get(event_id=data["id"][:255])
             if event.status != E.PENDING:
                 return event
-        transaction.on_commit(partial(billing_event_process_task.delay, event.pk))
+        task_publish_on_commit(billing_event_process_task, event.pk)
     return event
 
 

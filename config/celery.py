@@ -1,12 +1,16 @@
 import base64
 import json
+import logging
 import os
-from functools import cache
+from functools import cache, partial
 
 import redis
 from celery import Celery
+from django.db import transaction
 from kombu.serialization import dumps
 from kombu.utils.uuid import uuid
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -14,6 +18,50 @@ app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["config.api"])
+
+logger = logging.getLogger(__name__)
+
+# A publish waits at most this long for the broker (connect, then each write): a broker that stopped answering must
+# not hold the request that published (the broker's own client takes its timeouts from settings, the same figure).
+BROKER_TIMEOUT_SECONDS = 2
+
+
+def task_publish_on_commit(task, *args, task_id: str | None = None, argsrepr: str | None = None,
+                           lean: bool = False) -> None:
+    """Enqueues ``task(*args)`` once the current transaction commits (at once outside one; never after a rollback):
+    the one way services start a task from their work (docs/ARCHITECTURE.md "Tasks after COMMIT").
+
+    The work is committed by then, so a broker that cannot take the message must not turn it into an error: the
+    failure is logged (the task's name and the error, never its arguments, which may name a customer) and counted in
+    ``store_tasks_unsent_total{task}``, and the caller's answer stands. What the task would have done is resumed by
+    the periodic jobs where one exists (gateway notifications, outgoing webhook deliveries; README "Redis"). Eager
+    (no broker, the tests) the task runs inline and its errors are the caller's, as with ``delay()``.
+
+    ``task_id`` names the message (the worker's log says what it was for); ``lean`` sends through ``task_publish``
+    (hot paths); else ``task.delay(*args)``, or ``apply_async`` when an id or argsrepr is given."""
+    transaction.on_commit(partial(_publish_committed, task, args, task_id, argsrepr, lean))
+
+
+def _publish_committed(task, args: tuple, task_id: str | None, argsrepr: str | None, lean: bool) -> None:
+    if app.conf.task_always_eager:
+        _publish(task, args, task_id, argsrepr, lean)
+        return
+    try:
+        _publish(task, args, task_id, argsrepr, lean)
+    except Exception as exc:  # the broker is down or stopped answering: the committed work stands
+        from config import metrics  # not at import: settings load this module
+
+        logger.error("task %s not sent, the broker failed: %s: %s", task.name, type(exc).__name__, exc)
+        metrics.count(metrics.TASKS_UNSENT, task=task.name)
+
+
+def _publish(task, args: tuple, task_id: str | None, argsrepr: str | None, lean: bool) -> None:
+    if lean:
+        task_publish(task, args, argsrepr=argsrepr)
+    elif task_id is not None or argsrepr is not None:
+        task.apply_async(args, task_id=task_id, argsrepr=argsrepr)
+    else:
+        task.delay(*args)
 
 
 def task_publish(task, args: tuple, *, argsrepr: str | None = None) -> str:
@@ -53,4 +101,7 @@ def task_publish(task, args: tuple, *, argsrepr: str | None = None) -> str:
 
 @cache
 def _redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)  # its pool reconnects after a fork or a dropped connection
+    # its pool reconnects after a fork or a dropped connection; a broker that stopped answering fails the publish
+    # within the timeouts, once retried (a stale pooled connection after a Redis restart), never hangs it
+    return redis.Redis.from_url(url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+                                socket_timeout=BROKER_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 1))

@@ -2,14 +2,14 @@
 
 The ground floor: accounts, teams and notifications send through it; it knows none of them."""
 
-from functools import partial
 from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
+
+from config.celery import task_publish_on_commit
 
 
 def email_render(*, template: str, context: dict) -> tuple[str, str, str]:
@@ -36,9 +36,9 @@ def email_enqueue(*, template: str, to: list[str], context: dict, from_email: st
     ``context`` must be JSON-serialisable: ids and strings, not model instances.
     """
     if from_email:
-        transaction.on_commit(partial(email_send_task.delay, template, to, context, from_email))
+        task_publish_on_commit(email_send_task, template, to, context, from_email)
     else:  # the message as before: a worker of the previous release still takes it
-        transaction.on_commit(partial(email_send_task.delay, template, to, context))
+        task_publish_on_commit(email_send_task, template, to, context)
 
 
 # OSError: refused or dropped connections, timeouts and a mail host that does not resolve (gaierror).

@@ -48,6 +48,9 @@ LOGIN_LOCKOUTS = Counter("store_login_lockouts", "Emails locked after too many f
 THROTTLED = Counter("store_throttled_requests", "Requests refused by a throttle (429), by scope.", ["scope"])
 THROTTLE_CACHE_ERRORS = Counter(
     "store_throttle_cache_errors", "Throttle checks the cache could not answer (the request was let through).")
+TASKS_UNSENT = Counter(
+    "store_tasks_unsent", "Tasks not enqueued after their transaction committed (the broker failed), by task.",
+    ["task"])
 
 UNMATCHED_ROUTE = "<unmatched>"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -204,7 +204,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis broker: a message a worker took but never acknowledged (the worker was killed mid-task: acks are late) goes
 # back to the queue this long after it was taken. Longer than any task or countdown runs; tests shorten it.
 CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 2 * 3600, minimum=1)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
+# A broker that stopped answering fails a publish within 2 s (connect, then each read or write), retried once (a stale
+# connection after a restart), instead of holding the request that published; config.celery's lean publisher uses
+# the same figures. The task was committed work's follow-up: task_publish_on_commit logs and counts it, unsent.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS, "socket_timeout": 2,
+                                   "socket_connect_timeout": 2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict = {
     "idempotency-keys-purge": {"task": "config.api.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
@@ -482,6 +488,9 @@ WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 11)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
 WEBHOOK_RESUME_AFTER_SECONDS = env_int("WEBHOOK_RESUME_AFTER_SECONDS", 300)
+# An attempt holds its delivery this long (a worker killed mid-attempt leaves it pending; the attempt is made again
+# once the lease has run out): longer than an attempt may last (the task's hard limit, 50 s). Tests shorten it.
+WEBHOOK_ATTEMPT_LEASE_SECONDS = env_int("WEBHOOK_ATTEMPT_LEASE_SECONDS", 60, minimum=1)
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

@@ -16,17 +16,21 @@ def event_fanout_task(
                  actor_user_id=actor_user_id)
 
 
-# The hard limit stays under the service's 60 s lease, so a killed attempt is resumed later.
+# The hard limit stays under the attempt lease (WEBHOOK_ATTEMPT_LEASE_SECONDS, 60 s): a killed attempt is resumed.
 @shared_task(bind=True, ignore_result=True, soft_time_limit=40, time_limit=50)
 def webhook_delivery_send_task(self, delivery_id: int) -> None:
     """One attempt; a retryable failure schedules the next attempt as a new task after the backoff.
 
     The service decides when (exponential backoff with jitter) and refuses duplicates, so a
-    task delivered twice by the broker sends once.
+    task delivered twice by the broker sends once. A task the broker handed back (acks are late: its worker
+    died, maybe mid-attempt, whose lease still holds the delivery) tries once more when the delivery is due; that
+    message is a new one, not marked redelivered, so it never repeats.
     """
-    from .services import webhook_delivery_attempt
+    from .services import webhook_delivery_attempt, webhook_delivery_due_in
 
     delay = webhook_delivery_attempt(delivery_id=delivery_id)
+    if delay is None and (self.request.delivery_info or {}).get("redelivered"):
+        delay = webhook_delivery_due_in(delivery_id=delivery_id)
     # Eager mode (no broker) would run the "later" attempt at once, inside the request:
     # the periodic resume task picks it up instead.
     if delay is None or self.app.conf.task_always_eager:

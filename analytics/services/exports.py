@@ -4,7 +4,6 @@ asked told with a link valid 24 hours; purged after EXPORT_RETENTION_DAYS."""
 import logging
 import tempfile
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core import signing
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from auditlog.services import actor_describe, audit_record
 from config.api.errors import PermissionDenied, ValidationFailed
+from config.celery import task_publish_on_commit
 from notifications.events import EXPORT_READY
 from notifications.services import members_notify
 from plans.services import plan_feature_check
@@ -69,7 +69,7 @@ def export_request(*, store: Store, type: str, format: str = ExportFormat.CSV, a
                  changes={"type": type, "format": format})
     from ..tasks import export_run_task
 
-    transaction.on_commit(partial(export_run_task.delay, export.pk))
+    task_publish_on_commit(export_run_task, export.pk)
     return export
 
 

@@ -10,12 +10,13 @@ below are the public surface.
 from .delivery import (
     CLOCK_TOLERANCE,
     DELIVERY_RETENTION,
-    LEASE,
+    attempt_lease,
     is_retryable,
     retry_delay,
     webhook_deliveries_purge,
     webhook_deliveries_resume,
     webhook_delivery_attempt,
+    webhook_delivery_due_in,
     webhook_endpoint_disabled_notify,
 )
 from .endpoints import (
@@ -47,12 +48,12 @@ from .inbox import (
 
 __all__ = [
     "CLOCK_TOLERANCE", "CUSTOMER_EMAILS", "DELIVERY_RETENTION", "EMAIL_TEMPLATES", "GENERIC_EMAIL_TEMPLATE",
-    "LEASE", "EndpointInactive",
+    "EndpointInactive", "attempt_lease",
     "emit", "event_fanout", "members_notify",
     "notification_delete", "notification_list", "notification_mark_read", "notification_preferences_get",
     "notification_preferences_set", "notifications_mark_all_read",
     "is_retryable", "retry_delay", "webhook_deliveries_purge", "webhook_deliveries_resume",
-    "webhook_delivery_attempt", "webhook_endpoint_disabled_notify",
+    "webhook_delivery_attempt", "webhook_delivery_due_in", "webhook_endpoint_disabled_notify",
     "webhook_delivery_redeliver", "webhook_endpoint_create", "webhook_endpoint_delete", "webhook_endpoint_test",
     "webhook_endpoint_update", "webhook_events_validate", "webhook_url_validate",
 ]

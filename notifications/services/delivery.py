@@ -21,7 +21,13 @@ from .fanout import members_notify
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)  # longer than one attempt can take (connect + read timeouts)
+
+def attempt_lease() -> timedelta:
+    """How long an attempt holds its delivery (WEBHOOK_ATTEMPT_LEASE_SECONDS, 60): longer than one attempt can take
+    (the task's hard limit), so only a dead attempt's delivery is claimed again."""
+    return timedelta(seconds=settings.WEBHOOK_ATTEMPT_LEASE_SECONDS)
+
+
 CLOCK_TOLERANCE = timedelta(seconds=2)
 
 
@@ -48,7 +54,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
     now = timezone.now()
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=WebhookDelivery.PENDING, next_attempt_at__lte=now + CLOCK_TOLERANCE
-    ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1, updated_at=now)
+    ).update(next_attempt_at=now + attempt_lease(), attempts=F("attempts") + 1, updated_at=now)
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint__store").get(pk=delivery_id)
@@ -102,6 +108,14 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
         return delay
     _delivery_finish(delivery, WebhookDelivery.FAILED, status_code, error)
     return None
+
+
+def webhook_delivery_due_in(*, delivery_id: int) -> float | None:
+    """Seconds until a pending delivery may be claimed (its retry, or the end of an attempt's lease; 0: now), or None
+    when it is not pending (succeeded, given up, gone)."""
+    due = (WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.PENDING)
+           .values_list("next_attempt_at", flat=True).first())
+    return None if due is None else max(0.0, (due - timezone.now()).total_seconds())
 
 
 @transaction.atomic

@@ -1,7 +1,6 @@
 """Webhook endpoints: create, change, delete, test-ping and redeliver (each audited)."""
 
 import uuid
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -9,6 +8,7 @@ from django.utils import timezone
 from auditlog.services import audit_diff, audit_record
 from config.api.envelope import now_iso
 from config.api.errors import DomainError, ValidationFailed
+from config.celery import task_publish_on_commit
 from plans.services import plan_limit_check
 from stores.models import Store
 
@@ -114,7 +114,7 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint, actor=None) -> WebhookDe
                  changes={"delivery": delivery.pk, "webhook_id": delivery.webhook_id})
     from ..tasks import webhook_delivery_send_task
 
-    transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk))
+    task_publish_on_commit(webhook_delivery_send_task, delivery.pk)
     return delivery
 
 
@@ -136,5 +136,5 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None) -> Webh
                  changes={"endpoint": endpoint.pk, "webhook_id": delivery.webhook_id})
     from ..tasks import webhook_delivery_send_task
 
-    transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk))
+    task_publish_on_commit(webhook_delivery_send_task, delivery.pk)
     return delivery

@@ -3,15 +3,13 @@ notifications and emails to the members who opted in (and the customer) after CO
 
 import uuid
 from email.utils import formataddr
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import transaction
 
 from auditlog.services import jsonable
 from config.api.envelope import now_iso
-from config.celery import task_publish
+from config.celery import task_publish_on_commit
 from config.db import rows_select
 from config.emails import email_enqueue
 from plans.services import plan_has_feature
@@ -48,13 +46,12 @@ def emit(event_type: str, store: Store, payload: dict, actor=None) -> None:
     from ..tasks import event_fanout_task, webhook_delivery_send_task
 
     for delivery in deliveries:
-        transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk))
+        task_publish_on_commit(webhook_delivery_send_task, delivery.pk)
     actor_user_id = actor.pk if isinstance(actor, get_user_model()) else None
     # the message's argsrepr (what monitoring shows) names the payload instead of Celery walking it to build one;
     # task_publish: every checkout sends it, apply_async cost 0.5 ms more
-    transaction.on_commit(partial(
-        task_publish, event_fanout_task, (event_type, store.pk, data, event_id, actor_user_id),
-        argsrepr=repr((event_type, store.pk, "<payload>", event_id, actor_user_id))))
+    task_publish_on_commit(event_fanout_task, event_type, store.pk, data, event_id, actor_user_id, lean=True,
+                           argsrepr=repr((event_type, store.pk, "<payload>", event_id, actor_user_id)))
 
 
 EMAIL_TEMPLATES = {

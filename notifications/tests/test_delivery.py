@@ -331,3 +331,41 @@ def test_a_delivery_whose_attempts_kept_dying_gives_up(store, receiver, allow_pr
     delivery.refresh_from_db()
     assert delivery.status == "failed" and delivery.next_attempt_at is None
     assert receiver.requests == []
+
+
+def _run_delivered(delivery_id: int, *, redelivered: bool, monkeypatch) -> list:
+    """Runs the task as a worker does with a message from the broker (not eagerly); answers what it scheduled."""
+    from config.celery import app
+    from notifications.tasks import webhook_delivery_send_task as task
+
+    scheduled = []
+    monkeypatch.setattr(task, "apply_async", lambda args, **options: scheduled.append((args, options)))
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    task.push_request(delivery_info={"routing_key": "celery", "redelivered": redelivered})
+    try:
+        task.run(delivery_id)
+    finally:
+        task.pop_request()
+        app.conf.task_always_eager = eager
+    return scheduled
+
+
+def test_a_task_handed_back_while_a_dead_attempt_leases_the_delivery_tries_once_more_after_it(
+        store, receiver, allow_private, settings, monkeypatch):
+    # given: a delivery claimed by an attempt whose worker was killed (its lease runs 30 s more)
+    settings.WEBHOOK_ATTEMPT_LEASE_SECONDS = 60
+    endpoint = endpoint_for(store, receiver.url)
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event_type="order.paid", webhook_id="msg_lease",
+                                              payload={"type": "order.paid", "data": {}}, attempts=1,
+                                              next_attempt_at=timezone.now() + timedelta(seconds=30))
+    # when: the broker hands its message back (acks are late)
+    scheduled = _run_delivered(delivery.pk, redelivered=True, monkeypatch=monkeypatch)
+    # then: nothing sent now; one more try when the lease ends, on the same queue
+    assert receiver.requests == []
+    [(args, options)] = scheduled
+    assert args == (delivery.pk,) and options["queue"] == "celery" and 28 < options["countdown"] <= 30
+    # and a copy that was not handed back (a duplicate) schedules nothing
+    assert _run_delivered(delivery.pk, redelivered=False, monkeypatch=monkeypatch) == []
+    # and once the delivery succeeded, a handed-back copy schedules nothing either
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.SUCCEEDED, next_attempt_at=None)
+    assert _run_delivered(delivery.pk, redelivered=True, monkeypatch=monkeypatch) == []

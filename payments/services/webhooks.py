@@ -26,7 +26,6 @@ import uuid
 from dataclasses import asdict, fields
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
@@ -36,6 +35,7 @@ from catalog.errors import OutOfStock
 from config import metrics
 from config.api.errors import DomainError, NotFound, ValidationFailed
 from config.api.middleware import current_request_var
+from config.celery import task_publish_on_commit
 from config.money import money_str
 from notifications import events
 from orders.events import audit, emit_event
@@ -142,8 +142,8 @@ def _enqueue(event_pk: int) -> None:
     from ..tasks import webhook_event_process_task
 
     # a task id per enqueue, naming the event: the worker's log says which event each run was for
-    transaction.on_commit(partial(webhook_event_process_task.apply_async, (event_pk,),
-                                  task_id=f"payment-webhook-event-{event_pk}-{uuid.uuid4().hex[:8]}"))
+    task_publish_on_commit(webhook_event_process_task, event_pk,
+                           task_id=f"payment-webhook-event-{event_pk}-{uuid.uuid4().hex[:8]}")
 
 
 def _security_warning(message: str, *, store, gateway: str, reason: str) -> None:

@@ -7,7 +7,6 @@ import logging
 import tempfile
 import zipfile
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core import signing
@@ -22,6 +21,7 @@ from analytics.services import exports_storage
 from auditlog.models import AuditLog
 from catalog.models import Review
 from config.api.errors import DomainError, PermissionDenied
+from config.celery import task_publish_on_commit
 from config.emails import email_enqueue
 from notifications.models import Notification
 from orders.models import Order
@@ -57,7 +57,7 @@ def data_export_request(*, user: User, base_url: str = "") -> DataExport:
                                                .rstrip("/")[:255])
             from ..tasks import data_export_run_task
 
-            transaction.on_commit(partial(data_export_run_task.delay, export.pk))
+            task_publish_on_commit(data_export_run_task, export.pk)
     except IntegrityError as exc:  # asked twice at once: the unique open export lets one through
         raise ExportInProgress() from exc
     return export

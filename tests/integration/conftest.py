@@ -120,3 +120,28 @@ def celery_worker(transactional_db, monkeypatch):
         if process.returncode not in (0, -15) and "PYTEST_SHOW_WORKER" in os.environ:
             sys.stderr.write("".join(output))
 
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of the test's own on a free port (tests/integration/faults.py), stopped at the end."""
+    from tests.integration.faults import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def servers(tmp_path):
+    """Starts gunicorn server processes (``servers.start(environment)`` → URL); every one stopped at the end."""
+    from tests.integration.faults import Servers
+
+    started = Servers(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()

@@ -22,6 +22,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Q
 
 from .models import FeatureFlag
@@ -50,14 +51,26 @@ def _key(scope: int | None) -> str:
 
 
 def flags_cache_forget() -> None:
-    """Drops this process's copies (tests, between tests)."""
+    """Drops this process's copies and the marks of what this thread's transaction wrote (tests, between tests)."""
     _local.clear()
+    _written().clear()
+
+
+def _written() -> set:
+    """The scopes written in the open transaction of this thread's connection (features.services marks them):
+    read back before COMMIT, their rows may still roll back, so they are not cached."""
+    if not hasattr(connection, "_features_written"):
+        connection._features_written = set()
+    return connection._features_written
 
 
 def flags_cache_invalidate(store_id: int | None = None) -> None:
     """A scope's switches changed (``store_id`` None: the platform's): drop the shared copy and this process's.
-    Never raises (a cache outage must not fail the write; the shared copy expires on its own)."""
+    Inside a transaction the scope is not cached again until it ends (features.services calls this again after
+    COMMIT). Never raises (a cache outage must not fail the write; the shared copy expires on its own)."""
     _local.pop(store_id, None)
+    if connection.in_atomic_block:
+        _written().add(store_id)
     try:
         cache.delete(_key(store_id))
     except Exception:
@@ -83,6 +96,10 @@ def _switches(scopes: tuple[int | None, ...]) -> dict[int | None, dict[str, bool
     except Exception:  # the cache is down: ask the database
         shared = {}
     unread = [scope for scope in missing if _key(scope) not in shared]
+    written = _written()
+    if written and not connection.in_atomic_block:
+        written.clear()  # the transaction that wrote them has ended (committed: invalidated again; rolled back)
+    uncommitted = {scope for scope in unread if scope in written}
     if unread:
         ids = [scope for scope in unread if scope is not None]
         where = Q(store_id__in=ids) if ids else Q(pk__in=[])
@@ -92,8 +109,10 @@ def _switches(scopes: tuple[int | None, ...]) -> dict[int | None, dict[str, bool
         for store_id, name, enabled in FeatureFlag.objects.filter(where).values_list("store_id", "name", "enabled"):
             read[store_id][name] = enabled
         shared.update({_key(scope): values for scope, values in read.items()})
+        kept = {_key(scope): values for scope, values in read.items() if scope not in uncommitted}
         try:
-            cache.set_many({_key(scope): values for scope, values in read.items()}, timeout=shared_seconds())
+            if kept:
+                cache.set_many(kept, timeout=shared_seconds())
         except Exception:
             pass
     if len(_local) > LOCAL_MAX:
@@ -101,7 +120,8 @@ def _switches(scopes: tuple[int | None, ...]) -> dict[int | None, dict[str, bool
     until = now + local_seconds()
     for scope in missing:
         values = shared[_key(scope)]
-        _local[scope] = (until, values)
+        if scope not in uncommitted:
+            _local[scope] = (until, values)
         found[scope] = values
     return found
 

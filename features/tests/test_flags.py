@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from auditlog.models import AuditLog
@@ -101,7 +101,8 @@ def test_a_change_is_seen_at_once_here_and_by_other_processes_after_the_local_se
     assert is_enabled("reviews", store=store) is True  # cached here and shared
     feature_flag_set(name="reviews", enabled=False, store=store)
     assert is_enabled("reviews", store=store) is False  # this process: at once
-    assert cache.get(flags._key(store.pk)) == {"reviews": False}  # read again and shared
+    # read back inside the writing transaction (the test's): not cached, it may still roll back
+    assert cache.get(flags._key(store.pk)) is None
     # another process still holding the old answer for a few seconds: simulate by planting it
     flags._local[store.pk] = (flags.time.monotonic() + 60, {})
     assert is_enabled("reviews", store=store) is True
@@ -141,3 +142,20 @@ def test_the_catalog_list_asks_nothing_of_the_flags(store, api, make_variant):
     with CaptureQueriesContext(connection) as queries:
         assert api.get(url, {"sort": "price"}).status_code == 200
     assert not [query for query in queries.captured_queries if "features_featureflag" in query["sql"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_switch_rolled_back_is_not_left_in_the_caches(store_factory):
+    store = store_factory()
+    assert is_enabled("reviews", store=store) is True  # cached
+    with pytest.raises(RuntimeError), transaction.atomic():
+        feature_flag_set(name="reviews", enabled=False, store=store)
+        assert is_enabled("reviews", store=store) is False  # read back in the transaction
+        raise RuntimeError("rolled back")
+    assert is_enabled("reviews", store=store) is True
+    assert cache.get(flags._key(store.pk)) == {}
+    # committed: seen at once, and shared
+    with transaction.atomic():
+        feature_flag_set(name="reviews", enabled=False, store=store)
+    assert is_enabled("reviews", store=store) is False
+    assert cache.get(flags._key(store.pk)) == {"reviews": False}

@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-run-$(shell cksum requirements.txt | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cksum requirements-dev.txt | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+STREAM_PORT ?= 8001
 
 .PHONY: install install-dev run serve test lint format worker beat migrate seed bench clean localstripe browser-check
 
@@ -29,16 +30,22 @@ install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
 
-# Local development: SQLite, eager Celery, local media, console email, demo data.
+# Local development: SQLite, eager Celery, local media, console email, demo data. The live stream (GET
+# /api/v1/stream) is served by uvicorn on STREAM_PORT beside the dev server (which redirects it there), and stops
+# with it.
 run: export DEBUG ?= 1
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+run: export LIVE_STREAM_URL ?= http://$(HOST):$(STREAM_PORT)/api/v1/stream
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Admin:    http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Live:     $(LIVE_STREAM_URL) (uvicorn)"
 	@echo ""
+	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(STREAM_PORT) --log-level warning & \
+	stream=$$!; trap 'kill $$stream 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite: SQLite by default; DATABASE_URL / REDIS_URL switch to PostgreSQL / Redis.

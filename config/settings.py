@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "analytics",
     "privacy",
     "billing",
+    "live",
 ]
 
 MIDDLEWARE = [
@@ -396,6 +397,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "live.schema.stream_path_hook",  # GET /api/v1/stream: an async Django view spectacular cannot see
         "config.api.schema.envelope_postprocessing_hook",
     ],
 }
@@ -536,6 +538,24 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Live updates (GET /api/v1/stream, README "Live updates") -------------------
+# The channel between the processes that emit and those that stream: a Redis stream with REDIS_URL, else a table in
+# the app's database (polled every LIVE_POLL_SECONDS). Either keeps LIVE_RESUME_SECONDS of events for Last-Event-ID.
+LIVE_CHANNEL = env("LIVE_CHANNEL", "redis" if REDIS_URL else "database")
+if LIVE_CHANNEL not in ("redis", "database") or (LIVE_CHANNEL == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured("LIVE_CHANNEL is 'redis' (needs REDIS_URL) or 'database'.")
+LIVE_REDIS_KEY = env("LIVE_REDIS_KEY", "live:events")
+LIVE_RESUME_SECONDS = env_int("LIVE_RESUME_SECONDS", 300, minimum=1)
+LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1)
+LIVE_RECHECK_SECONDS = env_int("LIVE_RECHECK_SECONDS", 10, minimum=1)  # a removed member stops receiving within it
+LIVE_TICKET_SECONDS = env_int("LIVE_TICKET_SECONDS", 60, minimum=1)
+LIVE_RETRY_MS = env_int("LIVE_RETRY_MS", 3000, minimum=0)  # the `retry:` hint to EventSource
+LIVE_POLL_SECONDS = float(env("LIVE_POLL_SECONDS", "1") or 1)
+LIVE_BLOCK_SECONDS = env_int("LIVE_BLOCK_SECONDS", 5, minimum=1)  # one XREAD BLOCK (Redis)
+LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 1000, minimum=1)  # open streams per ASGI process
+# Where the WSGI server sends a stream request (307), e.g. the ASGI server of `make run`; empty: 503.
+LIVE_STREAM_URL = env("LIVE_STREAM_URL")
 
 # --- Metrics and error tracking -----------------------------------------------
 # GET /metrics (Prometheus, config/metrics.py) answers a scraper with `Authorization: Bearer <METRICS_TOKEN>` or one

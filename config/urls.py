@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("plans.urls")),
     path("", include("features.urls")),
     path("", include("billing.urls")),
+    path("", include("live.urls")),
 ]
 
 urlpatterns = [

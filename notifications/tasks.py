@@ -3,7 +3,8 @@ from celery import shared_task
 
 @shared_task(ignore_result=True)
 def event_fanout_task(
-    event_type: str, store_id: int, payload: dict, event_id: str, actor_user_id: int | None = None
+    event_type: str, store_id: int, payload: dict, event_id: str, actor_user_id: int | None = None,
+    audience: dict | None = None,
 ) -> None:
     from stores.models import Store
 
@@ -13,7 +14,7 @@ def event_fanout_task(
     if store is None:
         return
     event_fanout(event_type=event_type, store=store, payload=payload, event_id=event_id,
-                 actor_user_id=actor_user_id)
+                 actor_user_id=actor_user_id, audience=audience)
 
 
 # The hard limit stays under the attempt lease (WEBHOOK_ATTEMPT_LEASE_SECONDS, 60 s): a killed attempt is resumed.

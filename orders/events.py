@@ -29,8 +29,14 @@ def audit(*, store, actor, action: str, target=None, changes: dict | None = None
     audit_record(store=store, actor=actor, action=action, target=target, changes=changes)
 
 
-def emit_event(event_type: str, *, store, payload: dict, actor=None) -> None:
-    emit(event_type, store, payload, actor=actor)
+def emit_event(event_type: str, *, store, payload: dict, actor=None, order: Order | None = None,
+               cart_id=None) -> None:
+    """``order`` (and, at checkout, the placed cart's id) tags the event for the live stream: besides the store's
+    members, the order's customer and the guest holding that cart see it (live.access)."""
+    audience = None
+    if order is not None:
+        audience = {"order": order.pk, "customer": order.user_id, "cart": str(cart_id) if cart_id else None}
+    emit(event_type, store, payload, actor=actor, audience=audience)
 
 
 def order_payload(order: Order, lines: list[OrderLine] | None = None, **extra) -> dict:

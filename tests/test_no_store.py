@@ -65,8 +65,12 @@ def payment_create(api, store, make_variant, **kwargs):
                     {"order": order_id, "gateway": "testcard", "email": "buyer@example.com"}, format="json"), 201
 
 
+def stream_ticket(client_for, user, **_):
+    return client_for(user).post("/api/v1/stream/ticket", {}, format="json"), 201
+
+
 @pytest.mark.parametrize("call", [register, login, refresh, totp_setup, api_key_create, webhook_endpoint_create,
-                                  checkout, payment_create])
+                                  checkout, payment_create, stream_ticket])
 def test_answers_carrying_a_secret_are_not_stored(call, api, client_for, user, password, store, make_variant,
                                                   settings, card_gateway):  # noqa: F811
     response, status = call(api=api, client_for=client_for, user=user, password=password, store=store,

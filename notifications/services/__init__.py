@@ -35,6 +35,7 @@ from .fanout import (
     GENERIC_EMAIL_TEMPLATE,
     emit,
     event_fanout,
+    live_listener_register,
     members_notify,
 )
 from .inbox import (
@@ -49,7 +50,7 @@ from .inbox import (
 __all__ = [
     "CLOCK_TOLERANCE", "CUSTOMER_EMAILS", "DELIVERY_RETENTION", "EMAIL_TEMPLATES", "GENERIC_EMAIL_TEMPLATE",
     "EndpointInactive", "attempt_lease",
-    "emit", "event_fanout", "members_notify",
+    "emit", "event_fanout", "live_listener_register", "members_notify",
     "notification_delete", "notification_list", "notification_mark_read", "notification_preferences_get",
     "notification_preferences_set", "notifications_mark_all_read",
     "is_retryable", "retry_delay", "webhook_deliveries_purge", "webhook_deliveries_resume",

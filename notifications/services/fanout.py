@@ -1,11 +1,15 @@
 """Emit and fan-out: an event becomes webhook delivery rows in the caller's transaction, then in-app
 notifications and emails to the members who opted in (and the customer) after COMMIT."""
 
+import logging
 import uuid
+from collections.abc import Callable
 from email.utils import formataddr
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import transaction
 
 from auditlog.services import jsonable
 from config.api.envelope import now_iso
@@ -19,13 +23,39 @@ from teams.models import Membership
 from .. import events
 from ..models import Notification, NotificationPreference, WebhookDelivery, WebhookEndpoint
 
+logger = logging.getLogger(__name__)
 
-def emit(event_type: str, store: Store, payload: dict, actor=None) -> None:
+# What the live stream (the `live` app, above) is handed: lists of records, each {"type", "store", "data"} and the
+# audience tags ("order", "customer", "cart" for an order's events; "user" for an in-app notification). Registered
+# at startup (live.apps), so notifications knows no stream; none registered: nothing is published.
+_LIVE_LISTENERS: list[Callable[[list[dict]], None]] = []
+
+
+def live_listener_register(listener: Callable[[list[dict]], None]) -> None:
+    """Hands every event and in-app notification to ``listener`` once it is committed (idempotent per listener)."""
+    if listener not in _LIVE_LISTENERS:
+        _LIVE_LISTENERS.append(listener)
+
+
+def live_publish(records: list[dict]) -> None:
+    """Best effort: the stream is a convenience beside the stored notifications, never a reason to fail the work."""
+    if not records:
+        return
+    for listener in _LIVE_LISTENERS:
+        try:
+            listener(records)
+        except Exception:  # noqa: BLE001 - logged; what was committed stays committed
+            logger.exception("live publish failed", extra={"records": len(records)})
+
+
+def emit(event_type: str, store: Store, payload: dict, actor=None, audience: dict | None = None) -> None:
     """Publishes an event from inside the caller's transaction; nothing leaves before COMMIT.
 
     Webhook deliveries are written as rows in the same transaction (so a rollback leaves
     none); sending them and the notification/email fan-out are enqueued on commit, so the
-    request never waits on the network. Raises ValueError for an unknown event type.
+    request never waits on the network. ``audience`` tags the event for the live stream
+    (``order``, ``customer``, ``cart``: who besides the store's members may see it). Raises
+    ValueError for an unknown event type.
     """
     if event_type not in events.EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}; see notifications.events.EVENT_TYPES")
@@ -50,8 +80,8 @@ def emit(event_type: str, store: Store, payload: dict, actor=None) -> None:
     actor_user_id = actor.pk if isinstance(actor, get_user_model()) else None
     # the message's argsrepr (what monitoring shows) names the payload instead of Celery walking it to build one;
     # task_publish: every checkout sends it, apply_async cost 0.5 ms more
-    task_publish_on_commit(event_fanout_task, event_type, store.pk, data, event_id, actor_user_id, lean=True,
-                           argsrepr=repr((event_type, store.pk, "<payload>", event_id, actor_user_id)))
+    task_publish_on_commit(event_fanout_task, event_type, store.pk, data, event_id, actor_user_id, audience, lean=True,
+                           argsrepr=repr((event_type, store.pk, "<payload>", event_id, actor_user_id, audience)))
 
 
 EMAIL_TEMPLATES = {
@@ -69,18 +99,23 @@ CUSTOMER_EMAILS = {
 
 
 def event_fanout(
-    *, event_type: str, store: Store, payload: dict, event_id: str, actor_user_id: int | None = None
+    *, event_type: str, store: Store, payload: dict, event_id: str, actor_user_id: int | None = None,
+    audience: dict | None = None,
 ) -> int:
-    """Notifies the store's members who opted in (in-app, email) and emails the customer.
+    """Notifies the store's members who opted in (in-app, email), emails the customer and hands the event and the
+    in-app notifications to the live stream (one publish).
 
     Runs once per event: a second run of the same ``event_id`` does nothing. Returns how
     many members were notified.
     """
     if not cache.add(f"event-fanout:{event_id}", 1, timeout=7 * 24 * 3600):
         return 0
-    notified = members_notify(
+    record = {"type": event_type, "store": store.pk, "event_id": event_id, "data": payload,
+              **{tag: value for tag, value in (audience or {}).items() if value is not None}}
+    notified, live = _members_notify(
         store=store, event_type=event_type, payload=payload, event_id=event_id, exclude_user_id=actor_user_id
     )
+    transaction.on_commit(partial(live_publish, [record, *live]))
     customer_template = CUSTOMER_EMAILS.get(event_type)
     customer_email = payload.get("email") or payload.get("customer_email")
     if customer_template and customer_email:
@@ -102,7 +137,23 @@ def members_notify(
     exclude_user_id: int | None = None,
     only_user_ids: list[int] | None = None,
 ) -> int:
-    """Creates in-app notifications and enqueues emails per each member's preference (or role default)."""
+    """Creates in-app notifications and enqueues emails per each member's preference (or role default); the in-app
+    ones reach the live stream after COMMIT."""
+    notified, live = _members_notify(store=store, event_type=event_type, payload=payload, event_id=event_id,
+                                     exclude_user_id=exclude_user_id, only_user_ids=only_user_ids)
+    transaction.on_commit(partial(live_publish, live))
+    return notified
+
+
+def _members_notify(
+    *,
+    store: Store,
+    event_type: str,
+    payload: dict,
+    event_id: str,
+    exclude_user_id: int | None = None,
+    only_user_ids: list[int] | None = None,
+) -> tuple[int, list[dict]]:
     memberships = Membership.objects.filter(store=store, user__is_active=True).select_related("user")
     if only_user_ids is not None:
         memberships = memberships.filter(user_id__in=only_user_ids)
@@ -138,7 +189,10 @@ def members_notify(
     context = {**_email_context(store, event_type, payload), "title": title, "body": body}
     for recipient in recipients:  # one message each: members do not see each other's addresses
         email_enqueue(template=template, to=[recipient], context=context)
-    return len({n.user_id for n in notifications} | set(recipients))
+    live = [{"type": "notification", "store": store.pk, "user": notification.user_id, "event_id": event_id,
+             "data": {"event_type": event_type, "title": notification.title, "body": body, "store": store.slug}}
+            for notification in notifications]
+    return len({n.user_id for n in notifications} | set(recipients)), live
 
 
 def store_email_sender(store: Store) -> str:

@@ -86,7 +86,7 @@ def order_moved(*, order: Order, from_status: str, actor, note: str = "", refund
     elif status == S.REFUNDED:
         extra.update(refund or {})  # the refund that moved it (order_refund_record)
     emit_event(EVENT_FOR_STATUS.get(status, events.ORDER_STATUS_CHANGED), store=order.store, actor=actor,
-               payload=order_payload(order, lines, **extra))
+               payload=order_payload(order, lines, **extra), order=order)
     return order
 
 
@@ -164,7 +164,7 @@ def order_mark_paid(*, order: Order, actor=None, note: str = "") -> Order:
           changes={"payment_status": [PaymentStatus.UNPAID, PaymentStatus.PAID],
                    **({"status": [from_status, order.status]} if from_status != order.status else {})})
     # one event for this transition (docs/EVENTS.md): order.paid, also when the order moved on to processing
-    emit_event(events.ORDER_PAID, store=order.store, actor=actor,
+    emit_event(events.ORDER_PAID, store=order.store, actor=actor, order=order,
                payload=order_payload(order, **({"previous_status": from_status} if from_status != order.status
                                                 else {})))
     return order

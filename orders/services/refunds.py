@@ -69,6 +69,6 @@ def order_refund_record(*, order: Order, amount: Decimal, refunded_amount: Decim
     audit(store=order.store, actor=actor, action="order.payment_refunded", target=order,
           changes={"payment_status": [payment_status, to_payment_status], **refund})
     if full:
-        emit_event(events.ORDER_REFUNDED, store=order.store, actor=actor,
+        emit_event(events.ORDER_REFUNDED, store=order.store, actor=actor, order=order,
                    payload=order_payload(order, previous_status=from_status, note=note, **refund))
     return order

@@ -375,7 +375,7 @@ def _failed(*, event, notification, order, payment, actor, review_approved) -> t
           changes={"status": [payment.status, P.FAILED], "order": order.number, "gateway": payment.gateway,
                    "reason": reason, "event": event.event_id})
     metrics.count_on_commit(metrics.PAYMENTS, gateway=payment.gateway, outcome="failed")
-    emit_event(events.PAYMENT_FAILED, store=event.store, actor=actor, payload={
+    emit_event(events.PAYMENT_FAILED, store=event.store, actor=actor, order=order, payload={
         "order_number": order.number, "payment_id": payment.pk, "gateway": payment.gateway,
         "amount": money_str(payment.amount, payment.currency), "currency": payment.currency, "reason": reason})
     return E.PROCESSED, ""

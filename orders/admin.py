@@ -16,6 +16,7 @@ from config.api.actor import request_actor
 from config.api.errors import DomainError
 from config.money import money_str
 from features.admin_mixins import FeatureAdminMixin
+from features.flags import is_enabled
 from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin, StoreScopedInline
 from teams.admin_fields import money_inputs_localize
 from teams.permissions import ORDERS_MANAGE
@@ -181,6 +182,13 @@ class OrderAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     # --- what is shown -------------------------------------------------------
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not is_enabled("coupons", store=obj.store_id):  # as the API: no coupon_code
+            fieldsets = [(name, {**options, "fields": [field for field in options["fields"] if field != "coupon_code"]})
+                         for name, options in fieldsets]
+        return fieldsets
+
     @admin.display(description="customer", ordering="email")
     def customer(self, order: Order) -> str:
         return f"{order.customer_name} <{order.email}>" if order.customer_name else order.email

@@ -209,3 +209,20 @@ def test_the_admin_index_shows_no_figures_while_analytics_is_off(store, admin_lo
     board = owner.get("/admin/").context["dashboard"]
     assert board.kpis == [] and board.figures is None
     assert "switched off" in board.notice
+
+
+def test_the_order_page_leaves_out_the_coupon_code_while_coupons_are_off(api, store, coupon, make_variant,
+                                                                          cart_with, user_factory, admin_login):
+    cart = cart_with((make_variant(price="20.00"), 1))
+    api.post(f"/api/v1/stores/{store.slug}/carts/{cart.pk}/coupon", {"code": "TEN"}, format="json")
+    order = Order.objects.get(number=checkout(api, store, cart).json()["data"]["number"])
+    platform = admin_login(user_factory(is_superuser=True, is_staff=True))
+    page = f"/admin/orders/order/{order.pk}/change/"
+
+    def fields() -> list[str]:
+        form = platform.get(page).context["adminform"]
+        return [field for _, options in form.fieldsets for field in options["fields"]]
+
+    assert "coupon_code" in fields()
+    feature_flag_set(name="coupons", enabled=False, store=store)
+    assert "coupon_code" not in fields() and "discount_display" in fields()

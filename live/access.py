@@ -23,6 +23,8 @@ from notifications import events
 from orders.models import Cart
 from teams.selectors import store_grants
 
+from .channel import channel
+
 TICKET_SALT = "live.stream-ticket"
 ORDER_EVENTS = frozenset({events.ORDER_CREATED, events.ORDER_PAID, events.ORDER_STATUS_CHANGED,
                           events.ORDER_CANCELLED, events.ORDER_REFUNDED, events.PAYMENT_FAILED})
@@ -94,14 +96,22 @@ def viewer_from_request(request) -> Viewer:
 
 
 def cart_viewer(cart_id) -> Viewer:
-    """An anonymous cart, by its bearer token (a user's cart is theirs: their JWT follows their orders)."""
+    """An anonymous cart, by its bearer token (a user's cart is theirs: their JWT follows their orders); once
+    placed, the order placed from it, while the channel keeps its ``order.created`` (a reconnection after the
+    checkout; later, an order ticket)."""
     try:
-        cart_id = uuid.UUID(str(cart_id))
+        cart_id = str(uuid.UUID(str(cart_id)))
     except ValueError:
         raise Refused("NOT_FOUND", "No such cart.", 404) from None
-    if not Cart.objects.filter(pk=cart_id, user__isnull=True).exists():
+    owner = Cart.objects.filter(pk=cart_id).values_list("user_id", flat=True)[:1]
+    if not owner:
+        order_id = channel().cart_order(cart_id)
+        if order_id is None:
+            raise Refused("NOT_FOUND", "No such cart.", 404)
+        return Viewer(cart_id=cart_id, order_ids={order_id})
+    if owner[0] is not None:
         raise Refused("NOT_FOUND", "No such cart.", 404)
-    return Viewer(cart_id=str(cart_id))
+    return Viewer(cart_id=cart_id)
 
 
 def viewer_refresh(viewer: Viewer) -> bool:

@@ -52,6 +52,12 @@ class DatabaseChannel:
             rows = rows.filter(id__lte=int(until))
         return [Entry(str(pk), record) for pk, record in rows.order_by("id").values_list("id", "record")[:limit]]
 
+    def cart_order(self, cart_id: str) -> int | None:
+        """The order placed from the guest's cart ``cart_id``, while its ``order.created`` is kept."""
+        record = LiveEvent.objects.filter(record__type="order.created", record__cart=cart_id).values_list(
+            "record", flat=True).first()
+        return record.get("order") if record else None
+
     def resumable(self, after: str) -> bool:
         """Whether nothing after ``after`` was pruned: something at or before it is still kept (oldest go first)."""
         return LiveEvent.objects.filter(id__lte=int(after)).exists()
@@ -99,6 +105,21 @@ class RedisChannel:
         else:
             rows = self.client.xrange(self.name, min=f"({after}", max=until or "+", count=limit)
         return [Entry(entry_id.decode(), json.loads(fields[b"r"])) for entry_id, fields in rows]
+
+    def cart_order(self, cart_id: str) -> int | None:
+        """The order placed from the guest's cart ``cart_id``, while its ``order.created`` is kept (a scan of the
+        window, newest first: a reconnection right after the checkout finds it at once)."""
+        needle, before = cart_id.encode(), "+"
+        while True:
+            rows = self.client.xrevrange(self.name, max=before, count=500)
+            for _, fields in rows:
+                if needle in fields[b"r"]:
+                    record = json.loads(fields[b"r"])
+                    if record.get("type") == "order.created" and record.get("cart") == cart_id:
+                        return record.get("order")
+            if len(rows) < 500:
+                return None
+            before = f"({rows[-1][0].decode()}"
 
     def resumable(self, after: str) -> bool:
         return bool(self.client.xrange(self.name, min="-", max=after, count=1))

@@ -218,9 +218,13 @@ def test_a_guests_cart_token_follows_the_order_placed_from_it(
     order = checkout(api, store, cart)
     created = stream.event("order.created")
     assert created["data"]["number"] == order["number"] != someone_else["number"]
+    # the checkout deleted the cart: its token still opens the stream of its order (EventSource reconnecting)
+    stream.close()
+    again = streams(server, f"?cart={cart.pk}")
+    assert again.status == 200
     assert client_for(store.owner).post(f"/api/v1/stores/{store.slug}/orders/{order['number']}/cancel", {},
                                         format="json").status_code == 200
-    assert stream.event("order.cancelled")["data"]["status"] == "cancelled"
+    assert again.event("order.cancelled")["data"]["status"] == "cancelled"
 
 
 def test_a_stream_resumes_after_its_last_event_id(server, streams, api, store, make_variant, cart_with, settings):
@@ -287,14 +291,17 @@ def test_a_deactivated_user_is_disconnected(server, streams, store, member_facto
         stream.next()
 
 
-def test_refusals_answer_the_error_envelope(server, streams, api, store, cart_with):
+def test_refusals_answer_the_error_envelope(server, streams, api, store, cart_with, make_variant, client_for):
     assert streams(server).status == 401
     refused = streams(server, "?ticket=forged")
     assert (refused.status, refused.json()["error"]["code"]) == (401, "INVALID_TOKEN")
     assert streams(server, headers={"Authorization": "Bearer nope"}).status == 401
     assert streams(server, f"?cart={uuid.uuid4()}").status == 404
-    # a user's cart is theirs: its id is no guest's token
-    assert streams(server, f"?cart={cart_with(user=store.owner).pk}").status == 404
+    # a user's cart is theirs: its id is no guest's token, before or after its checkout
+    users_cart = cart_with((make_variant(), 1), user=store.owner)
+    assert streams(server, f"?cart={users_cart.pk}").status == 404
+    checkout(client_for(store.owner), store, users_cart)
+    assert streams(server, f"?cart={users_cart.pk}").status == 404
     # a guest asks for an order's ticket with its number and email, as GET orders/{number}?email= does
     assert api.post("/api/v1/stream/ticket", {}, format="json").status_code == 401
     assert api.post("/api/v1/stream/ticket", {"store": store.slug, "order": "nope", "email": "a@b.co"},

@@ -283,7 +283,7 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
           changes={"number": order.number, "status": order.status, "total": str(order.total),
                    "payment_method": payment_method})
     emit_event(events.ORDER_CREATED, store=store, payload=order_payload(order, order_lines), actor=actor, order=order,
-               cart_id=cart.pk)
+               cart_id=cart.pk if cart.user_id is None else None)  # a guest's cart token follows its order
     # last: the variants' row locks, which every checkout of a popular product waits for, are held from here to
     # COMMIT only (a refusal rolls back all of the above)
     stock_reserve(store=store, items=[(line.variant_id, line.quantity) for line in lines], order=order,

@@ -50,11 +50,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 def clear_cache() -> None:
+    from auditlog.security import security_memo_forget
     from catalog import cache as catalog_cache
     from config.api import throttles
     from features.flags import flags_cache_forget
     from plans.services import plan_cache_forget
 
+    security_memo_forget()
     catalog_cache.local_forget()
     plan_cache_forget()
     flags_cache_forget()

@@ -19,7 +19,11 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from auditlog.models import SecurityKind
+from auditlog.security import record_security_event
+from config.api.actor import request_ip
 from config.api.errors import AlreadyExists, ValidationFailed
+from config.api.middleware import current_request_var
 from config.celery import task_publish_on_commit
 from config.emails import email_enqueue
 
@@ -101,13 +105,16 @@ def user_authenticate(*, email: str, password: str, otp: str | None = None) -> U
     # It runs outside any transaction, so a slow hash never holds a database lock.
     user = authenticate(email=email, password=password)
     if user is None:
-        lockout_failure_record(email=email)
+        account_id = User.objects.filter(email=email).values_list("pk", flat=True).first()
+        _failure_record(email=email, user_id=account_id, kind=SecurityKind.LOGIN_FAILED,
+                        details={"account": account_id is not None})
         raise InvalidCredentials()
     if user.two_factor_enabled:
         if not otp:
             raise OtpRequired()
         if not _totp_accept(user=user, otp=otp):  # one conditional UPDATE: replays lose
-            lockout_failure_record(email=email)
+            _failure_record(email=email, user_id=user.pk, kind=SecurityKind.TWO_FACTOR_FAILED,
+                            details={"during": "login"})
             raise InvalidOtp()
     lockout_clear(email=email)
     return user
@@ -184,12 +191,17 @@ def password_reset_request(*, email: str) -> None:
     """
     from .tasks import password_reset_email_send_task
 
-    task_publish_on_commit(password_reset_email_send_task, User.objects.normalize_email(email))
+    # the security log's event is written by the worker too (with the caller's address): no query here
+    ip = request_ip(current_request_var.get())
+    task_publish_on_commit(password_reset_email_send_task, User.objects.normalize_email(email), ip)
 
 
-def password_reset_email_send(*, email: str) -> bool:
-    """Sends the reset link to the active account with this email; returns whether there was one."""
+def password_reset_email_send(*, email: str, ip: str | None = None) -> bool:
+    """Sends the reset link to the active account with this email; returns whether there was one. Records
+    ``password_reset_requested`` either way (from ``ip``, the caller's address; the account when there is one)."""
     user = User.objects.filter(email=User.objects.normalize_email(email), is_active=True).first()
+    record_security_event(SecurityKind.PASSWORD_RESET_REQUESTED, user_id=getattr(user, "pk", None), email=email,
+                          ip=ip, details={"account": user is not None})
     if user is None or not user.has_usable_password():
         return False
     link = _frontend_link("reset-password", uid=uid_encode(user.pk), token=default_token_generator.make_token(user))
@@ -221,6 +233,7 @@ def password_reset_confirm(*, uid: str, token: str, password: str) -> User:
         locked.email_verified = True
         locked.save(update_fields=["password", "email_verified"])
         _refresh_tokens_revoke_all(user=locked)
+        record_security_event(SecurityKind.PASSWORD_RESET_COMPLETED, user_id=locked.pk)
     lockout_clear(email=locked.email)
     return locked
 
@@ -258,6 +271,7 @@ def totp_confirm(*, user: User, otp: str) -> User:
         raise InvalidOtp()
     user.two_factor_enabled = True
     user.save(update_fields=["two_factor_enabled"])
+    record_security_event(SecurityKind.TWO_FACTOR_ENABLED, user_id=user.pk)
     return user
 
 
@@ -270,7 +284,8 @@ def totp_disable(*, user: User, otp: str) -> User:
         return _totp_disable(user=user, otp=otp)
     except InvalidOtp:
         # counted after the rollback: a cache kept in the database (no REDIS_URL) would roll the count back too
-        lockout_failure_record(email=user.email)
+        _failure_record(email=user.email, user_id=user.pk, kind=SecurityKind.TWO_FACTOR_FAILED,
+                        details={"during": "disable"})
         raise
 
 
@@ -281,20 +296,32 @@ def _totp_disable(*, user: User, otp: str) -> User:
         raise TwoFactorConflict("Two-factor authentication is not on.")
     if not _totp_accept(user=user, otp=otp):
         raise InvalidOtp()
-    return totp_reset(user=user)
+    return totp_reset(user=user, by="the user")
 
 
 @transaction.atomic
-def totp_reset(*, user: User) -> User:
-    """Turns 2FA off without a code (platform staff, for a user who lost their device)."""
+def totp_reset(*, user: User, by: str = "platform staff") -> User:
+    """Turns 2FA off without a code (platform staff, for a user who lost their device); recorded as
+    ``2fa_disabled`` with who turned it off (``by``)."""
     user.two_factor_enabled = False
     user.totp_secret = ""
     user.totp_last_counter = None
     user.save(update_fields=["two_factor_enabled", "totp_secret", "totp_last_counter"])
+    record_security_event(SecurityKind.TWO_FACTOR_DISABLED, user_id=user.pk, details={"by": by})
     return user
 
 
 # --- Helpers ----------------------------------------------------------------------------------
+
+
+def _failure_record(*, email: str, user_id: int | None, kind: str, details: dict) -> None:
+    """A wrong password or code: counted towards the lock and written to the security log (``lockout`` too when
+    this one locked the email). Outside any transaction that refused, so neither is rolled back."""
+    locked = lockout_failure_record(email=email)
+    record_security_event(kind, user_id=user_id, email=email, details=details)
+    if locked:
+        record_security_event(SecurityKind.LOCKOUT, user_id=user_id, email=email,
+                              details={"seconds": settings.LOGIN_LOCKOUT_SECONDS})
 
 
 def _password_validate(*, password: str, user: User) -> None:

@@ -5,8 +5,8 @@ from .services import password_reset_email_send
 
 
 @shared_task
-def password_reset_email_send_task(email: str) -> None:
-    password_reset_email_send(email=email)
+def password_reset_email_send_task(email: str, ip: str | None = None) -> None:
+    password_reset_email_send(email=email, ip=ip)
 
 
 @shared_task

@@ -151,6 +151,7 @@ class ExportViewSet(StoreScopedMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data = ExportInput(data=request.data)
         data.is_valid(raise_exception=True)
         if not _may_export(self, data.validated_data["type"]):
+            self.permission_denial_record(PERMISSIONS[data.validated_data["type"]])
             raise PermissionDenied(f"You need the {PERMISSIONS[data.validated_data['type']]} permission in this "
                                    "store.")
         export = export_request(store=self.store, actor=request_actor(request),

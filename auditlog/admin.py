@@ -3,7 +3,7 @@ from django.contrib import admin
 from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import AUDIT_READ
 
-from .models import AuditLog
+from .models import AuditLog, SecurityEvent
 
 
 @admin.register(AuditLog)
@@ -22,6 +22,33 @@ class AuditLogAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     fields = readonly_fields
     show_full_result_count = False
     view_permission = AUDIT_READ
+
+    def get_actions(self, request):
+        return {}
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
+    """The platform's security log, every store's events and the store-less ones: superusers only, read-only (a
+    store reads its own through GET …/security-events). Store-scoped like every admin of store rows, so the
+    tenancy rule still holds should members ever be let in."""
+
+    list_display = ["created_at", "kind", "store", "user", "api_key_id", "ip", "details"]
+    list_filter = ["kind", "created_at", "store"]
+    search_fields = ["ip", "request_id", "user__email"]
+    date_hierarchy = "created_at"
+    list_select_related = ["store", "user"]
+    readonly_fields = ["kind", "store", "user", "api_key_id", "email_hash", "ip", "user_agent", "request_id",
+                       "details", "created_at"]
+    fields = readonly_fields
+    show_full_result_count = False
+    view_permission = AUDIT_READ
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
 
     def get_actions(self, request):
         return {}

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import AuditLog
+from .models import AuditLog, SecurityEvent
 
 
 class AuditLogOutput(serializers.ModelSerializer):
@@ -13,3 +13,25 @@ class AuditLogOutput(serializers.ModelSerializer):
             "ip", "user_agent", "request_id", "created_at",
         ]
         read_only_fields = fields
+
+
+class SecurityEventOutput(serializers.ModelSerializer):
+    """``type``: the kind; ``actor``: the person's email (as the account reads now: an erased one is
+    ``deleted-<id>@deleted.invalid``), else ``apikey:<id>``, else null (an anonymous caller, a gateway)."""
+
+    type = serializers.CharField(source="kind", read_only=True)
+    actor = serializers.SerializerMethodField()
+    user = serializers.IntegerField(source="user_id", allow_null=True, read_only=True)
+    api_key = serializers.IntegerField(source="api_key_id", allow_null=True, read_only=True)
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["id", "type", "actor", "user", "api_key", "ip", "details", "created_at"]
+        read_only_fields = fields
+
+    def get_actor(self, event: SecurityEvent) -> str | None:
+        if event.user_id is not None and event.user is not None:
+            return event.user.email
+        if event.api_key_id is not None:
+            return f"apikey:{event.api_key_id}"
+        return None

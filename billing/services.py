@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from auditlog.models import SecurityKind
+from auditlog.security import record_security_event
 from config.api.errors import NotFound, PermissionDenied, ValidationFailed
 from config.celery import task_publish_on_commit
 from config.money import from_minor_units, money_str
@@ -412,7 +414,8 @@ def billing_event_receive(*, body: bytes, headers) -> BillingEvent:
     """Verifies a Stripe billing event over the raw ``body`` with BILLING_STRIPE_WEBHOOK_SECRET and stores it once,
     enqueuing its processing after COMMIT (a replay of a processed event is a no-op; one still pending is enqueued
     again). Raises NotFound (404) when billing has no webhook secret, ValidationFailed (400,
-    ``details.signature``) when the signature does not verify: nothing is stored, a ``security`` warning logged."""
+    ``details.signature``) when the signature does not verify: nothing is stored, a ``security`` warning logged and
+    the platform's security log written (``webhook_signature_invalid``, no store)."""
     secret = settings.BILLING_STRIPE_WEBHOOK_SECRET
     if not secret:
         raise NotFound("Billing webhooks are off on this platform.")
@@ -420,6 +423,8 @@ def billing_event_receive(*, body: bytes, headers) -> BillingEvent:
         data = stripe_event_verify(body=body, headers=headers, secret=secret)
     except SignatureInvalid as exc:
         security_logger.warning("billing webhook refused: the signature does not verify (%s)", str(exc)[:200])
+        record_security_event(SecurityKind.WEBHOOK_SIGNATURE_INVALID,
+                              details={"source": "billing webhook", "gateway": "stripe", "reason": str(exc)})
         raise ValidationFailed(
             "The event's signature does not verify.", signature=["Invalid or expired signature."]
         ) from exc

@@ -287,9 +287,16 @@ UNVERIFIED_ACCOUNT_RETENTION_DAYS = env_int("UNVERIFIED_ACCOUNT_RETENTION_DAYS",
 GUEST_ORDER_PERSONAL_DATA_YEARS = env_int("GUEST_ORDER_PERSONAL_DATA_YEARS", 6, minimum=0)
 # a person's data export (POST /me/data-export; its link lives 24 hours) is deleted, file and all, after this
 DATA_EXPORT_RETENTION_DAYS = env_int("DATA_EXPORT_RETENTION_DAYS", 2, minimum=1)
+# the security log (auditlog.security, docs/SECURITY.md): events older than this many days are deleted (0: kept)
+SECURITY_EVENT_RETENTION_DAYS = env_int("SECURITY_EVENT_RETENTION_DAYS", 365, minimum=0)
 RETENTION_SCHEDULE_SECONDS = env_int("RETENTION_SCHEDULE_SECONDS", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.tasks.retention_enforce_task",
                                              "schedule": float(RETENTION_SCHEDULE_SECONDS)}
+# The security log's daily summary to store owners: yesterday's (UTC), sent by the first run after midnight; the
+# job runs this often so a beat down at midnight still sends it, and each store gets it once a day whatever runs.
+SECURITY_DIGEST_SCHEDULE_SECONDS = env_int("SECURITY_DIGEST_SCHEDULE_SECONDS", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["security-digests-send"] = {"task": "auditlog.tasks.security_digests_send_task",
+                                                 "schedule": float(SECURITY_DIGEST_SCHEDULE_SECONDS)}
 
 # --- Auth -------------------------------------------------------------------
 PASSWORD_HASHERS = [

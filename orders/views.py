@@ -352,6 +352,7 @@ class OrderViewSet(StoreScopedMixin, viewsets.GenericViewSet):
         elif selectors.order_is_customers(order=order, user=request.user, email=email):
             by_customer = True
         else:  # a member who may not manage orders, and not its customer
+            self.permission_denial_record(ORDERS_MANAGE)
             raise exceptions.PermissionDenied(f"You need the {ORDERS_MANAGE} permission in this store.")
         order = services.order_cancel(order=order, by_customer=by_customer, note=note, actor=request_actor(request))
         return self.answer(order)

@@ -14,6 +14,8 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from auditlog.models import SecurityKind
+from auditlog.security import record_security_event
 from config.api.actor import request_actor, request_ip
 from config.api.errors import NotFound, ValidationFailed
 from config.api.exceptions import error_response
@@ -341,6 +343,8 @@ class GatewayReturnView(StoreScopedGenericView):
         except SignatureInvalid:
             security_log.warning("payment return signature invalid", extra={
                 "gateway": gateway.name, "store": self.store.slug, "ip": request.META.get("REMOTE_ADDR")})
+            record_security_event(SecurityKind.WEBHOOK_SIGNATURE_INVALID, store_id=self.store.pk,
+                                  details={"source": "payment return", "gateway": gateway.name})
             raise ValidationFailed("The payment result's signature does not match.") from None
         result = {"order": note.order_number, "result": RESULTS.get(note.outcome, "unknown")}
         target = gateway.option(setting, "return_url") if "return_url" in gateway.fields else ""

@@ -4,6 +4,9 @@ from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from auditlog.security import api_key_address_seen
+from config.api.actor import request_ip
+
 from .services import api_key_authenticate
 
 HEADER = "X-API-Key"
@@ -29,6 +32,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         # On the Django request too: DRF's Request proxies attribute reads to it, and
         # code holding the plain HttpRequest (middleware, logging) sees the key as well.
         request._request.api_key = api_key
+        # the security log's api_key_new_address; a known address costs nothing (auditlog.security)
+        api_key_address_seen(api_key_id=api_key.pk, store_id=api_key.store_id, ip=request_ip(request))
         return AnonymousUser(), api_key
 
     def authenticate_header(self, request) -> str:

@@ -25,6 +25,8 @@ from django.http import Http404
 from rest_framework import exceptions, generics, viewsets
 from rest_framework.permissions import SAFE_METHODS
 
+from auditlog.models import SecurityKind
+from auditlog.security import record_security_event
 from config.api.errors import NotFound
 from features.flags import is_enabled
 from stores.models import Store
@@ -95,7 +97,20 @@ class StoreScopedMixin:
                 raise exceptions.NotAuthenticated()
             raise Http404
         if permission != MEMBERS and permission not in self.access.permissions:
+            self.permission_denial_record(permission)
             raise exceptions.PermissionDenied(f"You need the {permission} permission in this store.")
+
+    def permission_denial_record(self, permission: str) -> None:
+        """Writes ``permission_denied`` to the store's security log: which permission, route and method, who."""
+        request = self.request
+        api_key = getattr(request, "api_key", None)
+        match = getattr(request, "resolver_match", None)
+        record_security_event(
+            SecurityKind.PERMISSION_DENIED, store_id=self.store.pk, api_key_id=getattr(api_key, "pk", None),
+            user_id=request.user.pk if api_key is None and request.user.is_authenticated else None,
+            details={"permission": permission, "route": getattr(match, "route", "") or "", "method": request.method,
+                     "role": self.access.role},
+        )
 
     def offers_method(self, method: str) -> bool:
         """Whether dispatch() would find a handler for ``method``: a viewset's action map binds

@@ -69,7 +69,8 @@ def seeded() -> dict:
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from analytics.models import Export
-    from auditlog.models import AuditLog
+    from auditlog.models import AuditLog, SecurityKind
+    from auditlog.security import record_security_event
     from catalog.models import Category, Product, Review
     from notifications.models import Notification, WebhookDelivery
     from notifications.services import webhook_endpoint_create
@@ -110,7 +111,10 @@ def seeded() -> dict:
         "products": product.pk, "variants": variant.pk, "reviews": first(Review.objects.filter(product=product)),
         "categories": first(Category.objects.filter(store=store)), "coupons": first(Coupon.objects.filter(store=store)),
         "shipping-methods": first(ShippingMethod.objects.filter(store=store)), "api-keys": api_key.pk,
-        "audit-logs": first(AuditLog.objects.filter(store=store)), "exports": first(Export.objects.filter(store=store)),
+        "audit-logs": first(AuditLog.objects.filter(store=store)),
+        "security-events": record_security_event(SecurityKind.PERMISSION_DENIED, store_id=store.pk,
+                                                 details={"permission": "store.manage"}).pk,
+        "exports": first(Export.objects.filter(store=store)),
         "invites": first(Invitation.objects.filter(store=store)), "payments": first(Payment.objects.filter(
             order__store=store)), "refunds": first(Refund.objects.filter(payment__order__store=store)),
         "webhooks": endpoint.pk, "carts": str(cart.pk), "items": first(cart.lines.all()),

@@ -57,7 +57,9 @@ def test_reset_request_does_the_same_work_whether_or_not_the_account_exists(
         for email in ["alice@example.com", "nobody@example.com"]:
             with django_assert_num_queries(0), django_capture_on_commit_callbacks(execute=True):
                 assert api.post(URL, {"email": email}, format="json").status_code == 202
-    assert [call.args for call in delay.call_args_list] == [("alice@example.com",), ("nobody@example.com",)]
+    # with the caller's address, for the security log's password_reset_requested
+    assert [call.args for call in delay.call_args_list] == [("alice@example.com", "127.0.0.1"),
+                                                            ("nobody@example.com", "127.0.0.1")]
 
 
 def test_no_reset_email_for_an_inactive_account(api, user, django_capture_on_commit_callbacks):

@@ -112,6 +112,11 @@ def test_a_forged_or_stale_signature_is_refused_and_nothing_is_stored(api, store
     assert not BillingEvent.objects.exists()
     store.refresh_from_db()
     assert store.plan_id is None
+    # the platform's security log has each, tied to no store
+    from auditlog.models import SecurityEvent
+
+    assert list(SecurityEvent.objects.values_list("kind", "store_id", "details__source")) == [
+        ("webhook_signature_invalid", None, "billing webhook")] * 3
 
 
 def test_a_replayed_event_is_processed_once(api, store, pro, subscribed, django_capture_on_commit_callbacks):

@@ -33,8 +33,28 @@ from .exceptions import SERVICE_OUTAGES
 logger = logging.getLogger(__name__)
 
 
+# Called with (request=, view=, throttle=) on every refusal: the security log's (auditlog.security_reports, handed down
+# at startup by AuditlogConfig.ready, since config knows no app) collapses them to one event per caller and window.
+_refusal_hooks: list = []
+
+
+def throttle_refusal_register(hook) -> None:
+    """Adds ``hook`` to what every throttle refusal calls (once per hook)."""
+    if hook not in _refusal_hooks:
+        _refusal_hooks.append(hook)
+
+
+def _refusal_tell(request, view, throttle) -> None:
+    for hook in _refusal_hooks:
+        try:
+            hook(request=request, view=view, throttle=throttle)
+        except Exception:  # a refusal stays a 429 whatever its record does
+            logger.exception("throttle refusal hook %r failed", hook)
+
+
 class Counted:
-    """Counts refusals by scope; lets the request through when the cache is unreachable."""
+    """Counts refusals by scope (and tells the refusal hooks); lets the request through when the cache is
+    unreachable."""
 
     def allow_request(self, request, view):
         try:
@@ -46,6 +66,7 @@ class Counted:
             return True
         if not allowed:
             metrics.count(metrics.THROTTLED, scope=getattr(self, "scope", None) or "unknown")
+            _refusal_tell(request, view, self)
         return allowed
 
 

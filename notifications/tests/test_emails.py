@@ -35,6 +35,12 @@ CASES = {
          "data": {"endpoint_id": 1, "url": "https://hooks.example.com/in", "failure_count": 5}},
         ["https://hooks.example.com/in", "5", "re-enable"],
     ),
+    "security_summary": (
+        {**STORE, "day": "2026-12-06", "total": 3,
+         "kinds": [{"kind": "login_failed", "label": "Login failed", "count": 2},
+                   {"kind": "lockout", "label": "Account locked", "count": 1}]},
+        ["2026-12-06", "Login failed", "Account locked", "/stores/alpha/security-events"],
+    ),
     "store_event": (
         {**STORE, "event_type": "order.paid", "data": ORDER,
          "title": event_describe("order.paid", ORDER)[0], "body": event_describe("order.paid", ORDER)[1]},
@@ -49,7 +55,7 @@ def test_templates_render_both_parts(template):
     subject, text, html = email_render(template=template, context=context)
     assert "\n" not in subject and subject.strip()
     assert "Alpha & Omega" in subject  # subjects are plain text: not HTML-escaped
-    assert "A-1007" in subject or template in {"low_stock", "webhook_disabled"}
+    assert "A-1007" in subject or template in {"low_stock", "webhook_disabled", "security_summary"}
     for snippet in expected:
         assert snippet in text, (snippet, text)
         assert snippet in html.replace("&amp;", "&"), (snippet, html)

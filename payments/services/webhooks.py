@@ -31,6 +31,8 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from auditlog.models import SecurityKind
+from auditlog.security import record_security_event
 from catalog.errors import OutOfStock
 from config import metrics
 from config.api.errors import DomainError, NotFound, ValidationFailed
@@ -80,7 +82,8 @@ def webhook_event_receive(*, store, gateway: str, body: bytes, headers) -> tuple
     ``notification_answer()`` the caller answers with.
 
     Raises NotFound (404) for an unknown gateway, ValidationFailed (400, ``details.signature``) when the signature
-    does not verify with the store's settings; nothing is stored then and a ``security`` warning is logged.
+    does not verify with the store's settings; nothing is stored then but a ``security`` warning and the store's
+    security log (``webhook_signature_invalid``).
     """
     found = gateway_get(gateway)
     if found is None:
@@ -91,6 +94,8 @@ def webhook_event_receive(*, store, gateway: str, body: bytes, headers) -> tuple
     except SignatureInvalid as exc:
         _security_warning("payment webhook refused: the signature does not verify", store=store,
                           gateway=found.name, reason=str(exc)[:200])
+        record_security_event(SecurityKind.WEBHOOK_SIGNATURE_INVALID, store_id=store.pk,
+                              details={"source": "payment webhook", "gateway": found.name, "reason": str(exc)})
         raise ValidationFailed("The notification's signature does not verify.",
                                signature=["Invalid or expired signature."]) from exc
     payload = {"body": _body_json(body), "notification": _notification_dump(notification)}

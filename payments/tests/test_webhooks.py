@@ -137,6 +137,13 @@ def test_a_forged_signature_is_400_stores_nothing_and_logs_a_security_line(store
     assert (lines[0].store, lines[0].gateway) == (store.slug, NAME)
     logged = " ".join(f"{record.getMessage()} {record.__dict__}" for record in lines)
     assert SECRET not in logged and "evt_paid" not in logged and payment.order.number not in logged
+    # and the store's security log has both (auditlog.security)
+    from auditlog.models import SecurityEvent
+
+    events = list(SecurityEvent.objects.order_by("pk"))
+    assert [(event.kind, event.store_id) for event in events] == [("webhook_signature_invalid", store.pk)] * 2
+    assert events[0].details["gateway"] == NAME and events[0].details["source"] == "payment webhook"
+    assert SECRET not in str(events[0].details) and events[0].ip == "127.0.0.1"
 
 
 def test_a_body_changed_after_signing_is_refused(place, deliver):

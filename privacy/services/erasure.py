@@ -23,6 +23,7 @@ from accounts.models import User
 from accounts.services import user_authenticate
 from analytics.models import Export
 from analytics.services import exports_storage
+from auditlog.security import security_person_erase
 from auditlog.services import actor_describe, audit_person_erase, audit_record
 from catalog.services import movements_actor_erase, reviews_of_user_erase
 from config.api.models import IdempotencyKey
@@ -102,6 +103,7 @@ def account_erase(*, user: User, requested_by: str = "the customer") -> Erasure:
     OrderEvent.objects.filter(actor_user_id=user.pk).update(actor_label=DELETED_LABEL)
     movements_actor_erase(user_id=user.pk, label=DELETED_LABEL)
     counts["audit_entries"] = audit_person_erase(texts=[email], user_id=user.pk, label=DELETED_LABEL)
+    counts["security_events"] = security_person_erase(user_id=user.pk, email=email)
     user_anonymise(user=user)
     for store in Store.objects.filter(pk__in=store_ids):
         audit_record(store=store, actor=None, action="customer.erased", object_type="accounts.user",

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.erasure import unverified_accounts_prune
 from analytics.services import events_prune
+from auditlog.security import security_events_prune
 from auditlog.services import audit_entries_prune
 from notifications.services import webhook_deliveries_purge
 from orders.services import carts_prune
@@ -51,7 +52,9 @@ KINDS: list[RetentionKind] = [
                   "the buyer's details (not the amounts) of guest orders placed before", guest_orders_erase_expired),
     RetentionKind("data_exports", "DATA_EXPORT_RETENTION_DAYS", "days", "customers' data exports asked for before",
                   data_exports_purge),
-    # The identity branch adds its security events here: RetentionKind("security_events", …).
+    RetentionKind("security_events", "SECURITY_EVENT_RETENTION_DAYS", "days",
+                  "security log events (and API keys' addresses not seen since) recorded before",
+                  security_events_prune),
 ]
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from analytics.models import Event
-from auditlog.models import AuditLog, AuditLogImmutable
+from auditlog.models import AuditLog, AuditLogImmutable, SecurityEvent
 from auditlog.services import audit_person_erase
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from orders.models import Cart, Order
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 LONG_AGO = timedelta(days=7 * 365 + 10)
 KINDS = ["carts", "analytics_events", "webhook_deliveries", "payment_events", "audit_entries", "unverified_accounts",
-         "guest_orders", "data_exports"]
+         "guest_orders", "data_exports", "security_events"]
 
 
 @pytest.fixture
@@ -38,6 +38,7 @@ def aged(store, user_factory, cart_with, make_variant):
         Cart.objects.filter(pk=cart_with((make_variant(), 1)).pk).update(updated_at=when)
         Event.objects.create(store=store, type="page_view", session_id="s", occurred_at=when, received_at=when)
         AuditLog.objects.create(store=store, action="thing.done", created_at=when)
+        SecurityEvent.objects.create(store=store, kind="permission_denied", created_at=when)
         DataExport.objects.filter(pk=DataExport.objects.create(user=user_factory(email_verified=True),
                                                                status="done").pk).update(created_at=when)
     endpoint = WebhookEndpoint.objects.create(store=store, url="https://hooks.example.com", events=["order.paid"])
@@ -72,7 +73,8 @@ def test_a_dry_run_prints_what_each_kind_would_remove_and_changes_nothing(aged):
     call_command("enforce_retention", "--dry-run", stdout=out)
     lines = out.getvalue().splitlines()
     expected = {"carts": 1, "analytics_events": 1, "webhook_deliveries": 1, "payment_events": 1,
-                "audit_entries": 1, "unverified_accounts": 1, "guest_orders": 1, "data_exports": 1}
+                "audit_entries": 1, "unverified_accounts": 1, "guest_orders": 1, "data_exports": 1,
+                "security_events": 1}
     for kind, count in expected.items():
         assert any(line.startswith(f"{kind}: would remove {count} (") for line in lines), (kind, lines)
     assert lines[-1].startswith("Dry run: nothing changed")
@@ -89,7 +91,7 @@ def test_a_real_run_removes_exactly_that_and_a_second_run_nothing(aged):
     # then one of each kind went, the rest is untouched
     assert run.results == dict.fromkeys(KINDS, 1)
     after = _counts()
-    for table in ("carts", "events", "exports", "deliveries", "payment_events", "users"):
+    for table in ("carts", "events", "exports", "deliveries", "payment_events", "users", "security"):
         assert after[table] == counts[table] - 1, table
     # the old audit entry went; the guest order's erasure wrote one (customer.erased)
     assert not AuditLog.objects.filter(created_at__lt=timezone.now() - LONG_AGO + timedelta(days=1)).exists()
@@ -153,4 +155,5 @@ def _counts() -> dict:
     return {"carts": Cart.objects.count(), "events": Event.objects.count(), "audit": AuditLog.objects.count(),
             "exports": DataExport.objects.count(), "deliveries": WebhookDelivery.objects.count(),
             "payment_events": WebhookEvent.objects.count(), "users": User.objects.count(),
+            "security": SecurityEvent.objects.count(),
             "orders": list(Order.objects.order_by("pk").values_list("email", flat=True))}

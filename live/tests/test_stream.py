@@ -314,3 +314,20 @@ def test_the_wsgi_server_points_at_the_asgi_one(client, settings):
     settings.LIVE_STREAM_URL = "http://127.0.0.1:8001/api/v1/stream"
     answer = client.get("/api/v1/stream?cart=x")
     assert (answer.status_code, answer["Location"]) == (307, "http://127.0.0.1:8001/api/v1/stream?cart=x")
+
+
+def test_a_member_sees_low_stock_and_its_notification(server, streams, store, member_factory, client_for,
+                                                      make_variant):
+    # given a staff member's stream (staff are notified of low stock in-app by default)
+    staff = member_factory(store, "staff")
+    stream = streams(server, headers=bearer(staff))
+    variant = make_variant(stock=10)
+    # when the owner takes stock down to the store's threshold (5) through the API
+    answer = client_for(store.owner).post(f"/api/v1/stores/{store.slug}/inventory/adjustments",
+                                          {"variant": variant.pk, "delta": -6, "reason": "adjustment"},
+                                          format="json")
+    assert answer.status_code in (200, 201), answer.json()
+    # then the store's event and the staff member's notification arrive
+    event = stream.event("inventory.low_stock")
+    assert (event["data"]["sku"], event["data"]["available"]) == (variant.sku, 4)
+    assert stream.event("notification", skip=())["data"]["event_type"] == "inventory.low_stock"

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Consent, User
 from analytics.services import exports_storage
-from auditlog.models import AuditLog
+from auditlog.models import AuditLog, SecurityEvent
 from catalog.models import Review
 from config.api.errors import DomainError, PermissionDenied
 from config.celery import task_publish_on_commit
@@ -35,7 +35,7 @@ LINK_SECONDS = 24 * 3600
 LINK_SALT = "privacy.data-export.download"
 # an export asked for this long ago and still open (its worker died) no longer blocks a new one
 STALE_AFTER = timedelta(hours=1)
-AREAS = ("account", "addresses", "orders", "reviews", "notifications", "consents", "audit")
+AREAS = ("account", "addresses", "orders", "reviews", "notifications", "consents", "audit", "security")
 
 
 class ExportInProgress(DomainError):
@@ -138,7 +138,8 @@ def data_export_collect(*, user: User) -> dict[str, object]:
     they gave, their orders (lines, status history, payments' gateway and status), reviews, notifications (title and
     type: the data of a member's notification describes other customers), every consent answer, and the audit
     entries of what they did or about their account (action, object, when, from where: an entry's changes may
-    describe other people, so they are left out)."""
+    describe other people, so they are left out) and the security log's events about their account (logins failed,
+    2FA, password resets, permissions refused: when, from where)."""
     orders = list(Order.objects.filter(user=user).select_related("store").prefetch_related("lines", "events")
                   .order_by("created_at", "id"))
     return {
@@ -172,6 +173,11 @@ def data_export_collect(*, user: User) -> dict[str, object]:
             for entry in AuditLog.objects.filter(Q(actor_user=user) | Q(object_type="accounts.user",
                                                                        object_id=str(user.pk)))
             .select_related("store").order_by("id")
+        ],
+        "security": [
+            {"type": event.kind, "store": event.store.slug if event.store else None, "at": event.created_at,
+             "ip": event.ip, "user_agent": event.user_agent, "details": event.details}
+            for event in SecurityEvent.objects.filter(user=user).select_related("store").order_by("id")
         ],
     }
 

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.consents import consents_set
 from analytics.services import exports_storage
+from auditlog.security import record_security_event
 from auditlog.services import audit_record
 from catalog.models import Review
 from notifications.models import Notification
@@ -23,7 +24,7 @@ from privacy.services import data_export_request, data_export_run, data_exports_
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/me/data-export"
-AREAS = {"account", "addresses", "orders", "reviews", "notifications", "consents", "audit"}
+AREAS = {"account", "addresses", "orders", "reviews", "notifications", "consents", "audit", "security"}
 ADDRESS = {"line1": "1 Main St", "city": "Tripoli", "phone": "+218 91 000 0000", "country": "LY"}
 
 
@@ -56,6 +57,8 @@ def test_a_customer_gets_every_area_of_their_data_and_nobody_elses(
     consents_set(user=user, answers={"marketing_email": True})
     Notification.objects.create(user=user, store=store, event_type="export.ready", title="Your export is ready")
     audit_record(store=store, actor=user, action="review.created")
+    record_security_event("login_failed", user_id=user.pk, ip="10.0.0.7", details={"account": True})
+    record_security_event("login_failed", user_id=user_factory().pk, ip="10.0.0.8")  # someone else's
     # when she asks for her data (the worker runs inline)
     with django_capture_on_commit_callbacks(execute=True):
         response = auth_api.post(URL)
@@ -84,6 +87,7 @@ def test_a_customer_gets_every_area_of_their_data_and_nobody_elses(
     assert [consent["purpose"] for consent in data["consents"]] == ["marketing_email"]
     assert [note["title"] for note in data["notifications"]] == ["Your export is ready"]
     assert "review.created" in [entry["action"] for entry in data["audit"]]
+    assert [(event["type"], event["ip"]) for event in data["security"]] == [("login_failed", "10.0.0.7")]
     text = json.dumps(data)
     for other in ("bob@example.com", "Benghazi", "carol@example.com", "Misrata"):
         assert other not in text

@@ -11,7 +11,7 @@ from config.api.errors import DomainError
 from teams.admin_base import StoreScopedAdmin
 from teams.permissions import STORE_MANAGE
 
-from .flags import flags_for, is_enabled
+from .flags import flags_for, flags_preload, is_enabled
 from .models import FeatureFlag
 from .registry import FLAGS, REGISTRY
 from .services import feature_flag_check, feature_flag_reset, feature_flag_set
@@ -109,6 +109,11 @@ class FeatureFlagAdmin(StoreScopedAdmin):
         if not request.user.is_superuser:
             rows = rows.filter(~Q(store__isnull=True))
         return rows
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        flags_preload(row.store_id for row in changelist.result_list if row.store_id is not None)  # in effect: once
+        return changelist
 
     @admin.display(description="scope", ordering="store__name")
     def scope(self, row: FeatureFlag) -> str:

@@ -67,3 +67,25 @@ def test_staff_without_store_manage_cannot_switch(store, member_factory, admin_l
     staff = admin_login(member_factory(store, "staff"))
     assert staff.post(ADD, {"name": "reviews", "store": store.pk, "enabled": ""}).status_code == 403
     assert is_enabled("reviews", store=store) is True
+
+
+def test_the_list_reads_the_stores_switches_once_whatever_their_number(store_factory, user_factory, admin_login):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from features import flags
+    from stores.models import Store
+
+    platform = admin_login(user_factory(is_superuser=True, is_staff=True))
+    platform.get(CHANGELIST)  # the first page of a session reads more (its own tables, content types)
+    counts = []
+    for _ in range(2):
+        for _ in range(3):
+            feature_flag_set(name="reviews", enabled=False, store=store_factory())
+        flags.flags_cache_forget()  # every store's switches cold, here and in the shared cache
+        cache.delete_many([flags._key(pk) for pk in Store.objects.values_list("pk", flat=True)])
+        with CaptureQueriesContext(connection) as queries:
+            assert platform.get(CHANGELIST).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

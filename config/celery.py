@@ -102,6 +102,10 @@ def task_publish(task, args: tuple, *, argsrepr: str | None = None) -> str:
 @cache
 def _redis_client(url: str) -> redis.Redis:
     # its pool reconnects after a fork or a dropped connection; a broker that stopped answering fails the publish
-    # within the timeouts, once retried (a stale pooled connection after a Redis restart), never hangs it
-    return redis.Redis.from_url(url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
-                                socket_timeout=BROKER_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 1))
+    # within the timeout, and the next ones at once for a few seconds (BreakerRedis), never hangs it; a refused or
+    # reset connection is tried once more (a stale pooled connection after a Redis restart)
+    from config.cache import BreakerRedis  # not at import: settings load this module
+
+    return BreakerRedis.from_url(url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+                                 socket_timeout=BROKER_TIMEOUT_SECONDS,
+                                 retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)))

@@ -164,7 +164,10 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "store"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            # a Redis that stopped answering fails a call within 2 s, and then every call at once for a few seconds
+            # (config.cache.BreakerRedis), so requests slow down by at most that, never hang
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2,
+                        "REDIS_CLIENT_CLASS": "config.cache.BreakerRedis"},
         }
     }
 else:

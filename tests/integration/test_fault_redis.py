@@ -162,3 +162,38 @@ def test_redis_stopped_while_serving(shop, servers):
     others = down.timings[1:] + other.timings + owner.timings
     print(f"\nRedis stopped: health {down.timings[0] * 1000:.0f} ms, checkout {checkout_seconds * 1000:.0f} ms, "
           f"slowest other answer {max(others) * 1000:.0f} ms, median {sorted(others)[len(others) // 2] * 1000:.0f} ms")
+
+
+def test_redis_frozen_while_serving(shop):
+    """A Redis that accepts connections and answers nothing (SIGSTOP: a hung host, a partition dropping packets)
+    costs a request at most the client timeout (2 s) per Redis endpoint, and once it failed the calls fail at once
+    for a few seconds (config.cache.BreakerRedis): answers slow down, none hangs, and most are quick."""
+    redis_server, url, seed = shop
+    store, plenty = seed["store"], seed["plenty"]
+    owner = Client(url, token=data(Client(url).call("POST", "/api/v1/auth/login", json=OWNER))["access"])
+    products = f"/api/v1/stores/{store}/products?limit=100"
+    assert Client(url).call("GET", products).status_code == 200
+    # when Redis freezes
+    redis_server.freeze()
+    frozen = Client(url)
+    try:
+        health = frozen.call("GET", "/api/health")
+        listed = frozen.call("GET", products)
+        _, _, placed = _checkout(frozen, store, seed, plenty, 1, uuid.uuid4().hex)
+        login = frozen.call("POST", "/api/v1/auth/login", json=OWNER)
+        orders = owner.call("GET", f"/api/v1/stores/{store}/orders")
+    finally:
+        redis_server.thaw()
+    # then: the same answers as with Redis stopped
+    assert (health.status_code, data(health)["status"]) == (200, "degraded")
+    assert listed.status_code == 200 and placed.status_code == 201, placed.text
+    assert login.status_code == 503 and orders.status_code == 200
+    assert [order["number"] for order in data(orders)] == [data(placed)["number"]]
+    # and within the timeouts: no answer waited long, most not at all
+    timings = frozen.timings + owner.timings
+    assert max(timings) < DEGRADED_WITHIN_SECONDS, timings
+    assert sum(seconds < 1 for seconds in timings) >= len(timings) // 2, timings
+    # and once it answers again, so does everything
+    assert faults.wait_for(lambda: data(Client(url).call("GET", "/api/health"))["status"] == "ok", timeout=20)
+    print(f"\nRedis frozen: health {frozen.timings[0] * 1000:.0f} ms, checkout {frozen.timings[4] * 1000:.0f} ms, "
+          f"answers {', '.join(f'{seconds * 1000:.0f}' for seconds in timings)} ms")

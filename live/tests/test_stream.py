@@ -1,8 +1,6 @@
 """GET /api/v1/stream served by uvicorn (started here, in a thread, on the test database) while orders are placed
 and moved through the API: who sees what, resume by Last-Event-ID, heartbeats, refusals."""
 
-import http.client
-import json
 import socket
 import threading
 import time
@@ -14,6 +12,7 @@ from django.db.backends.signals import connection_created
 from rest_framework_simplejwt.tokens import AccessToken
 
 from live.models import LiveEvent
+from live.tests.sse import Stream
 from teams.models import Membership
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -73,50 +72,6 @@ def server(transactional_db, settings):
         from live.channel import channel
 
         channel().client.delete(settings.LIVE_REDIS_KEY)
-
-
-class Stream:
-    """A client of text/event-stream: each ``next()`` is one block (event, or comment) as a dict."""
-
-    def __init__(self, port: int, query: str = "", headers: dict | None = None, timeout: float = 10) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        self.connection.request("GET", f"/api/v1/stream{query}", headers=headers or {})
-        self.response = self.connection.getresponse()
-        self.status = self.response.status
-
-    def json(self) -> dict:
-        return json.loads(self.response.read())
-
-    def next(self) -> dict:
-        block: dict = {}
-        while True:
-            line = self.response.readline().decode()
-            if line == "":
-                raise EOFError("the stream ended")
-            line = line.rstrip("\n")
-            if not line:
-                if block:
-                    return block
-                continue
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "":
-                block.setdefault("comment", []).append(value)
-            elif name == "data":
-                block["data"] = json.loads(value)
-            else:
-                block[name] = value
-
-    def event(self, kind: str, *, skip: tuple[str, ...] = ("notification",)) -> dict:
-        """The next event of ``kind``; fails on any other event but those of ``skip`` (comments pass)."""
-        while True:
-            block = self.next()
-            if block.get("event") == kind:
-                return block
-            assert "event" not in block or block["event"] in skip, block
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 @pytest.fixture

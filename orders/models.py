@@ -122,19 +122,30 @@ class Cart(models.Model):
 
 
 class CartLine(models.Model):
+    """A catalog line (``variant``, priced from the catalog) or a custom line (``reference`` set, no variant): a
+    priced thing from an app above orders, such as a print quote, with its own fixed ``unit_price``; the app that
+    made it re-checks it at checkout (orders.services.custom)."""
+
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
     # null once the variant is deleted: the cart then drops the line and says so, by the name kept below
     variant = models.ForeignKey("catalog.Variant", null=True, on_delete=models.SET_NULL, related_name="+")
     name = models.CharField(max_length=300, blank=True, default="",
-                            help_text="The product and variant name when added.")
+                            help_text="The product and variant name when added (a custom line: its description).")
     quantity = models.PositiveIntegerField()
+    # custom lines only: "<kind>:<id>" (a kind registered with orders.services.custom_line_kind_register)
+    reference = models.CharField(max_length=64, blank=True, default="")
+    unit_price = money_field(null=True, blank=True, help_text="A custom line's fixed price; null for catalog lines.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["cart", "variant"], name="cart_line_unique_variant"),
+            models.UniqueConstraint(fields=["cart", "reference"], condition=~Q(reference=""),
+                                    name="cart_line_unique_reference"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="cart_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(reference="") | (Q(unit_price__isnull=False) & Q(unit_price__gte=0)),
+                                   name="cart_line_custom_priced"),
         ]
 
     def __str__(self) -> str:
@@ -231,6 +242,8 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     tax = money_field(default=0)
     line_total = money_field()
+    # a custom line's reference ("<kind>:<id>", see CartLine); empty for catalog lines
+    reference = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["id"]

@@ -34,6 +34,29 @@ def order_payments(order_ids: list[int]) -> dict[int, dict]:
     return found
 
 
+# custom order lines (a print quote) → {order line id: plain dict}: what the app that made them says of them now
+LineDetailsReader = Callable[[list[OrderLine]], dict[int, dict]]
+_line_details_readers: list[LineDetailsReader] = []
+
+
+def order_line_details_reader_register(reader: LineDetailsReader) -> None:
+    """An app above orders registers how to describe its custom lines (once, in its AppConfig.ready)."""
+    if reader not in _line_details_readers:
+        _line_details_readers.append(reader)
+
+
+def order_line_details(lines: list[OrderLine]) -> dict[int, dict]:
+    """{order line id: details} for the custom lines among ``lines`` (a service order's status, say) from the
+    registered readers; no query at all when none of the lines is custom."""
+    custom = [line for line in lines if line.reference]
+    found: dict[int, dict] = {}
+    if not custom:
+        return found
+    for reader in _line_details_readers:
+        found.update(reader(custom))
+    return found
+
+
 def _lines() -> Prefetch:
     return Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
 

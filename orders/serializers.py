@@ -16,7 +16,7 @@ from config.money import MoneyField, money_str
 from features.flags import is_enabled
 
 from .models import Coupon, CouponKind, OrderEvent, OrderStatus, PaymentStatus, ShippingMethod
-from .selectors import order_payments
+from .selectors import order_line_details, order_payments
 from .services import MAX_CART_LINES, MAX_LINE_QUANTITY, CartView
 
 MAX_BIGINT = 2**63 - 1
@@ -51,12 +51,14 @@ class CouponCodeInput(serializers.Serializer):
 
 class CartLineOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    variant = serializers.IntegerField()
-    product = serializers.IntegerField()
+    variant = serializers.IntegerField(allow_null=True, help_text="Null for a custom line (a print quote).")
+    product = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
-    sku = serializers.CharField()
+    sku = serializers.CharField(help_text="A custom line: its reference.")
     options = serializers.DictField()
-    unit_price = serializers.CharField(help_text="From the catalog, now.")
+    reference = serializers.CharField(allow_null=True, help_text="A custom line's reference (\"quote:<id>\"); "
+                                                                 "null for catalog lines.")
+    unit_price = serializers.CharField(help_text="From the catalog, now (a custom line: its fixed price).")
     quantity = serializers.IntegerField()
     line_total = serializers.CharField()
     available = serializers.IntegerField(allow_null=True, help_text="Units that can be bought; null: not limited.")
@@ -82,9 +84,13 @@ def cart_dict(view: CartView) -> dict:
         "store": cart.store.slug,
         "lines": [
             {"id": line.line.pk, "variant": line.variant.pk, "product": line.variant.product_id, "name": line.name,
-             "sku": line.variant.sku, "options": line.variant.options or {},
+             "sku": line.variant.sku, "options": line.variant.options or {}, "reference": None,
              "unit_price": money_str(line.unit_price, currency), "quantity": line.quantity,
              "line_total": money_str(line.line_total, currency), "available": line.available}
+            if line.variant is not None else
+            {"id": line.line.pk, "variant": None, "product": None, "name": line.name, "sku": line.line.reference,
+             "options": {}, "reference": line.line.reference, "unit_price": money_str(line.unit_price, currency),
+             "quantity": line.quantity, "line_total": money_str(line.line_total, currency), "available": None}
             for line in view.lines
         ],
         "coupon": ({"code": view.coupon.code, "kind": view.coupon.kind,
@@ -219,6 +225,11 @@ class OrderLineOutput(serializers.Serializer):
     quantity = serializers.IntegerField()
     tax = serializers.CharField()
     total = serializers.CharField()
+    reference = serializers.CharField(allow_null=True, help_text="A custom line's reference (\"quote:<id>\"); "
+                                                                 "null for catalog lines.")
+    service = serializers.DictField(allow_null=True, help_text="A custom line: what its app says of it now (a print "
+                                                               "quote: `{id, status, material, quality, quantity, "
+                                                               "upload}`); null for catalog lines.")
 
 
 class OrderShippingMethodOutput(serializers.Serializer):
@@ -242,6 +253,8 @@ def order_dict(order, payment: dict | None = None, *, for_members: bool = False)
     (``hold_reason``: a fraud check's finding, say) is for the store's members (``for_members``); others see
     ``held`` only. ``coupon_code`` is absent while the store takes no coupons (features.registry)."""
     currency = order.currency
+    lines = list(order.lines.all())
+    details = order_line_details(lines)
     answer = {
         "id": order.pk,
         "number": order.number,
@@ -256,8 +269,9 @@ def order_dict(order, payment: dict | None = None, *, for_members: bool = False)
             {"id": line.pk, "variant": line.variant_id, "product": line.product_id, "product_name": line.product_name,
              "variant_name": line.variant_name, "sku": line.sku, "options": line.options or {},
              "unit_price": money_str(line.unit_price, currency), "quantity": line.quantity,
-             "tax": money_str(line.tax, currency), "total": money_str(line.line_total, currency)}
-            for line in order.lines.all()
+             "tax": money_str(line.tax, currency), "total": money_str(line.line_total, currency),
+             "reference": line.reference or None, "service": details.get(line.pk)}
+            for line in lines
         ],
         "subtotal": money_str(order.subtotal, currency),
         "discount": money_str(order.discount, currency),

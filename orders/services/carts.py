@@ -15,6 +15,7 @@ from features.flags import is_enabled
 
 from ..models import Cart, CartLine, Coupon, CouponUse
 from ..pricing import PricedLine, Totals, coupon_problem, price_cart
+from .custom import custom_line_problem
 
 MAX_LINE_QUANTITY = 10_000
 MAX_CART_LINES = 100
@@ -151,6 +152,9 @@ def cart_item_update(*, cart: Cart, line_id: int, quantity: int) -> CartLine:
     _check_quantity(quantity)
     cart = _locked(cart)
     line = _cart_line(cart=cart, line_id=line_id)
+    if line.reference:
+        message = f"{line.name} comes as quoted; remove it and ask for a new quote to change it."
+        raise ValidationFailed(message, quantity=[message])
     if line.variant_id is None:  # deleted since it was added: the next look at the cart drops it
         message = f"{line.name or 'This item'} is no longer available."
         raise ValidationFailed(message, variant=[message])
@@ -187,12 +191,20 @@ def _cart_lines(cart: Cart) -> list[CartLine]:
 
 
 def cart_line_for_sale(line: CartLine) -> bool:
-    """Whether the line's variant still exists and its product is published."""
+    """Whether the line's variant still exists and its product is published (a custom line: always; its own kind
+    says whether it can still be bought: custom_line_problem)."""
+    if line.reference:
+        return True
     return line.variant is not None and line.variant.product.status == ProductStatus.PUBLISHED
 
 
+def cart_line_unit_price(line: CartLine) -> Decimal:
+    """A catalog line's price from the catalog, now; a custom line's fixed price."""
+    return line.unit_price if line.reference else line.variant.price
+
+
 def _priced(lines: list[CartLine]) -> list[PricedLine]:
-    return [PricedLine(variant_id=line.variant_id, unit_price=line.variant.price, quantity=line.quantity)
+    return [PricedLine(variant_id=line.variant_id, unit_price=cart_line_unit_price(line), quantity=line.quantity)
             for line in lines]
 
 
@@ -263,8 +275,14 @@ def cart_merge(*, source: Cart, user) -> Cart:
     if source.pk not in locked:
         raise NotFound("No such cart.")
     source, target = locked[source.pk], locked[target.pk]
-    existing = {line.variant_id: line for line in CartLine.objects.filter(cart=target)}
+    existing = {line.variant_id: line for line in CartLine.objects.filter(cart=target, reference="")}
+    references = set(CartLine.objects.filter(cart=target).exclude(reference="").values_list("reference", flat=True))
     for line in _cart_lines(source):
+        if line.reference:  # a custom line moves over as it is, once
+            if line.reference not in references and len(existing) + len(references) < MAX_CART_LINES:
+                CartLine.objects.filter(pk=line.pk).update(cart=target)
+                references.add(line.reference)
+            continue
         if not cart_line_for_sale(line):
             continue
         lines_add_capped(cart=target, existing=existing, variant=line.variant, quantity=line.quantity)
@@ -282,15 +300,15 @@ class CartViewLine:
     unit_price: Decimal
     quantity: int
     line_total: Decimal
-    available: int | None  # None: the variant's stock does not cap purchases (untracked or backorders)
+    available: int | None  # None: the variant's stock does not cap purchases (untracked, backorders, custom)
 
     @property
-    def variant(self) -> Variant:
+    def variant(self) -> Variant | None:
         return self.line.variant
 
     @property
     def name(self) -> str:
-        return cart_line_name(self.variant)
+        return self.line.name if self.line.reference else cart_line_name(self.variant)
 
 
 @dataclass
@@ -314,7 +332,13 @@ def cart_view(*, cart: Cart) -> CartView:
     messages: list[str] = []
     lines, dropped = [], []
     for line in _cart_lines(cart):
-        if cart_line_for_sale(line):
+        if line.reference:
+            if problem := custom_line_problem(store=store, reference=line.reference):
+                dropped.append(line)
+                messages.append(f"{line.name} was removed from your cart: {problem}")
+            else:
+                lines.append(line)
+        elif cart_line_for_sale(line):
             lines.append(line)
         else:
             dropped.append(line)
@@ -340,7 +364,7 @@ def cart_view(*, cart: Cart) -> CartView:
     view_lines = []
     for line, priced in zip(lines, totals.lines, strict=True):
         variant = line.variant
-        available = max(variant.available, 0) if limits_stock(variant) else None
+        available = max(variant.available, 0) if variant is not None and limits_stock(variant) else None
         if available is not None and line.quantity > available:
             messages.append(f"Only {available} of {variant.sku} available; lower the quantity to check out.")
         view_lines.append(CartViewLine(line=line, unit_price=priced.unit_price, quantity=line.quantity,

@@ -22,7 +22,8 @@ from ..errors import GuestCheckoutOff
 from ..events import actor_label, actor_user, audit, emit_event, order_payload, plan_limit_notice
 from ..models import Cart, CartLine, Coupon, CouponUse, Order, OrderEvent, OrderLine, OrderStatus, ShippingMethod
 from ..pricing import PricedLine, coupon_problem, price_cart
-from .carts import cart_line_for_sale, cart_line_name
+from .carts import cart_line_for_sale, cart_line_name, cart_line_unit_price
+from .custom import custom_line_placed, custom_line_problem
 
 # No 0/O or 1/I: customers read numbers aloud and type them. 32 symbols × 10 = 50 bits: not guessable.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -148,15 +149,19 @@ def _cart_locked(cart_id) -> tuple[Cart | None, list[CartLine]]:
         cart = Cart.from_db(connection.alias, ["id", "store_id", "user_id", "coupon_id", "coupon_code"],
                             [_converted(Cart, "id", row[0]), *row[1:]])
         cursor.execute(
-            f"SELECT l.id, l.variant_id, l.name, l.quantity, v.product_id, v.sku, v.name, v.price, v.options, p.name, "
-            f"p.status FROM {CartLine._meta.db_table} l LEFT JOIN {Variant._meta.db_table} v ON v.id = l.variant_id "
+            f"SELECT l.id, l.variant_id, l.name, l.quantity, l.reference, l.unit_price, v.product_id, v.sku, v.name, "
+            f"v.price, v.options, p.name, p.status FROM {CartLine._meta.db_table} l "
+            f"LEFT JOIN {Variant._meta.db_table} v ON v.id = l.variant_id "
             f"LEFT JOIN {Product._meta.db_table} p ON p.id = v.product_id WHERE l.cart_id = %s ORDER BY l.variant_id",
             [Cart._meta.pk.get_db_prep_value(cart.pk, connection)])
         rows = cursor.fetchall()
     lines = []
-    for pk, variant_id, name, quantity, product_id, sku, variant_name, price, options, product_name, status in rows:
-        line = CartLine.from_db(connection.alias, ["id", "cart_id", "variant_id", "name", "quantity"],
-                                [pk, cart.pk, variant_id, name, quantity])
+    for (pk, variant_id, name, quantity, reference, unit_price, product_id, sku, variant_name, price, options,
+         product_name, status) in rows:
+        line = CartLine.from_db(connection.alias, ["id", "cart_id", "variant_id", "name", "quantity", "reference",
+                                                   "unit_price"],
+                                [pk, cart.pk, variant_id, name, quantity, reference,
+                                 _converted(CartLine, "unit_price", unit_price)])
         if variant_id is not None:
             variant = Variant.from_db(connection.alias, ["id", "product_id", "sku", "name", "price", "options"],
                                       [variant_id, product_id, sku, variant_name, _converted(Variant, "price", price),
@@ -234,6 +239,11 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
                  for line in gone]
         raise ValidationFailed("Some items are no longer available.",
                                cart=[f"{name} is no longer available." for name in names])
+    # custom lines (a print quote): their kind says whether they can still be bought (expired, already ordered)
+    problems = [f"{line.name}: {problem}" for line in lines
+                if line.reference and (problem := custom_line_problem(store=store, reference=line.reference))]
+    if problems:
+        raise ValidationFailed("Some items can no longer be bought.", cart=problems)
     method = _shipping_method(store=store, shipping_method_id=shipping_method_id)
     coupon = cart.coupon
     if coupon is None and cart.coupon_code:  # applied, then deleted by the store: the buyer must see the new total
@@ -243,7 +253,7 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
         message = "This store no longer takes coupons: look at the cart again for its new total."
         raise ValidationFailed(message, cart=[message])
     totals = price_cart(store=store, coupon=coupon, shipping_method=method, now=now,
-                        lines=[PricedLine(variant_id=line.variant_id, unit_price=line.variant.price,
+                        lines=[PricedLine(variant_id=line.variant_id, unit_price=cart_line_unit_price(line),
                                           quantity=line.quantity) for line in lines])
     if coupon is not None:
         if totals.coupon_error:
@@ -267,6 +277,10 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
         reserved_until=now + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES) if pending else None,
     )
     order_lines = rows_insert([
+        OrderLine(order=order, variant_id=None, product_id=None, product_name=line.name[:200], variant_name="",
+                  sku=line.reference, options={}, unit_price=priced.unit_price, quantity=line.quantity,
+                  tax=priced.tax, line_total=priced.line_total, reference=line.reference)
+        if line.reference else
         OrderLine(order=order, variant_id=line.variant_id, product_id=line.variant.product_id,
                   product_name=line.variant.product.name, variant_name=line.variant.name, sku=line.variant.sku,
                   options=line.variant.options, unit_price=priced.unit_price, quantity=line.quantity,
@@ -274,6 +288,9 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
         for line, priced in zip(lines, totals.lines, strict=True)
     ])
     _lines_keep(order, order_lines)
+    for order_line in order_lines:
+        if order_line.reference:  # its kind claims what it stands for; a refusal rolls the checkout back
+            custom_line_placed(store=store, order=order, line=order_line, actor=actor)
     if coupon is not None:
         CouponUse.objects.create(coupon=coupon, order=order, user=user, email=email)
     row_insert(OrderEvent(order=order, kind="created", to_status=initial_status, actor_user=actor_user(actor),
@@ -286,6 +303,7 @@ def order_place(*, store, cart: Cart, email: str, customer_name: str = "", shipp
                cart_id=cart.pk if cart.user_id is None else None)  # a guest's cart token follows its order
     # last: the variants' row locks, which every checkout of a popular product waits for, are held from here to
     # COMMIT only (a refusal rolls back all of the above)
-    stock_reserve(store=store, items=[(line.variant_id, line.quantity) for line in lines], order=order,
-                  actor=actor)
+    items = [(line.variant_id, line.quantity) for line in lines if not line.reference]  # custom lines hold no stock
+    if items:
+        stock_reserve(store=store, items=items, order=order, actor=actor)
     return order

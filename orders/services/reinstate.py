@@ -39,15 +39,17 @@ def order_reinstate(*, order: Order, actor=None, note: str = "") -> Order:
         raise InvalidTransition(f"A {status} order whose payment is {payment_status} cannot be reinstated.",
                                 status=status, to=OrderStatus.PENDING)
     order = Order.objects.select_related("store").get(pk=order.pk)
-    lines = list(OrderLine.objects.filter(order=order).values_list("variant_id", "quantity", "sku"))
+    # custom lines (a print quote) hold no stock: still the order's, they come back with it
+    lines = list(OrderLine.objects.filter(order=order, reference="").values_list("variant_id", "quantity", "sku"))
     gone = [{"variant": None, "sku": sku, "requested": quantity, "available": 0}
             for variant_id, quantity, sku in lines if variant_id is None]
     if gone:
         raise OutOfStock("Some of the order's products no longer exist.", variants=gone)
     if order.coupon_id:  # the coupon row before the variants: the lock order checkout uses
         _coupon_use_take(order)
-    stock_reserve(store=order.store, items=[(variant_id, quantity) for variant_id, quantity, _ in lines],
-                  order=order, actor=actor)
+    if lines:
+        stock_reserve(store=order.store, items=[(variant_id, quantity) for variant_id, quantity, _ in lines],
+                      order=order, actor=actor)
     Order.objects.filter(pk=order.pk, status=OrderStatus.CANCELLED).update(
         status=OrderStatus.PENDING, reserved_until=None, updated_at=timezone.now())
     order.status = OrderStatus.PENDING

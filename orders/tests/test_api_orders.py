@@ -40,7 +40,8 @@ def test_the_order_answer_has_the_contracts_shape(owner_api, base, make_variant,
                            "shipping_method", "shipping_address", "billing_address", "payment_method", "payment",
                            "created_at", "updated_at"}
     assert set(answer["lines"][0]) == {"id", "variant", "product", "product_name", "variant_name", "sku", "options",
-                                       "unit_price", "quantity", "tax", "total"}
+                                       "unit_price", "quantity", "tax", "total", "reference", "service"}
+    assert (answer["lines"][0]["reference"], answer["lines"][0]["service"]) == (None, None)  # a catalog line
     assert (answer["number"], answer["status"], answer["subtotal"], answer["total"]) == (
         order.number, "pending", "25.00", "25.00")
     assert answer["lines"][0]["unit_price"] == "12.50" and answer["payment"] is None

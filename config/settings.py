@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "privacy",
     "billing",
     "live",
+    "maker",
 ]
 
 MIDDLEWARE = [
@@ -461,7 +462,23 @@ STORAGES = {
         else {"BACKEND": "django.core.files.storage.FileSystemStorage",
               "OPTIONS": {"location": env("EXPORTS_ROOT", str(BASE_DIR / "exports")), "base_url": None}}
     ),
+    # Customers' 3D models (maker): private. S3: a private folder of the bucket, written by the buyer's client through
+    # a presigned PUT; local: a folder /media/ does not serve, written through the API's signed upload URL.
+    "maker": (
+        {"BACKEND": "storages.backends.s3.S3Storage",
+         "OPTIONS": {"location": "maker-uploads", "default_acl": "private", "querystring_auth": True,
+                     "file_overwrite": True}}
+        if AWS_STORAGE_BUCKET_NAME
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage",
+              "OPTIONS": {"location": env("MAKER_UPLOADS_ROOT", str(BASE_DIR / "maker-uploads")), "base_url": None}}
+    ),
 }
+# Maker services (maker/): the largest model file accepted (STL, OBJ, 3MF), how long a signed upload URL and a quote
+# stay valid, and how much a 3MF (a zip) may unpack to.
+MAKER_UPLOAD_MAX_BYTES = env_int("MAKER_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+MAKER_UPLOAD_URL_SECONDS = env_int("MAKER_UPLOAD_URL_SECONDS", 15 * 60, minimum=1)
+MAKER_UNPACKED_MAX_BYTES = env_int("MAKER_UNPACKED_MAX_BYTES", 4 * MAKER_UPLOAD_MAX_BYTES, minimum=1)
+MAKER_QUOTE_VALID_HOURS = env_int("MAKER_QUOTE_VALID_HOURS", 72, minimum=1)
 
 # --- Email ------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

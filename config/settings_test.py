@@ -12,6 +12,7 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
 os.environ.setdefault("DEMO_HISTORY_DAYS", "0")  # seed_demo without the dashboard's 90 days: its tests set it
 os.environ.setdefault("EXPORTS_ROOT", str(Path(__file__).resolve().parent.parent / ".test-media" / "exports"))
+os.environ.setdefault("MAKER_UPLOADS_ROOT", str(Path(__file__).resolve().parent.parent / ".test-media" / "maker"))
 
 from config.settings import *  # noqa: E402,F403
 

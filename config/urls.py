@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("features.urls")),
     path("", include("billing.urls")),
     path("", include("live.urls")),
+    path("", include("maker.urls")),
 ]
 
 urlpatterns = [

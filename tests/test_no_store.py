@@ -65,12 +65,17 @@ def payment_create(api, store, make_variant, **kwargs):
                     {"order": order_id, "gateway": "testcard", "email": "buyer@example.com"}, format="json"), 201
 
 
+def upload_sign(api, store, **_):
+    return api.post(f"/api/v1/stores/{store.slug}/uploads/sign", {"filename": "part.stl", "size": 684},
+                    format="json"), 201
+
+
 def stream_ticket(client_for, user, **_):
     return client_for(user).post("/api/v1/stream/ticket", {}, format="json"), 201
 
 
 @pytest.mark.parametrize("call", [register, login, refresh, totp_setup, api_key_create, webhook_endpoint_create,
-                                  checkout, payment_create, stream_ticket])
+                                  checkout, payment_create, stream_ticket, upload_sign])
 def test_answers_carrying_a_secret_are_not_stored(call, api, client_for, user, password, store, make_variant,
                                                   settings, card_gateway):  # noqa: F811
     response, status = call(api=api, client_for=client_for, user=user, password=password, store=store,

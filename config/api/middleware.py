@@ -49,7 +49,8 @@ class BodySizeLimitMiddleware:
     """Refuses API bodies over the configured limits before anything reads them.
 
     DRF's parsers read the raw stream, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
-    alone would not stop a huge JSON body; multipart uploads get the image limit.
+    alone would not stop a huge JSON body; multipart uploads get the image limit, and a raw PUT of a
+    3D model (maker's local upload URL) MAKER_UPLOAD_MAX_BYTES.
     """
 
     def __init__(self, get_response):
@@ -63,6 +64,8 @@ class BodySizeLimitMiddleware:
                 length = 0
             multipart = request.content_type == "multipart/form-data"
             limit = settings.IMAGE_UPLOAD_MAX_BYTES + 64 * 1024 if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            if request.method == "PUT" and request.content_type == "application/octet-stream":
+                limit = settings.MAKER_UPLOAD_MAX_BYTES  # a model's bytes to a signed upload URL (maker, local storage)
             if length > limit:
                 return JsonResponse(
                     error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes."), status=413

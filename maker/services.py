@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +20,7 @@ from auditlog.services import audit_record
 from catalog.errors import PayloadTooLarge
 from catalog.models import Variant
 from config.api.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from config.celery import task_publish_on_commit
 from config.money import money_round
 from orders.models import Cart, OrderStatus
 from orders.services import MAX_LINE_QUANTITY, cart_custom_line_add, cart_item_add
@@ -112,10 +112,15 @@ def _reject(upload: Upload, reason: str) -> None:
 def upload_complete(*, upload: Upload) -> Upload:
     """Checks the uploaded file (its size, then that it parses as STL, OBJ or 3MF, read from its content) and
     queues its analysis (upload_analyse, a task enqueued on commit with the upload's id). A completed upload is
-    answered as it is (a retry changes nothing).
+    answered as it is (one still processing has its analysis queued again: a retry resumes a lost task).
 
     Raises ValidationFailed (400, details.file) when nothing was uploaded or the file is not a readable model, and
     PayloadTooLarge (413) past MAKER_UPLOAD_MAX_BYTES; the upload is rejected then (except when nothing came)."""
+    if upload.status == UploadStatus.PROCESSING:
+        # a retry while it is analysed: queue the analysis again, in case its task was lost (a broker outage after
+        # COMMIT); upload_analyse only ever analyses a processing upload, so a duplicate is harmless
+        _analyse_queue(upload)
+        return upload
     if upload.status != UploadStatus.PENDING:
         return upload
     limit = settings.MAKER_UPLOAD_MAX_BYTES
@@ -138,10 +143,14 @@ def upload_complete(*, upload: Upload) -> Upload:
         moved = Upload.objects.filter(pk=upload.pk, status=UploadStatus.PENDING).update(
             status=UploadStatus.PROCESSING, format=kind, size=len(data), updated_at=timezone.now())
         if moved:
-            from .tasks import upload_analyse_task
-
-            transaction.on_commit(partial(upload_analyse_task.delay, str(upload.pk)))
+            _analyse_queue(upload)
     return Upload.objects.select_related("store").get(pk=upload.pk)
+
+
+def _analyse_queue(upload: Upload) -> None:
+    from .tasks import upload_analyse_task
+
+    task_publish_on_commit(upload_analyse_task, str(upload.pk))
 
 
 def upload_analyse(*, upload_id) -> Upload | None:

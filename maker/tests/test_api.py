@@ -332,3 +332,16 @@ def test_a_print_job_moves_only_for_an_order_taken_on(api, store, material, clie
     assert response.status_code == 409 and "cancelled" in response.json()["error"]["message"]
     job.refresh_from_db()
     assert job.status == "queued"
+
+
+def test_completing_again_while_processing_queues_the_analysis_again(api, store, django_capture_on_commit_callbacks):
+    # given an upload whose analysis task was lost (its on-commit enqueue never ran)
+    response = upload_model(api, store, stl_binary(box_triangles(10)))
+    assert response.status_code == 202 and response.json()["data"]["status"] == "processing"
+    upload_id = response.json()["data"]["id"]
+    # when the client completes it again
+    with django_capture_on_commit_callbacks(execute=True):
+        again = api.post(f"/api/v1/stores/{store.slug}/uploads/{upload_id}/complete", format="json")
+    # then it is analysed
+    assert again.status_code == 202
+    assert Upload.objects.get(pk=upload_id).status == "ready"

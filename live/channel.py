@@ -23,6 +23,8 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from config.cache import BreakerRedis
+
 from .models import LiveEvent
 
 logger = logging.getLogger(__name__)
@@ -80,7 +82,8 @@ class RedisChannel:
 
     def __init__(self, url: str, key: str) -> None:
         self.name = key
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # publishing and short reads: a Redis that just failed is not asked again for a few seconds (config.cache)
+        self.client = BreakerRedis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         # the reader's XREAD BLOCK outlasts the usual timeout
         self.reader = redis.Redis.from_url(url, socket_timeout=settings.LIVE_BLOCK_SECONDS + 10,
                                            socket_connect_timeout=2)

@@ -479,6 +479,8 @@ MAKER_UPLOAD_MAX_BYTES = env_int("MAKER_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, min
 MAKER_UPLOAD_URL_SECONDS = env_int("MAKER_UPLOAD_URL_SECONDS", 15 * 60, minimum=1)
 MAKER_UNPACKED_MAX_BYTES = env_int("MAKER_UNPACKED_MAX_BYTES", 4 * MAKER_UPLOAD_MAX_BYTES, minimum=1)
 MAKER_QUOTE_VALID_HOURS = env_int("MAKER_QUOTE_VALID_HOURS", 72, minimum=1)
+# uploads never ordered are deleted (rows and files) after this many days (privacy retention; 0: kept for ever)
+MAKER_UPLOAD_RETENTION_DAYS = env_int("MAKER_UPLOAD_RETENTION_DAYS", 30, minimum=0)
 
 # --- Email ------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

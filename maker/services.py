@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -344,6 +345,47 @@ def service_order_move(*, service_order: ServiceOrder, status: str, actor=None) 
                  changes={"status": [current.status, status], "order": current.order.number})
     current.status = status
     return current
+
+
+# --- retention and erasure (privacy's rules call these) ---------------------------------------------------------
+def _uploads_delete(uploads) -> int:
+    """Deletes ``uploads`` but those with an ordered quote (the merchant prints from them), with their quotes, and
+    their files once the rows are gone (after COMMIT). Answers how many uploads went."""
+    rows = list(uploads.exclude(quotes__ordered_at__isnull=False).values_list("pk", "storage_name"))
+    if not rows:
+        return 0
+    pks, names = [pk for pk, _ in rows], [name for _, name in rows]
+    with transaction.atomic():
+        Quote.objects.filter(upload_id__in=pks, ordered_at__isnull=True).delete()
+        deleted = Upload.objects.filter(pk__in=pks).delete()[1].get(Upload._meta.label, 0)
+        transaction.on_commit(partial(_files_delete, names))
+    return deleted
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        storage.file_delete(name)
+
+
+def uploads_prune(*, now=None, dry_run: bool = False) -> int:
+    """Retention: uploads made more than MAKER_UPLOAD_RETENTION_DAYS ago that were never ordered go, with their
+    quotes and files (0 keeps them for ever). Answers how many went (dry: would)."""
+    days = settings.MAKER_UPLOAD_RETENTION_DAYS
+    if not days:
+        return 0
+    old = Upload.objects.filter(created_at__lt=(now or timezone.now()) - timedelta(days=days))
+    if dry_run:
+        return old.exclude(quotes__ordered_at__isnull=False).count()
+    return _uploads_delete(old)
+
+
+def uploads_of_user_erase(*, user_id: int) -> int:
+    """Erasure: the person's uploads never ordered go (quotes and files too); those in an order stay, for the
+    store's print job, unlinked from them, as their quotes are. Answers how many uploads went."""
+    deleted = _uploads_delete(Upload.objects.filter(user_id=user_id))
+    Upload.objects.filter(user_id=user_id).update(user=None)
+    Quote.objects.filter(user_id=user_id).update(user=None)
+    return deleted
 
 
 # --- materials (admin) -----------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Maker's services below the API: the price, the meshes, custom lines in carts, the admin's print job moves."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from auditlog.models import AuditLog
 from maker import services
@@ -112,3 +114,60 @@ def test_the_admin_moves_print_jobs_through_the_service(store, quote, admin_logi
     job.refresh_from_db()
     assert job.status == "printing"
     assert Quote.objects.get().ordered_at is not None
+
+
+def _upload(store, *, days_old: int, user=None) -> Upload:
+    from maker import storage
+
+    upload = Upload.objects.create(store=store, user=user, filename="old.stl", declared_size=684,
+                                   storage_name=f"{store.pk}/old-{days_old}-{Upload.objects.count()}", status="ready",
+                                   format="stl", volume_cm3=Decimal("1"), triangle_count=12)
+    storage.file_write(name=upload.storage_name, data=stl_binary(box_triangles(10)))
+    Upload.objects.filter(pk=upload.pk).update(created_at=timezone.now() - timedelta(days=days_old))
+    return upload
+
+
+@pytest.mark.django_db
+def test_retention_deletes_old_uploads_never_ordered_with_their_quotes_and_files(
+        store, settings, django_capture_on_commit_callbacks):
+    from maker import storage
+
+    settings.MAKER_UPLOAD_RETENTION_DAYS = 30
+    old, recent, ordered = _upload(store, days_old=31), _upload(store, days_old=29), _upload(store, days_old=40)
+    material = Material.objects.create(store=store, name="PLA", price_per_cm3=Decimal("1.00"))
+    services.quote_create(store=store, upload=old, material_id=material.pk, quality="draft", quantity=1)
+    bought = services.quote_create(store=store, upload=ordered, material_id=material.pk, quality="draft", quantity=1)
+    cart = orders_services.cart_create(store=store)
+    services.quote_cart_add(cart=cart, quote=bought)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_services.order_place(store=store, cart=cart, email="a@example.com", shipping_address=ADDRESS,
+                                    payment_method="cod", initial_status="processing")
+    assert services.uploads_prune(dry_run=True) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.uploads_prune() == 1
+    assert set(Upload.objects.values_list("pk", flat=True)) == {recent.pk, ordered.pk}
+    assert list(Quote.objects.values_list("pk", flat=True)) == [bought.pk]
+    assert storage.file_size(old.storage_name) is None and storage.file_size(ordered.storage_name) is not None
+    assert services.uploads_prune() == 0
+
+
+@pytest.mark.django_db
+def test_a_deleted_account_takes_its_uploads_never_ordered(store, user, password, django_capture_on_commit_callbacks):
+    from privacy.services import account_delete
+
+    mine, kept = _upload(store, days_old=1, user=user), _upload(store, days_old=1, user=user)
+    material = Material.objects.create(store=store, name="PLA", price_per_cm3=Decimal("1.00"))
+    bought = services.quote_create(store=store, upload=kept, material_id=material.pk, quality="draft", quantity=1,
+                                   user=user)
+    cart = orders_services.cart_create(store=store, user=user)
+    services.quote_cart_add(cart=cart, quote=bought)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_services.order_place(store=store, cart=cart, email=user.email, shipping_address=ADDRESS, user=user,
+                                    payment_method="cod", initial_status="processing")
+    with django_capture_on_commit_callbacks(execute=True):
+        erasure = account_delete(user=user, password=password)
+    assert erasure.counts["maker_uploads"] == 1
+    assert not Upload.objects.filter(pk=mine.pk).exists()
+    kept.refresh_from_db()
+    bought.refresh_from_db()
+    assert kept.user_id is None and bought.user_id is None

@@ -29,6 +29,7 @@ from catalog.services import movements_actor_erase, reviews_of_user_erase
 from config.api.models import IdempotencyKey
 from config.emails import email_enqueue
 from config.erasure import scrub
+from maker.services import uploads_of_user_erase
 from notifications.models import Notification, NotificationPreference, WebhookDelivery
 from orders.models import Cart, CouponUse, Order, OrderEvent
 from payments.models import Payment, WebhookEvent
@@ -88,6 +89,7 @@ def account_erase(*, user: User, requested_by: str = "the customer") -> Erasure:
     counts = orders_erase(order_ids=list(orders.values_list("pk", flat=True)), texts=[email])
     counts.pop("by_store")
     counts["reviews"] = reviews_of_user_erase(user_id=user.pk)
+    counts["maker_uploads"] = uploads_of_user_erase(user_id=user.pk)
     counts["carts"] = Cart.objects.filter(user_id=user.pk).delete()[0]
     counts["notifications"] = Notification.objects.filter(user_id=user.pk).delete()[0]
     NotificationPreference.objects.filter(user_id=user.pk).delete()

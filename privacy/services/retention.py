@@ -14,6 +14,7 @@ from accounts.erasure import unverified_accounts_prune
 from analytics.services import events_prune
 from auditlog.security import security_events_prune
 from auditlog.services import audit_entries_prune
+from maker.services import uploads_prune
 from notifications.services import webhook_deliveries_purge
 from orders.services import carts_prune
 from payments.services import webhook_events_prune
@@ -55,6 +56,8 @@ KINDS: list[RetentionKind] = [
     RetentionKind("security_events", "SECURITY_EVENT_RETENTION_DAYS", "days",
                   "security log events (and API keys' addresses not seen since) recorded before",
                   security_events_prune),
+    RetentionKind("maker_uploads", "MAKER_UPLOAD_RETENTION_DAYS", "days",
+                  "customers' 3D models never ordered (with their quotes and files), uploaded before", uploads_prune),
 ]
 
 

@@ -14,6 +14,7 @@ from accounts.models import User
 from analytics.models import Event
 from auditlog.models import AuditLog, AuditLogImmutable, SecurityEvent
 from auditlog.services import audit_person_erase
+from maker.models import Upload
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from orders.models import Cart, Order
 from payments import services as payments
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 LONG_AGO = timedelta(days=7 * 365 + 10)
 KINDS = ["carts", "analytics_events", "webhook_deliveries", "payment_events", "audit_entries", "unverified_accounts",
-         "guest_orders", "data_exports", "security_events"]
+         "guest_orders", "data_exports", "security_events", "maker_uploads"]
 
 
 @pytest.fixture
@@ -39,6 +40,8 @@ def aged(store, user_factory, cart_with, make_variant):
         Event.objects.create(store=store, type="page_view", session_id="s", occurred_at=when, received_at=when)
         AuditLog.objects.create(store=store, action="thing.done", created_at=when)
         SecurityEvent.objects.create(store=store, kind="permission_denied", created_at=when)
+        upload = Upload.objects.create(store=store, filename="part.stl", declared_size=684, storage_name="none")
+        Upload.objects.filter(pk=upload.pk).update(created_at=when)
         DataExport.objects.filter(pk=DataExport.objects.create(user=user_factory(email_verified=True),
                                                                status="done").pk).update(created_at=when)
     endpoint = WebhookEndpoint.objects.create(store=store, url="https://hooks.example.com", events=["order.paid"])
@@ -74,7 +77,7 @@ def test_a_dry_run_prints_what_each_kind_would_remove_and_changes_nothing(aged):
     lines = out.getvalue().splitlines()
     expected = {"carts": 1, "analytics_events": 1, "webhook_deliveries": 1, "payment_events": 1,
                 "audit_entries": 1, "unverified_accounts": 1, "guest_orders": 1, "data_exports": 1,
-                "security_events": 1}
+                "security_events": 1, "maker_uploads": 1}
     for kind, count in expected.items():
         assert any(line.startswith(f"{kind}: would remove {count} (") for line in lines), (kind, lines)
     assert lines[-1].startswith("Dry run: nothing changed")

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import AuditLog, SecurityEvent
+from .models import AuditLog, SecurityEvent, SecurityKind
 
 
 class AuditLogOutput(serializers.ModelSerializer):
@@ -16,10 +16,10 @@ class AuditLogOutput(serializers.ModelSerializer):
 
 
 class SecurityEventOutput(serializers.ModelSerializer):
-    """``type``: the kind; ``actor``: the person's email (as the account reads now: an erased one is
-    ``deleted-<id>@deleted.invalid``), else ``apikey:<id>``, else null (an anonymous caller, a gateway)."""
+    """One event of the security log. type: what happened; actor: the person's email (as the account reads now: an
+    erased one is deleted-<id>@deleted.invalid), else apikey:<id>, else null (an anonymous caller, a gateway)."""
 
-    type = serializers.CharField(source="kind", read_only=True)
+    type = serializers.ChoiceField(source="kind", choices=SecurityKind.choices, read_only=True)
     actor = serializers.SerializerMethodField()
     user = serializers.IntegerField(source="user_id", allow_null=True, read_only=True)
     api_key = serializers.IntegerField(source="api_key_id", allow_null=True, read_only=True)

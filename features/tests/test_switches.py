@@ -226,3 +226,17 @@ def test_the_order_page_leaves_out_the_coupon_code_while_coupons_are_off(api, st
     assert "coupon_code" in fields()
     feature_flag_set(name="coupons", enabled=False, store=store)
     assert "coupon_code" not in fields() and "discount_display" in fields()
+
+
+def test_guest_checkout_off_still_takes_the_stores_own_api_key(api, store, make_variant, cart_with):
+    """A key places orders for no one (a point of sale, the merchant's tools): it is the store, not a guest."""
+    from teams.services import api_key_create
+
+    feature_flag_set(name="guest_checkout", enabled=False, store=store)
+    _, key = api_key_create(store=store, name="till", scopes=["orders.manage"])
+    cart = cart_with((make_variant(), 1))
+    response = api.post(
+        f"/api/v1/stores/{store.slug}/checkout",
+        {"cart": str(cart.pk), "email": "walk-in@example.com", "customer_name": "Walk-in",
+         "shipping_address": ADDRESS, "payment_method": "cod"}, format="json", HTTP_X_API_KEY=key)
+    assert response.status_code == 201, response.json()

@@ -144,16 +144,18 @@ class Servers:
 
 # --- Celery -------------------------------------------------------------------------------------------------------
 class Worker:
-    """``celery worker --pool=solo`` on ``queue`` with ``environment``; ``start()`` again after ``kill()``."""
+    """``celery worker`` (``pool``: solo, or prefork with one child) on ``queue`` with ``environment``; ``start()``
+    again after ``kill()``."""
 
-    def __init__(self, environment: dict, queue: str):
-        self.environment, self.queue = environment, queue
+    def __init__(self, environment: dict, queue: str, *, pool: str = "solo"):
+        self.environment, self.queue, self.pool = environment, queue, pool
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(CELERY), "-A", "config", "worker", "--pool=solo", "-Q", self.queue, "--loglevel=INFO",
+            [str(CELERY), "-A", "config", "worker", f"--pool={self.pool}", "--concurrency=1", "-Q", self.queue,
+             "--loglevel=INFO",
              "-n", f"{self.queue}-{uuid.uuid4().hex[:4]}@%h", "--without-gossip", "--without-mingle",
              "--without-heartbeat"],
             cwd=ROOT, env=self.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -186,6 +188,20 @@ class Worker:
 
     def log(self, lines: int = 60) -> str:
         return "".join(self.output[-lines:])
+
+
+def children(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes (a prefork worker's pool)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------------------

@@ -32,11 +32,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 VISIBILITY_SECONDS = 3
 LEASE_SECONDS = 2
+PREFORK_LEASE_SECONDS = 8  # longer than the parent takes to put the task back and start a new child
 DONE_WITHIN_SECONDS = 40
 
 
-@pytest.fixture
-def worker(transactional_db, own_redis):
+def _worker(own_redis, *, pool: str = "solo", visibility_seconds: int = VISIBILITY_SECONDS,
+            lease_seconds: int = LEASE_SECONDS) -> faults.Worker:
     faults.needs_postgres()
     from config.celery import app
 
@@ -47,11 +48,11 @@ def worker(transactional_db, own_redis):
         "CELERY_EAGER": "0", "DATABASE_URL": faults.database_url(), "PGAPPNAME": name,
         "REDIS_URL": own_redis.url(), "CELERY_BROKER_URL": own_redis.url(),
         "CELERY_TASK_DEFAULT_QUEUE": queue,  # what the worker enqueues itself stays on its queue
-        "CELERY_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_SECONDS),
-        "WEBHOOK_ATTEMPT_LEASE_SECONDS": str(LEASE_SECONDS),
+        "CELERY_VISIBILITY_TIMEOUT_SECONDS": str(visibility_seconds),
+        "WEBHOOK_ATTEMPT_LEASE_SECONDS": str(lease_seconds),
         "WEBHOOK_ALLOW_PRIVATE_URLS": "1", "WEBHOOK_RESUME_AFTER_SECONDS": "3600",
     }
-    started = faults.Worker(environment, queue)
+    started = faults.Worker(environment, queue, pool=pool)
     started.name = name
 
     def send(task_name: str, *args) -> None:
@@ -64,6 +65,25 @@ def worker(transactional_db, own_redis):
             app.conf.task_always_eager = eager
 
     started.send = send
+    return started
+
+
+@pytest.fixture
+def worker(transactional_db, own_redis):
+    """A solo worker (the task runs in the worker process itself): killing it kills the task's process."""
+    started = _worker(own_redis)
+    try:
+        started.start()
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def prefork_worker(transactional_db, own_redis):
+    """A prefork worker with one child (production's pool), whose broker hands nothing back for an hour: only the
+    parent can put a killed child's task back (reject_on_worker_lost), well within the attempt's lease."""
+    started = _worker(own_redis, pool="prefork", visibility_seconds=3600, lease_seconds=PREFORK_LEASE_SECONDS)
     try:
         started.start()
         yield started
@@ -161,3 +181,38 @@ def test_a_worker_killed_mid_payment_notification_applies_it_once_after_a_restar
     finally:
         locker.close()
         admin.close()
+
+
+def test_a_prefork_child_killed_mid_delivery_sends_the_webhook_once_after_its_lease(prefork_worker, store_factory):
+    receiver = faults.HoldingReceiver()
+    try:
+        # given: a delivery whose receiver holds the first POST without answering
+        store = store_factory(name="Fault child", slug="fault-child")
+        endpoint = WebhookEndpoint.objects.create(store=store, url=receiver.url, events=[events.ORDER_PAID])
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event_type=events.ORDER_PAID, webhook_id=f"msg_{uuid.uuid4().hex}",
+            payload={"type": events.ORDER_PAID, "timestamp": timezone.now().isoformat(), "data": {"number": "F-2"}})
+        prefork_worker.send("notifications.tasks.webhook_delivery_send_task", delivery.pk)
+        assert receiver.arrived.wait(DONE_WITHIN_SECONDS), prefork_worker.log()
+        # when: the child running the task is killed (the OOM killer's choice), its POST in flight
+        [child] = faults.children(prefork_worker.process.pid)
+        faults.os.kill(child, faults.signal.SIGKILL)
+        receiver.release()
+        # then: the parent puts the task back at once (acks late, reject_on_worker_lost); the handed-back task finds
+        # the delivery leased by the dead attempt and tries again when the lease ends: sent once more, recorded once
+        killed = time.monotonic()
+        done = faults.wait_for(lambda: WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=WebhookDelivery.SUCCEEDED).exists(), timeout=DONE_WITHIN_SECONDS)
+        assert done, prefork_worker.log()
+        assert any("redelivered" in line or "WorkerLostError" in line for line in prefork_worker.output)
+        print(f"\nprefork child killed: delivered {time.monotonic() - killed:.1f} s later")
+        time.sleep(2)  # what a stray second sending would have needed
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == (WebhookDelivery.SUCCEEDED, 2)
+        assert [(a.status_code, a.succeeded) for a in WebhookAttempt.objects.filter(delivery=delivery)] == [
+            (200, True)]
+        assert len(receiver.requests) == 2
+        assert {request["headers"]["webhook-id"] for request in receiver.requests} == {delivery.webhook_id}
+        assert any("WorkerLostError" in line for line in prefork_worker.output), prefork_worker.log()
+    finally:
+        receiver.close()

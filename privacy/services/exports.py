@@ -23,6 +23,7 @@ from catalog.models import Review
 from config.api.errors import DomainError, PermissionDenied
 from config.celery import task_publish_on_commit
 from config.emails import email_enqueue
+from maker.models import Upload
 from notifications.models import Notification
 from orders.models import Order
 from teams.models import Membership
@@ -35,7 +36,7 @@ LINK_SECONDS = 24 * 3600
 LINK_SALT = "privacy.data-export.download"
 # an export asked for this long ago and still open (its worker died) no longer blocks a new one
 STALE_AFTER = timedelta(hours=1)
-AREAS = ("account", "addresses", "orders", "reviews", "notifications", "consents", "audit", "security")
+AREAS = ("account", "addresses", "orders", "reviews", "notifications", "consents", "audit", "security", "models3d")
 
 
 class ExportInProgress(DomainError):
@@ -139,7 +140,8 @@ def data_export_collect(*, user: User) -> dict[str, object]:
     type: the data of a member's notification describes other customers), every consent answer, and the audit
     entries of what they did or about their account (action, object, when, from where: an entry's changes may
     describe other people, so they are left out) and the security log's events about their account (logins failed,
-    2FA, password resets, permissions refused: when, from where)."""
+    2FA, password resets, permissions refused: when, from where), and the 3D models they uploaded with their quotes
+    (maker; not the files themselves)."""
     orders = list(Order.objects.filter(user=user).select_related("store").prefetch_related("lines", "events")
                   .order_by("created_at", "id"))
     return {
@@ -178,6 +180,17 @@ def data_export_collect(*, user: User) -> dict[str, object]:
             {"type": event.kind, "store": event.store.slug if event.store else None, "at": event.created_at,
              "ip": event.ip, "user_agent": event.user_agent, "details": event.details}
             for event in SecurityEvent.objects.filter(user=user).select_related("store").order_by("id")
+        ],
+        "models3d": [
+            {"store": upload.store.slug, "upload": str(upload.pk), "filename": upload.filename,
+             "status": upload.status, "format": upload.format, "size": upload.size, "volume_cm3": upload.volume_cm3,
+             "triangle_count": upload.triangle_count, "created_at": upload.created_at,
+             "quotes": [{"material": quote.material_name, "quality": quote.quality, "quantity": quote.quantity,
+                         "total": str(quote.total), "currency": quote.currency, "expires_at": quote.expires_at,
+                         "ordered_at": quote.ordered_at}
+                       for quote in sorted(upload.quotes.all(), key=lambda quote: quote.created_at)]}
+            for upload in Upload.objects.filter(user=user).select_related("store").prefetch_related("quotes")
+            .order_by("created_at")
         ],
     }
 

@@ -16,6 +16,7 @@ from analytics.services import exports_storage
 from auditlog.security import record_security_event
 from auditlog.services import audit_record
 from catalog.models import Review
+from maker.models import Upload
 from notifications.models import Notification
 from payments import services as payments
 from privacy.models import DataExport
@@ -24,7 +25,7 @@ from privacy.services import data_export_request, data_export_run, data_exports_
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/me/data-export"
-AREAS = {"account", "addresses", "orders", "reviews", "notifications", "consents", "audit", "security"}
+AREAS = {"account", "addresses", "orders", "reviews", "notifications", "consents", "audit", "security", "models3d"}
 ADDRESS = {"line1": "1 Main St", "city": "Tripoli", "phone": "+218 91 000 0000", "country": "LY"}
 
 
@@ -57,6 +58,9 @@ def test_a_customer_gets_every_area_of_their_data_and_nobody_elses(
     consents_set(user=user, answers={"marketing_email": True})
     Notification.objects.create(user=user, store=store, event_type="export.ready", title="Your export is ready")
     audit_record(store=store, actor=user, action="review.created")
+    Upload.objects.create(store=store, user=user, filename="bracket.stl", declared_size=684, storage_name="x")
+    Upload.objects.create(store=store, user=user_factory(email="dan@example.com"), filename="Misrata.stl",
+                          declared_size=684, storage_name="y")
     record_security_event("login_failed", user_id=user.pk, ip="10.0.0.7", details={"account": True})
     record_security_event("login_failed", user_id=user_factory().pk, ip="10.0.0.8")  # someone else's
     # when she asks for her data (the worker runs inline)
@@ -88,6 +92,7 @@ def test_a_customer_gets_every_area_of_their_data_and_nobody_elses(
     assert [note["title"] for note in data["notifications"]] == ["Your export is ready"]
     assert "review.created" in [entry["action"] for entry in data["audit"]]
     assert [(event["type"], event["ip"]) for event in data["security"]] == [("login_failed", "10.0.0.7")]
+    assert [(model["filename"], model["quotes"]) for model in data["models3d"]] == [("bracket.stl", [])]
     text = json.dumps(data)
     for other in ("bob@example.com", "Benghazi", "carol@example.com", "Misrata"):
         assert other not in text

@@ -286,3 +286,18 @@ def test_a_member_sees_low_stock_and_its_notification(server, streams, store, me
     event = stream.event("inventory.low_stock")
     assert (event["data"]["sku"], event["data"]["available"]) == (variant.sku, 4)
     assert stream.event("notification", skip=())["data"]["event_type"] == "inventory.low_stock"
+
+
+def test_a_client_that_leaves_frees_its_stream(server, streams, store, cart_with):
+    from live import views
+
+    opened = [streams(server, headers=bearer(store.owner)), streams(server, f"?cart={cart_with().pk}")]
+    for stream in opened:
+        stream.next()
+    assert views._open_streams == 2
+    for stream in opened:
+        stream.close()
+    deadline = time.monotonic() + 5
+    while views._open_streams and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert views._open_streams == 0  # the server saw the disconnects: the streams ended, their queues are gone

@@ -133,6 +133,24 @@ def test_a_known_address_the_process_forgot_is_answered_by_the_cache(store):
     assert SecurityEvent.objects.count() == 1
 
 
+def test_a_cache_outage_does_not_fail_an_api_key_request(store, monkeypatch):
+    import auditlog.security
+
+    class Down:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+            return fail
+
+    monkeypatch.setattr(auditlog.security, "cache", Down())
+    _, key = api_key_create(store=store, name="ERP", scopes=[])
+    client = APIClient()
+    for _ in range(2):
+        response = client.get(f"/api/v1/stores/{store.slug}/categories", HTTP_X_API_KEY=key, REMOTE_ADDR="10.0.0.3")
+        assert response.status_code == 200
+    assert kinds() == ["api_key_new_address"]  # the table answered, the process remembered
+
+
 def test_a_permission_denied_in_a_store_is_recorded(store, member_factory, client_for):
     viewer = member_factory(store, "viewer")
     response = client_for(viewer).post(f"/api/v1/stores/{store.slug}/categories", {"name": "Shoes"}, format="json")
@@ -165,6 +183,21 @@ def test_a_throttled_burst_is_recorded_once_per_window(api, store, monkeypatch):
     for _ in range(3):
         api.get(f"/api/v1/stores/{store.slug}/categories", REMOTE_ADDR="10.9.9.9")
     assert SecurityEvent.objects.count() == 2
+
+
+def test_a_burst_spread_over_processes_is_still_one_event(api, store, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from auditlog.security import security_memo_forget
+    from config.api.throttles import leases_forget
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "anon": "1/min"})
+    url = f"/api/v1/stores/{store.slug}/categories"
+    assert [api.get(url).status_code for _ in range(3)] == [200, 429, 429]
+    security_memo_forget()  # another process: its own leases and memory, the same cache
+    leases_forget()
+    assert api.get(url).status_code == 429
+    assert SecurityEvent.objects.filter(kind="throttled").count() == 1
 
 
 def test_the_catalog_list_writes_and_reads_nothing_of_the_log(api, store):

@@ -22,6 +22,7 @@ INTEGRATION_TASKS = (
     "notifications.tasks.event_fanout_task",
     "notifications.tasks.email_send_task",
     "payments.tasks.webhook_event_process_task",
+    "billing.tasks.billing_event_process_task",
 )
 
 
@@ -63,7 +64,8 @@ def celery_worker(transactional_db, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: the worker process must see the test database")
 
-    import notifications.tasks  # noqa: F401 - registers the tasks in this process
+    import billing.tasks  # noqa: F401 - registers the tasks in this process
+    import notifications.tasks  # noqa: F401
     import payments.tasks  # noqa: F401
     from config.celery import app
 

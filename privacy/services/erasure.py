@@ -86,6 +86,7 @@ def account_erase(*, user: User, requested_by: str = "the customer") -> Erasure:
     orders = Order.objects.filter(user_id=user.pk)
     store_ids = set(orders.values_list("store_id", flat=True))
     store_ids |= set(Membership.objects.filter(user_id=user.pk).values_list("store_id", flat=True))
+    names = [user.name, *orders.exclude(customer_name="").values_list("customer_name", flat=True).distinct()]
     counts = orders_erase(order_ids=list(orders.values_list("pk", flat=True)), texts=[email])
     counts.pop("by_store")
     counts["reviews"] = reviews_of_user_erase(user_id=user.pk)
@@ -102,6 +103,7 @@ def account_erase(*, user: User, requested_by: str = "the customer") -> Erasure:
     Export.objects.filter(requested_by_id=user.pk).update(requested_by_label=DELETED_LABEL)
     counts["data_exports"] = _data_exports_delete(user_id=user.pk)
     counts["mentions"] = _mentions_erase(texts=[email])
+    counts["gateway_notifications"] += _gateway_notifications_erase(email=email, names=names)
     OrderEvent.objects.filter(actor_user_id=user.pk).update(actor_label=DELETED_LABEL)
     movements_actor_erase(user_id=user.pk, label=DELETED_LABEL)
     counts["audit_entries"] = audit_person_erase(texts=[email], user_id=user.pk, label=DELETED_LABEL)
@@ -150,11 +152,13 @@ def guest_erase(*, store: Store, email: str, actor=None) -> Erasure:
     account deletes it themselves. Returns the record (its counts: orders 0 when there were none)."""
     email = User.objects.normalize_email(email)
     orders = Order.objects.filter(store=store, user__isnull=True, email__iexact=email)
+    names = list(orders.exclude(customer_name="").values_list("customer_name", flat=True).distinct())
     counts = orders_erase(order_ids=list(orders.values_list("pk", flat=True)), texts=[email])
     counts.pop("by_store")
     counts["coupon_uses"] += CouponUse.objects.filter(coupon__store=store, user__isnull=True,
                                                       email__iexact=email).update(email="")
     counts["mentions"] = _mentions_erase(texts=[email], store=store)
+    counts["gateway_notifications"] += _gateway_notifications_erase(email=email, names=names, store=store)
     counts["audit_entries"] = audit_person_erase(texts=[email], store=store)
     audit_record(store=store, actor=actor, action="customer.erased", changes={"kind": ErasureKind.GUEST,
                                                                                "orders": counts["orders"]})
@@ -256,6 +260,22 @@ def _mentions_erase(*, texts: list[str], store: Store | None = None) -> int:
         for delivery in deliveries:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(payload=scrub(delivery.payload, texts=texts))
             changed += 1
+    return changed
+
+
+def _gateway_notifications_erase(*, email: str, names: list[str], store: Store | None = None) -> int:
+    """The gateways' notifications that mention ``email`` but are tied to none of the person's payments (one that
+    matched no payment, a failed one naming them in its error): the person's details in the raw body (their email,
+    ``names``, PERSONAL_KEYS' values) and in the error become "[erased]". Only ``store``'s when given."""
+    events = WebhookEvent.objects.annotate(_payload=Cast("payload", TextField())).filter(
+        Q(_payload__icontains=email) | Q(error__icontains=email))
+    if store is not None:
+        events = events.filter(store=store)
+    texts = [email, *[name for name in names if name]]
+    changed = 0
+    for event in events.only("pk", "payload", "error"):
+        changed += WebhookEvent.objects.filter(pk=event.pk).update(
+            payload=scrub(event.payload, texts=texts, keys=True), error=scrub(event.error, texts=texts))
     return changed
 
 

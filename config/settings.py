@@ -66,6 +66,7 @@ CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Idempotent-Replayed"]
 CORS_ALLOW_HEADERS = (
     "accept", "authorization", "content-type", "user-agent", "x-csrftoken", "x-requested-with",
     "x-request-id", "x-api-key", "idempotency-key",
+    "last-event-id", "cache-control",  # what EventSource sends when it reconnects to GET /api/v1/stream
 )
 
 INSTALLED_APPS = [

@@ -301,3 +301,13 @@ def test_a_client_that_leaves_frees_its_stream(server, streams, store, cart_with
     while views._open_streams and time.monotonic() < deadline:
         time.sleep(0.05)
     assert views._open_streams == 0  # the server saw the disconnects: the streams ended, their queues are gone
+
+
+def test_a_storefront_on_another_allowed_origin_may_open_and_resume_it(server, streams, client, store, cart_with):
+    origin = "http://localhost:3000"  # in CORS_ALLOWED_ORIGINS by default
+    preflight = client.options("/api/v1/stream", HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+                               HTTP_ACCESS_CONTROL_REQUEST_HEADERS="last-event-id")
+    assert preflight["Access-Control-Allow-Origin"] == origin
+    assert "last-event-id" in preflight["Access-Control-Allow-Headers"]
+    stream = streams(server, f"?cart={cart_with().pk}", headers={"Origin": origin, "Last-Event-ID": "0"})
+    assert stream.status == 200 and stream.response.getheader("Access-Control-Allow-Origin") == origin

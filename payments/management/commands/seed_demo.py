@@ -71,6 +71,7 @@ class Command(BaseCommand):
                 if payment is not None:
                     card_checkouts.append(card_checkout_line(payment))
         call_command("seed_analytics_demo", stdout=self.stdout)  # by name: analytics is above payments
+        call_command("seed_maker_demo", stdout=self.stdout)  # by name: maker sits beside payments
         if products:
             started = time.monotonic()
             seed_bulk(Store.objects.get(slug=DEMO_STORES[0][0]), products)

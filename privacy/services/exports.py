@@ -141,9 +141,9 @@ def data_export_collect(*, user: User) -> dict[str, object]:
     entries of what they did or about their account (action, object, when, from where: an entry's changes may
     describe other people, so they are left out) and the security log's events about their account (logins failed,
     2FA, password resets, permissions refused: when, from where), and the 3D models they uploaded with their quotes
-    (maker; not the files themselves)."""
-    orders = list(Order.objects.filter(user=user).select_related("store").prefetch_related("lines", "events")
-                  .order_by("created_at", "id"))
+    (maker; not the files themselves). Orders placed as a guest with the account's email count as theirs (marked
+    ``guest``) once that email is verified: until then the address may not be theirs (``_orders_of``)."""
+    orders = _orders_of(user)
     return {
         "account": {
             "id": user.pk, "email": user.email, "name": user.name, "email_verified": user.email_verified,
@@ -195,6 +195,16 @@ def data_export_collect(*, user: User) -> dict[str, object]:
     }
 
 
+def _orders_of(user: User) -> list[Order]:
+    """The account's orders, and, when its email is verified, the guest orders (no account) placed with that email in
+    any store: the person proved the address is theirs. An unverified email proves nothing, so those stay out."""
+    mine = Q(user=user)
+    if user.email_verified and user.email:
+        mine |= Q(user__isnull=True, email__iexact=user.email)
+    return list(Order.objects.filter(mine).select_related("store").prefetch_related("lines", "events")
+                .order_by("created_at", "id"))
+
+
 def _addresses(orders: list[Order]) -> list[dict]:
     seen, found = [], []
     for order in orders:
@@ -208,7 +218,8 @@ def _addresses(orders: list[Order]) -> list[dict]:
 
 def _order(order: Order) -> dict:
     return {
-        "store": order.store.slug, "number": order.number, "created_at": order.created_at, "status": order.status,
+        "store": order.store.slug, "number": order.number, "guest": order.user_id is None,
+        "created_at": order.created_at, "status": order.status,
         "payment_status": order.payment_status, "email": order.email, "customer_name": order.customer_name,
         "currency": order.currency, "subtotal": order.subtotal, "discount": order.discount, "shipping": order.shipping,
         "tax": order.tax, "total": order.total, "coupon": order.coupon_code, "payment_method": order.payment_method,

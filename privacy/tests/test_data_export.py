@@ -20,7 +20,7 @@ from maker.models import Upload
 from notifications.models import Notification
 from payments import services as payments
 from privacy.models import DataExport
-from privacy.services import data_export_request, data_export_run, data_exports_purge
+from privacy.services import data_export_collect, data_export_request, data_export_run, data_exports_purge
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +183,29 @@ def test_old_data_exports_and_their_files_are_purged(settings, auth_api, django_
     assert data_exports_purge(now=later, dry_run=True) == 1 and DataExport.objects.exists()
     assert data_exports_purge(now=later) == 1
     assert not exports_storage().exists(export.file) and not DataExport.objects.exists()
+
+
+@pytest.mark.parametrize("verified", [True, False])
+def test_guest_orders_with_the_verified_account_email_are_exported_marked_as_guest(
+        verified, user, user_factory, store, other_store, bought):
+    # given alice's own order, her guest orders in two stores with her address (another letter case in one), and
+    # someone else's guest order
+    User = type(user)
+    User.objects.filter(pk=user.pk).update(email_verified=verified)
+    user.refresh_from_db()
+    mine = bought(user, "alice@example.com")
+    as_guest = bought(None, "alice@example.com", address={"line1": "7 Guest Rd", "city": "Sabha", "country": "LY"})
+    elsewhere = bought(None, "Alice@Example.com", store=other_store)
+    bought(None, "carol@example.com")
+    # when her data is collected
+    data = data_export_collect(user=user)
+    # then with a verified email the guest orders are hers, marked as guest orders; unverified, only her own
+    found = [(order["store"], order["number"], order["guest"]) for order in data["orders"]]
+    if verified:
+        assert found == [(store.slug, mine.number, False), (store.slug, as_guest.number, True),
+                         (other_store.slug, elsewhere.number, True)]
+        assert {"line1": "7 Guest Rd", "city": "Sabha", "country": "LY"} in [a["address"] for a in data["addresses"]]
+    else:
+        assert found == [(store.slug, mine.number, False)]
+        assert "Sabha" not in json.dumps(data, default=str)
+    assert "carol@example.com" not in json.dumps(data, default=str)

@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "config.api.middleware.BodySizeLimitMiddleware",
+    "config.api.middleware.ServiceOutageMiddleware",  # a database or cache outage outside DRF: 503, not 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -27,6 +27,7 @@ logger = logging.getLogger("config.api")
 SERVICE_OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, RedisConnectionError,
                                                 RedisTimeoutError, ConnectionInterrupted)
 OUTAGE_RETRY_AFTER_SECONDS = 5
+OUTAGE_MESSAGE = "A service this request needs is unavailable; try again shortly."
 
 # DRF exception class -> (code, default message); the first match in order wins.
 DRF_CODES: list[tuple[type[Exception], str]] = [
@@ -76,8 +77,8 @@ def exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, SERVICE_OUTAGES):
         logger.exception("A backing service failed on %s", getattr(request, "path", "?"))
-        return error_response("SERVICE_UNAVAILABLE", "A service this request needs is unavailable; try again shortly.",
-                              503, headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
+        return error_response("SERVICE_UNAVAILABLE", OUTAGE_MESSAGE, 503,
+                              headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
     logger.exception("Unhandled error on %s", getattr(request, "path", "?"))
     return error_response("INTERNAL_ERROR", "An unexpected error occurred.", 500)
 

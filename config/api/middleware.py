@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from .envelope import error_body
+from .exceptions import OUTAGE_MESSAGE, OUTAGE_RETRY_AFTER_SECONDS, SERVICE_OUTAGES
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 # The request being served, for code that is not handed it (audit entries written by services).
@@ -71,3 +72,22 @@ class BodySizeLimitMiddleware:
                     error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes."), status=413
                 )
         return self.get_response(request)
+
+
+class ServiceOutageMiddleware:
+    """An outage of the database or the cache raised by an API view outside DRF's exception handling (a wrapper
+    around the view: the catalog's cached reads look the store up before DRF runs) answers as DRF's handler does:
+    503 SERVICE_UNAVAILABLE with Retry-After in the envelope, not Django's 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/") or not isinstance(exception, SERVICE_OUTAGES):
+            return None
+        logging.getLogger("config.api").exception("A backing service failed on %s", request.path)
+        return JsonResponse(error_body("SERVICE_UNAVAILABLE", OUTAGE_MESSAGE), status=503,
+                            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})

@@ -197,3 +197,23 @@ def test_connections_terminated_at_random_under_load_answer_503_never_500(shop):
     _assert_consistent(seed["store"])
     print(f"\n{len(answers)} answers under load, {len(unavailable)} of them 503, {len(terminated)} backends "
           f"terminated, {len(numbers)} orders")
+
+
+def test_postgres_unreachable_answers_503_with_retry_after(own_redis, servers):
+    """PostgreSQL down altogether (a server whose database address refuses connections): /api/health and every API
+    request that needs the database answer 503 SERVICE_UNAVAILABLE in the envelope, never a 500."""
+    environment = {
+        **faults.os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "tests.integration.sqlite_settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{faults.free_port()}/store", "CELERY_EAGER": "0",
+        "REDIS_URL": own_redis.url(), "CELERY_BROKER_URL": own_redis.url(),
+    }
+    url = servers.start(environment)
+    health = requests.get(f"{url}/api/health", timeout=ANSWER_SECONDS)
+    assert health.status_code == 503 and error(health)["code"] == "SERVICE_UNAVAILABLE"
+    assert error(health)["details"]["database"] == "error"
+    for method, tail, body in [("GET", "/api/v1/stores/race/products", None), ("GET", "/api/v1/stores/race", None),
+                               ("POST", "/api/v1/auth/login", {"email": "a@example.com", "password": "x"}),
+                               ("POST", "/api/v1/stores/race/carts", {})]:
+        answer = requests.request(method, f"{url}{tail}", json=body, timeout=ANSWER_SECONDS)
+        assert answer.status_code == 503, (tail, answer.status_code, answer.text[:300])
+        _assert_unavailable(answer)

@@ -176,3 +176,25 @@ def test_a_backing_service_outage_is_503_with_retry_after(api, store, monkeypatc
     assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert response["Retry-After"] == "5"
     assert str(outage) not in response.content.decode()  # no internals to the client
+
+
+@pytest.mark.parametrize("outage", [
+    OperationalError("could not connect to server"),
+    RedisConnectionError("Error 111 connecting to 127.0.0.1:6379"),
+])
+def test_an_outage_outside_drf_is_503_with_retry_after_too(api, store, monkeypatch, outage):
+    # given the database failing where a view's wrapper reads it before DRF runs (the catalog's cached reads look
+    # the store up first)
+    from catalog import cache as catalog_cache
+
+    def fail(slug):
+        raise outage
+
+    monkeypatch.setattr(catalog_cache, "_store_id_for", fail)
+    # when
+    response = api.get(f"/api/v1/stores/{store.slug}/products")
+    # then the same retryable 503 as inside DRF, not Django's 500
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert response["Retry-After"] == "5"
+    assert str(outage) not in response.content.decode()

@@ -109,15 +109,50 @@ def user_authenticate(*, email: str, password: str, otp: str | None = None) -> U
         _failure_record(email=email, user_id=account_id, kind=SecurityKind.LOGIN_FAILED,
                         details={"account": account_id is not None})
         raise InvalidCredentials()
-    if user.two_factor_enabled:
-        if not otp:
-            raise OtpRequired()
-        if not _totp_accept(user=user, otp=otp):  # one conditional UPDATE: replays lose
-            _failure_record(email=email, user_id=user.pk, kind=SecurityKind.TWO_FACTOR_FAILED,
-                            details={"during": "login"})
-            raise InvalidOtp()
+    _second_factor_check(user=user, otp=otp, during="login")
     lockout_clear(email=email)
     return user
+
+
+def user_login_proven(*, user: User, otp: str | None = None) -> AuthResult:
+    """Issues a token pair to ``user`` whose identity another method has proven (a social login: the provider
+    vouched for them), with the rest of a password login: the email's lock, the TOTP code when 2FA is on (a wrong
+    one counts towards the lock), an inactive account refused.
+
+    Raises AccountLocked (429), InvalidCredentials (401: inactive), OtpRequired (401) and InvalidOtp (401).
+    """
+    user_proven_check(user=user, otp=otp)
+    with transaction.atomic():
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, user)
+        pair = _token_pair(user=user)
+    return AuthResult(user=user, access=pair.access, refresh=pair.refresh)
+
+
+def user_proven_check(*, user: User, otp: str | None = None) -> None:
+    """What a password login checks besides the password, for a user another method has proven: the email's lock,
+    an active account, the TOTP code when 2FA is on (a wrong one counts towards the lock; a success clears it).
+
+    Raises AccountLocked (429), InvalidCredentials (401), OtpRequired (401) and InvalidOtp (401).
+    """
+    lockout_check(email=user.email)
+    if not user.is_active:
+        raise InvalidCredentials()
+    _second_factor_check(user=user, otp=otp, during="social login")
+    lockout_clear(email=user.email)
+
+
+def _second_factor_check(*, user: User, otp: str | None, during: str) -> None:
+    """Raises OtpRequired without a code and InvalidOtp (counted towards the lock, in the security log) for a wrong
+    or replayed one, when the user has 2FA on."""
+    if not user.two_factor_enabled:
+        return
+    if not otp:
+        raise OtpRequired()
+    if not _totp_accept(user=user, otp=otp):  # one conditional UPDATE: replays lose
+        _failure_record(email=user.email, user_id=user.pk, kind=SecurityKind.TWO_FACTOR_FAILED,
+                        details={"during": during})
+        raise InvalidOtp()
 
 
 @transaction.atomic
@@ -146,6 +181,19 @@ def user_update(*, user: User, name: str | None = None) -> User:
     if name is not None:
         user.name = name.strip()
         user.save(update_fields=["name"])
+    return user
+
+
+@transaction.atomic
+def user_email_claim(*, user: User) -> User:
+    """Someone proved they own ``user``'s email, which the account never verified (a provider vouched for it at a
+    social login): whoever chose the account's password never proved the address, so the password stops working and
+    every refresh token is revoked, and the email counts as verified."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.set_unusable_password()
+    user.email_verified = True
+    user.save(update_fields=["password", "email_verified"])
+    _refresh_tokens_revoke_all(user=user)
     return user
 
 

@@ -101,6 +101,16 @@ INSTALLED_APPS = [
     "analytics",
     "privacy",
     "billing",
+    # social login (social/, README "Social login"): allauth's models and provider flows, headless; its own pages,
+    # forms and emails are never served (social.urls mounts only the providers' callbacks)
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.headless",
+    "social",
     "live",
     "maker",
 ]
@@ -119,6 +129,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",  # required by allauth: the request in its context
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -348,6 +359,64 @@ for _name, _key in [("FIELD_ENCRYPTION_KEY", FIELD_ENCRYPTION_KEY),
     if _field_key_length != 32:
         raise ImproperlyConfigured(f"{_name} must be 32 random bytes, base64-encoded (comma-separated for the old "
                                    "keys).")
+
+# --- Social login (social/, README "Social login") ---------------------------
+# Google, GitHub and one OpenID Connect provider from the environment; more (any OIDC provider) as allauth's
+# "Social applications" in the admin. A provider without its client id and secret is not offered.
+SOCIAL_GOOGLE_CLIENT_ID = env("SOCIAL_GOOGLE_CLIENT_ID")
+SOCIAL_GOOGLE_CLIENT_SECRET = env("SOCIAL_GOOGLE_CLIENT_SECRET")
+SOCIAL_GITHUB_CLIENT_ID = env("SOCIAL_GITHUB_CLIENT_ID")
+SOCIAL_GITHUB_CLIENT_SECRET = env("SOCIAL_GITHUB_CLIENT_SECRET")
+SOCIAL_OIDC_ID = env("SOCIAL_OIDC_ID", "oidc")  # the provider's id in the API's paths (letters, digits, - and _)
+SOCIAL_OIDC_NAME = env("SOCIAL_OIDC_NAME", "OpenID Connect")
+SOCIAL_OIDC_SERVER_URL = env("SOCIAL_OIDC_SERVER_URL")  # the issuer (its /.well-known/openid-configuration is read)
+SOCIAL_OIDC_CLIENT_ID = env("SOCIAL_OIDC_CLIENT_ID")
+SOCIAL_OIDC_CLIENT_SECRET = env("SOCIAL_OIDC_CLIENT_SECRET")
+# Where a social login may send the browser back with its one-time code: these origins (scheme://host[:port]);
+# empty: FRONTEND_URL's and CORS_ALLOWED_ORIGINS'.
+SOCIAL_LOGIN_CALLBACK_ORIGINS = env_list("SOCIAL_LOGIN_CALLBACK_ORIGINS", [])
+# The one-time code a social login hands the storefront is exchanged for the JWT pair within this many seconds.
+SOCIAL_LOGIN_CODE_SECONDS = env_int("SOCIAL_LOGIN_CODE_SECONDS", 120, minimum=10)
+
+SOCIALACCOUNT_PROVIDERS: dict = {
+    "google": {"SCOPE": ["openid", "profile", "email"], "OAUTH_PKCE_ENABLED": True},
+    "github": {"SCOPE": ["read:user", "user:email"]},
+    "openid_connect": {"OAUTH_PKCE_ENABLED": True},
+}
+if SOCIAL_GOOGLE_CLIENT_ID and SOCIAL_GOOGLE_CLIENT_SECRET:
+    SOCIALACCOUNT_PROVIDERS["google"]["APPS"] = [
+        {"client_id": SOCIAL_GOOGLE_CLIENT_ID, "secret": SOCIAL_GOOGLE_CLIENT_SECRET, "key": ""}]
+if SOCIAL_GITHUB_CLIENT_ID and SOCIAL_GITHUB_CLIENT_SECRET:
+    SOCIALACCOUNT_PROVIDERS["github"]["APPS"] = [
+        {"client_id": SOCIAL_GITHUB_CLIENT_ID, "secret": SOCIAL_GITHUB_CLIENT_SECRET, "key": ""}]
+if SOCIAL_OIDC_SERVER_URL and SOCIAL_OIDC_CLIENT_ID:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", SOCIAL_OIDC_ID):
+        raise ImproperlyConfigured("SOCIAL_OIDC_ID: letters, digits, - and _ only.")
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
+        {"provider_id": SOCIAL_OIDC_ID, "name": SOCIAL_OIDC_NAME, "client_id": SOCIAL_OIDC_CLIENT_ID,
+         "secret": SOCIAL_OIDC_CLIENT_SECRET, "settings": {"server_url": SOCIAL_OIDC_SERVER_URL}}]
+
+# allauth runs headless and only the providers' part: our users log in by email, our adapters turn a finished social
+# login into this API's JWT pair (social/adapters.py), and allauth sends no email and shows no page of its own.
+HEADLESS_ONLY = True
+HEADLESS_CLIENTS = ("browser",)
+HEADLESS_FRONTEND_URLS = {"socialaccount_login_error": f"{FRONTEND_URL.rstrip('/')}/social-login/callback"}
+ACCOUNT_ADAPTER = "social.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "social.adapters.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_PREVENT_ENUMERATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # a provider's verified email finds the account that has it ...
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True  # ... and links the provider to it: no second account
+SOCIALACCOUNT_STORE_TOKENS = False  # the provider's tokens are used once, at login, and never kept
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_OPENID_CONNECT_URL_PREFIX = "oidc"
 
 # --- REST framework ---------------------------------------------------------
 # THROTTLE_RATES names the scopes it changes ("auth=5/min,uploads=20/hour"); the others keep their

@@ -8,6 +8,7 @@ from config import metrics
 from config.api import views as system
 
 api_v1 = [
+    path("auth/social/", include("social.urls")),  # before auth/: social login (README "Social login")
     path("auth/", include("accounts.urls")),
     path("", include("stores.urls")),
     path("", include("teams.urls")),

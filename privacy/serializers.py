@@ -37,9 +37,19 @@ class DataExportOutput(serializers.Serializer):
 
 
 class AccountDeleteInput(serializers.Serializer):
-    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"},
+                                     required=False, allow_blank=True, default="")
+    social_code = serializers.CharField(max_length=128, required=False, allow_blank=True, default="",
+                                        help_text="Instead of the password (an account made by social login has "
+                                                  "none): the one-time code of a fresh social login "
+                                                  "(README \"Social login\"), not exchanged.")
     otp = serializers.CharField(max_length=16, required=False, allow_blank=True, allow_null=True, default=None,
                                 help_text="The current TOTP code, when two-factor authentication is on.")
+
+    def validate(self, attrs):
+        if not attrs.get("password") and not attrs.get("social_code"):
+            raise serializers.ValidationError({"password": ["Give your password, or a social login's code."]})
+        return attrs
 
 
 class GuestEraseInput(serializers.Serializer):

@@ -109,7 +109,7 @@ class DataExportDownloadView(APIView):
 
 
 class AccountDeleteView(UserView):
-    """POST /api/v1/me/delete: the password again (and a TOTP code when 2FA is on)."""
+    """POST /api/v1/me/delete: the password again, or a fresh social login's code (and a TOTP code when 2FA is on)."""
 
     throttle_scope = "auth"
     throttle_classes = SCOPED_THROTTLES
@@ -119,7 +119,8 @@ class AccountDeleteView(UserView):
         request=io.AccountDeleteInput,
         responses={202: io.ErasureOutput,
                    400: OpenApiResponse(description="VALIDATION_ERROR"),
-                   401: OpenApiResponse(description="INVALID_CREDENTIALS, OTP_REQUIRED or INVALID_OTP"),
+                   401: OpenApiResponse(description="INVALID_CREDENTIALS, INVALID_TOKEN (social_code), OTP_REQUIRED "
+                                                    "or INVALID_OTP"),
                    409: OpenApiResponse(description="CONFLICT: the last owner of a store (details.stores)"),
                    429: OpenApiResponse(description="ACCOUNT_LOCKED or RATE_LIMITED (with Retry-After)")},
     )

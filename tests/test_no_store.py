@@ -30,6 +30,12 @@ def refresh(api, user, password, **_):
     return api.post("/api/v1/auth/refresh", {"refresh": tokens["data"]["refresh"]}, format="json"), 200
 
 
+def social_code_exchange(api, user, **_):
+    from social.services import login_code_issue
+
+    return api.post("/api/v1/auth/social/exchange", {"code": login_code_issue(user=user)}, format="json"), 200
+
+
 def totp_setup(client_for, user, **_):
     return client_for(user).post("/api/v1/auth/2fa/setup"), 200
 
@@ -74,8 +80,8 @@ def stream_ticket(client_for, user, **_):
     return client_for(user).post("/api/v1/stream/ticket", {}, format="json"), 201
 
 
-@pytest.mark.parametrize("call", [register, login, refresh, totp_setup, api_key_create, webhook_endpoint_create,
-                                  checkout, payment_create, stream_ticket, upload_sign])
+@pytest.mark.parametrize("call", [register, login, refresh, social_code_exchange, totp_setup, api_key_create,
+                                  webhook_endpoint_create, checkout, payment_create, stream_ticket, upload_sign])
 def test_answers_carrying_a_secret_are_not_stored(call, api, client_for, user, password, store, make_variant,
                                                   settings, card_gateway):  # noqa: F811
     response, status = call(api=api, client_for=client_for, user=user, password=password, store=store,

@@ -33,6 +33,7 @@ from maker.services import uploads_of_user_erase
 from notifications.models import Notification, NotificationPreference, WebhookDelivery
 from orders.models import Cart, CouponUse, Order, OrderEvent
 from payments.models import Payment, WebhookEvent
+from social.services import login_code_reauthenticate, social_accounts_erase
 from stores.models import Store
 from teams.errors import LastOwner
 from teams.models import ApiKey, Invitation, Membership
@@ -64,21 +65,25 @@ def account_delete_check(*, user: User) -> None:
                         "your account.", stores=alone)
 
 
-def account_delete(*, user: User, password: str, otp: str | None = None) -> Erasure:
+def account_delete(*, user: User, password: str = "", otp: str | None = None, social_code: str = "") -> Erasure:
     """The customer's own request: their password again (and a TOTP code when 2FA is on), as at login (the same
-    lock after repeated failures), then ``account_erase``. Raises InvalidCredentials, OtpRequired, InvalidOtp (401),
-    AccountLocked (429) and LastOwner (409)."""
+    lock after repeated failures), or, for an account without a password, a fresh social login's one-time code; then
+    ``account_erase``. Raises InvalidCredentials, InvalidToken (a code not theirs or used), OtpRequired, InvalidOtp
+    (401), AccountLocked (429) and LastOwner (409)."""
     account_delete_check(user=user)  # before the password: the answer names what to do first
-    user_authenticate(email=user.email, password=password, otp=otp)
+    if social_code:
+        login_code_reauthenticate(user=user, code=social_code, otp=otp)
+    else:
+        user_authenticate(email=user.email, password=password, otp=otp)
     return account_erase(user=user, requested_by="the customer")
 
 
 @transaction.atomic
 def account_erase(*, user: User, requested_by: str = "the customer") -> Erasure:
     """Erases the person behind ``user`` from every table (docs/PRIVACY.md) in one transaction: their orders keep
-    their amounts with the buyer erased; their reviews, carts, notifications, consents, data exports and
-    memberships go; API keys they created are revoked; log entries they made name "deleted user"; the account
-    keeps its row but nothing of them (``accounts.erasure.user_anonymise``: the email is free to register again,
+    their amounts with the buyer erased; their reviews, carts, notifications, consents, data exports, memberships
+    and social login links go; API keys they created are revoked; log entries they made name "deleted user"; the
+    account keeps its row but nothing of them (``accounts.erasure.user_anonymise``: the email is free to register again,
     every token refused). Raises LastOwner (409) as ``account_delete_check``."""
     user = User.objects.select_for_update().get(pk=user.pk)
     account_delete_check(user=user)
@@ -108,6 +113,7 @@ def account_erase(*, user: User, requested_by: str = "the customer") -> Erasure:
     movements_actor_erase(user_id=user.pk, label=DELETED_LABEL)
     counts["audit_entries"] = audit_person_erase(texts=[email], user_id=user.pk, label=DELETED_LABEL)
     counts["security_events"] = security_person_erase(user_id=user.pk, email=email)
+    counts["social_accounts"] = social_accounts_erase(user_id=user.pk)  # with allauth's tokens and email records
     user_anonymise(user=user)
     for store in Store.objects.filter(pk__in=store_ids):
         audit_record(store=store, actor=None, action="customer.erased", object_type="accounts.user",

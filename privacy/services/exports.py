@@ -26,6 +26,7 @@ from config.emails import email_enqueue
 from maker.models import Upload
 from notifications.models import Notification
 from orders.models import Order
+from social.services import social_accounts_of
 from teams.models import Membership
 
 from ..models import OPEN_STATUSES, DataExport, DataExportStatus
@@ -135,14 +136,15 @@ def data_exports_purge(*, now: datetime | None = None, dry_run: bool = False) ->
 
 
 def data_export_collect(*, user: User) -> dict[str, object]:
-    """Everything the platform holds about ``user``, by area (AREAS): their account and memberships, the addresses
-    they gave, their orders (lines, status history, payments' gateway and status), reviews, notifications (title and
-    type: the data of a member's notification describes other customers), every consent answer, and the audit
-    entries of what they did or about their account (action, object, when, from where: an entry's changes may
-    describe other people, so they are left out) and the security log's events about their account (logins failed,
-    2FA, password resets, permissions refused: when, from where), and the 3D models they uploaded with their quotes
-    (maker; not the files themselves). Orders placed as a guest with the account's email count as theirs (marked
-    ``guest``) once that email is verified: until then the address may not be theirs (``_orders_of``)."""
+    """Everything the platform holds about ``user``, by area (AREAS): their account, memberships and the social login
+    providers linked to it (no tokens), the addresses they gave, their orders (lines, status history, payments'
+    gateway and status), reviews, notifications (title and type: the data of a member's notification describes other
+    customers), every consent answer, and the audit entries of what they did or about their account (action, object,
+    when, from where: an entry's changes may describe other people, so they are left out) and the security log's
+    events about their account (logins failed, 2FA, password resets, permissions refused: when, from where), and the
+    3D models they uploaded with their quotes (maker; not the files themselves). Orders placed as a guest with the
+    account's email count as theirs (marked ``guest``) once that email is verified: until then the address may not be
+    theirs (``_orders_of``)."""
     orders = _orders_of(user)
     return {
         "account": {
@@ -151,6 +153,7 @@ def data_export_collect(*, user: User) -> dict[str, object]:
             "last_login": user.last_login,
             "stores": [{"store": membership.store.slug, "role": membership.role, "since": membership.created_at}
                        for membership in Membership.objects.filter(user=user).select_related("store")],
+            "linked_providers": social_accounts_of(user_id=user.pk),  # no tokens, no raw profile
         },
         "addresses": _addresses(orders),
         "orders": [_order(order) for order in orders],

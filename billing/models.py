@@ -34,6 +34,10 @@ class Subscription(models.Model):
     past_due_since = models.DateTimeField(null=True, blank=True)
     # The newest Stripe event applied (its ``created``): an older one arriving late changes nothing.
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # A change through Stripe under way (billing.services.subscription_change) claims the row until then: a second
+    # change meanwhile is refused 409 instead of making a second customer or subscription. Past it, the claim is
+    # stale (a process that died mid-change) and the next change takes it.
+    change_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

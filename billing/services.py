@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from auditlog.models import SecurityKind
@@ -39,7 +40,7 @@ from plans.models import Plan
 from plans.services import store_plan, store_plan_set, store_usage
 from stores.models import Store
 
-from .errors import BillingUnavailable
+from .errors import BillingUnavailable, SubscriptionChangeInProgress
 from .models import BillingEvent, BillingEventStatus, Subscription, SubscriptionStatus
 
 logger = logging.getLogger("billing")
@@ -66,6 +67,7 @@ SUBSCRIPTION_EVENTS = (
 INVOICE_FAILED = "invoice.payment_failed"
 INVOICE_PAID = ("invoice.paid", "invoice.payment_succeeded")
 MAX_NETWORK_RETRIES = 1
+CHANGE_CLAIM_SLACK = 10  # seconds a change's claim outlives its Stripe calls' timeouts
 INVOICES_LISTED = 24
 
 _http_clients: dict[float, stripe.HTTPClient] = {}
@@ -224,7 +226,9 @@ def subscription_change(*, store: Store, plan_code: str, payment_method: str = "
 
     Raises ValidationFailed (400, ``details.plan``) for an unknown plan or a paid one without a Stripe price,
     PermissionDenied (403) when billing is off and the caller is not a platform superuser, BillingUnavailable (402)
-    when Stripe refuses (a declined card included)."""
+    when Stripe refuses (a declined card included), SubscriptionChangeInProgress (409 CONFLICT) while another change
+    of the store's subscription is under way (two at once would each make a Stripe customer and subscription: the
+    row is claimed by a conditional UPDATE for the change's length, no transaction held open over Stripe's calls)."""
     plan = Plan.objects.filter(code=plan_code, is_public=True).first() if isinstance(plan_code, str) else None
     if plan is None:
         raise ValidationFailed("Unknown plan.", plan=["Choose one of GET /api/v1/plans."])
@@ -233,12 +237,44 @@ def subscription_change(*, store: Store, plan_code: str, payment_method: str = "
             raise PermissionDenied("Billing is off: the platform assigns plans (ask its staff).")
         store_plan_set(store=store, plan=plan, actor=actor, reason="assigned by the platform")
         return
+    if not plan.stripe_price_id and plan.price:
+        raise ValidationFailed("This plan is not sold through billing yet.", plan=["Not for sale yet."])
     subscription = _subscription_row(store)
-    if not plan.stripe_price_id:
-        if plan.price:
-            raise ValidationFailed("This plan is not sold through billing yet.", plan=["Not for sale yet."])
-        _subscription_cancel_at_period_end(store=store, subscription=subscription, plan=plan, actor=actor)
-        return
+    claimed_until = _change_claim(subscription)
+    try:
+        subscription.refresh_from_db()  # what a change that finished before the claim left
+        if not plan.stripe_price_id:
+            _subscription_cancel_at_period_end(store=store, subscription=subscription, plan=plan, actor=actor)
+        else:
+            _subscription_subscribe(
+                store=store, subscription=subscription, plan=plan, payment_method=payment_method, actor=actor
+            )
+    finally:
+        Subscription.objects.filter(pk=subscription.pk, change_claimed_until=claimed_until).update(
+            change_claimed_until=None
+        )
+
+
+def _change_claim(subscription: Subscription) -> datetime:
+    """Claims the row for one change (a conditional UPDATE: of two at once, one gets it), for at most as long as
+    the change's Stripe calls may take; raises SubscriptionChangeInProgress when another change holds it."""
+    now = timezone.now()
+    calls = 5  # the customer, the card's attach and default, the subscription read and its change
+    until = now + timedelta(
+        seconds=calls * settings.PAYMENT_GATEWAY_TIMEOUT_SECONDS * (MAX_NETWORK_RETRIES + 1) + CHANGE_CLAIM_SLACK
+    )
+    claimed = (
+        Subscription.objects.filter(pk=subscription.pk)
+        .filter(Q(change_claimed_until__isnull=True) | Q(change_claimed_until__lte=now))
+        .update(change_claimed_until=until)
+    )
+    if not claimed:
+        raise SubscriptionChangeInProgress()
+    return until
+
+
+def _subscription_subscribe(*, store: Store, subscription: Subscription, plan: Plan, payment_method: str,
+                            actor) -> None:
     client = billing_client()
     customer = subscription.stripe_customer_id or _customer_create(
         store=store, subscription=subscription, client=client

@@ -12,8 +12,11 @@ import pytest
 import stripe
 
 from billing.models import Subscription
-from billing.services import billing_client
+from billing.services import billing_client, subscription_change
+from config.api.errors import DomainError
 from plans.models import Plan
+from stores.models import Store
+from tests.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +99,42 @@ def test_the_portal_link_is_a_clear_error_where_stripe_has_none(billing, client_
     response = owner.post(f"{url}/portal", {}, format="json")
     assert response.status_code == 402, response.json()
     assert response.json()["error"]["code"] == "PAYMENT_ERROR"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_subscribes_make_one_customer_and_one_subscription(billing, store_factory):
+    # given: a paid plan with its price at Stripe (made here: a transactional test may have flushed the seeded plans)
+    run = uuid.uuid4().hex[:8]
+    client = billing_client()
+    client.v1.plans.create(
+        params={"id": f"price_race_{run}", "amount": 1900, "currency": "usd", "interval": "month",
+                "product": {"name": f"race {run}"}}
+    )
+    plan, _ = Plan.objects.update_or_create(
+        code=f"race-{run}", defaults={"name": "Race", "price": "19", "stripe_price_id": f"price_race_{run}"}
+    )
+    store = store_factory(name=f"Race {run}", slug=f"race-{run}")
+
+    # when: two requests subscribe the store at once (each thread on its own connection)
+    def subscribe():
+        return subscription_change(store=Store.objects.get(pk=store.pk), plan_code=plan.code,
+                                   payment_method="pm_card_visa")
+
+    results = race(subscribe, subscribe)
+
+    # then: one went through; the other either found it done or was refused 409 (a change under way), never a 500
+    assert results.count(None) >= 1, results
+    for result in results:
+        assert result is None or (isinstance(result, DomainError) and result.status_code == 409), results
+    # Stripe has one customer for the store, and it one subscription, the ones the row names
+    customers = [c for c in client.v1.customers.list(params={"limit": 100}).data
+                 if (c.to_dict().get("metadata") or {}).get("store") == store.slug]
+    assert len(customers) == 1, [c.id for c in customers]
+    subscriptions = client.v1.subscriptions.list(params={"customer": customers[0].id, "limit": 100}).data
+    assert len(subscriptions) == 1, [s.id for s in subscriptions]
+    row = Subscription.objects.get(store=store)
+    assert (row.stripe_customer_id, row.stripe_subscription_id, row.status, row.plan_id) == (
+        customers[0].id, subscriptions[0].id, "active", plan.pk)
+    store.refresh_from_db()
+    assert store.plan_id == plan.pk

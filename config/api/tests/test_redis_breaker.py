@@ -11,6 +11,12 @@ from config import cache as breaker
 from config.cache import BreakerRedis, RedisSkipped
 
 
+def _client(port: int) -> BreakerRedis:
+    # as the cache and the publisher make theirs: through a pool (a client made without one retries a refused
+    # connection ten times, with backoff)
+    return BreakerRedis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=1)
+
+
 @pytest.fixture
 def dead_port() -> int:
     with socket.socket() as probe:
@@ -20,7 +26,7 @@ def dead_port() -> int:
 
 def test_after_a_failure_calls_fail_at_once_until_the_window_ends(dead_port, monkeypatch):
     monkeypatch.setattr(breaker, "BREAKER_SECONDS", 0.3)
-    client = BreakerRedis(host="127.0.0.1", port=dead_port, socket_connect_timeout=1)
+    client = _client(dead_port)
     connects = []
     real_connect = client.connection_pool.get_connection
     monkeypatch.setattr(client.connection_pool, "get_connection",
@@ -49,8 +55,7 @@ def test_each_redis_has_its_own_window(dead_port):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         other_port = probe.getsockname()[1]
-    failing = BreakerRedis(host="127.0.0.1", port=dead_port, socket_connect_timeout=1)
-    other = BreakerRedis(host="127.0.0.1", port=other_port, socket_connect_timeout=1)
+    failing, other = _client(dead_port), _client(other_port)
     with pytest.raises(redis.ConnectionError):
         failing.ping()
     with pytest.raises(RedisSkipped):

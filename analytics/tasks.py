@@ -2,17 +2,12 @@
 
 from celery import shared_task
 
-from .services import events_prune, export_run, exports_purge, metrics_refresh
+from .services import export_run, exports_purge, metrics_refresh
 
 
 @shared_task
 def metrics_refresh_task() -> int:
     return metrics_refresh()
-
-
-@shared_task
-def events_prune_task() -> int:
-    return events_prune()
 
 
 @shared_task

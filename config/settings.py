@@ -235,16 +235,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "webhook-deliveries-resume": {
         "task": "notifications.tasks.webhook_deliveries_resume_task", "schedule": 60.0,
     },
-    "webhook-deliveries-purge": {
-        "task": "notifications.tasks.webhook_deliveries_purge_task", "schedule": 24 * 3600.0,
-    },
     "orders-expire": {"task": "orders.tasks.orders_expire_task", "schedule": 60.0},
     "payment-webhook-events-resume": {"task": "payments.tasks.webhook_events_resume_task", "schedule": 120.0},
-    "carts-prune": {"task": "orders.tasks.carts_prune_task", "schedule": 3600.0},
 }
 
 # --- Analytics --------------------------------------------------------------
-# Storefront events are deleted this many days after they arrive (the daily rollups keep their figures).
+# Storefront events are deleted this many days after they arrive (the daily rollups keep their figures), by the
+# privacy-retention job (kind analytics_events; below).
 ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 90, minimum=1)
 # How often the metrics-refresh job brings the daily rollups up to date (today and every day that changed).
 ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 60, minimum=5)
@@ -257,7 +254,6 @@ EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7, minimum=1)
 CELERY_BEAT_SCHEDULE.update({
     "analytics-metrics-refresh": {"task": "analytics.tasks.metrics_refresh_task",
                                   "schedule": float(ANALYTICS_REFRESH_SECONDS)},
-    "analytics-events-prune": {"task": "analytics.tasks.events_prune_task", "schedule": 3600.0},
     "analytics-exports-purge": {"task": "analytics.tasks.exports_purge_task", "schedule": 3600.0},
 })
 
@@ -279,7 +275,7 @@ CELERY_BEAT_SCHEDULE["billing-subscriptions-expire"] = {
 }
 
 # --- Orders -----------------------------------------------------------------
-# A cart untouched this long is deleted by the carts-prune job.
+# A cart untouched this long is deleted by the privacy-retention job (kind carts; below).
 CART_IDLE_DAYS = env_int("CART_IDLE_DAYS", 30, minimum=1)
 # A pending unpaid order holds its stock this long; then the orders-expire job cancels it.
 ORDER_RESERVATION_MINUTES = env_int("ORDER_RESERVATION_MINUTES", 30, minimum=1)
@@ -295,7 +291,8 @@ for _item in env_list("CONSENT_PURPOSES", ["marketing_email:1", "analytics:1", "
     CONSENT_PURPOSES[_purpose] = _version[:40]
 # Retention, per kind of data (privacy.retention, run by the privacy-retention job and `manage.py enforce_retention`):
 # how many days a row is kept (0: kept for ever). Carts and storefront events keep their own settings above
-# (CART_IDLE_DAYS, ANALYTICS_RETENTION_DAYS).
+# (CART_IDLE_DAYS, ANALYTICS_RETENTION_DAYS). This job alone removes these kinds: the per-kind jobs that ran beside it
+# (carts-prune, analytics-events-prune, webhook-deliveries-purge) are gone, their settings unchanged.
 WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
 PAYMENT_EVENT_RETENTION_DAYS = env_int("PAYMENT_EVENT_RETENTION_DAYS", 365, minimum=0)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 7 * 365, minimum=0)

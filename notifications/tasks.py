@@ -45,10 +45,3 @@ def webhook_deliveries_resume_task() -> int:
     from .services import webhook_deliveries_resume
 
     return webhook_deliveries_resume()
-
-
-@shared_task(ignore_result=True)
-def webhook_deliveries_purge_task() -> int:
-    from .services import webhook_deliveries_purge
-
-    return webhook_deliveries_purge()

@@ -2,14 +2,9 @@
 
 from celery import shared_task
 
-from .services import carts_prune, orders_expire
+from .services import orders_expire
 
 
 @shared_task
 def orders_expire_task() -> int:
     return orders_expire()
-
-
-@shared_task
-def carts_prune_task() -> int:
-    return carts_prune()

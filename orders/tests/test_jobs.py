@@ -1,4 +1,4 @@
-"""The expiry and cart-prune jobs (services, tasks, management commands)."""
+"""The expiry job (service, task, management command) and the carts' prune rule (run by privacy-retention)."""
 
 from datetime import timedelta
 from io import StringIO
@@ -69,14 +69,10 @@ def test_idle_carts_are_pruned(store, settings, make_variant, cart_with):
     assert services.carts_prune() == 1
 
     assert list(Cart.objects.values_list("pk", flat=True)) == [fresh.pk]
-    Cart.objects.filter(pk=fresh.pk).update(updated_at=timezone.now() - timedelta(days=31))
-    out = StringIO()
-    call_command("carts_prune", stdout=out)
-    assert "1 idle cart(s) deleted." in out.getvalue() and not Cart.objects.exists()
-    assert tasks.carts_prune_task.delay().get() == 0
+    # the privacy-retention job runs it (kind carts; privacy/tests/test_retention.py)
 
 
-def test_the_beat_schedule_runs_both_jobs(settings):
+def test_the_beat_schedule_runs_the_expiry_job(settings):
     tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"orders.tasks.orders_expire_task", "orders.tasks.carts_prune_task"} <= tasks_scheduled
+    assert "orders.tasks.orders_expire_task" in tasks_scheduled
     assert tasks.orders_expire_task.name == "orders.tasks.orders_expire_task"

@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -126,6 +126,33 @@ def test_zero_keeps_a_kind_for_ever(aged, settings):
 def test_the_job_is_scheduled():
     entry = settings.CELERY_BEAT_SCHEDULE["privacy-retention"]
     assert entry["task"] == "privacy.tasks.retention_enforce_task"
+
+
+# the per-kind jobs that ran beside privacy-retention before it owned their kinds
+OLD_JOBS = {"carts-prune": "orders.tasks.carts_prune_task",
+            "analytics-events-prune": "analytics.tasks.events_prune_task",
+            "webhook-deliveries-purge": "notifications.tasks.webhook_deliveries_purge_task"}
+
+
+def test_privacy_retention_is_the_one_job_that_removes_each_kind():
+    from config.celery import app
+
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert not set(OLD_JOBS) & set(settings.CELERY_BEAT_SCHEDULE) and not set(OLD_JOBS.values()) & scheduled
+    app.loader.import_default_modules()
+    assert not set(OLD_JOBS.values()) & set(app.tasks)  # no worker runs them either
+
+
+def test_one_kind_by_hand(aged):
+    # given idle carts and other kinds due, when only carts are enforced, then only carts go
+    out = StringIO()
+    call_command("enforce_retention", "--kind", "carts", stdout=out)
+    assert out.getvalue().splitlines() == ["carts: removed 1 (kept 30 days)", "Done; 1 row(s) in all."]
+    assert RetentionRun.objects.get().results == {"carts": 1}
+    assert retention_enforce(dry_run=True).results["carts"] == 0
+    assert retention_enforce(dry_run=True).results["analytics_events"] > 0
+    with pytest.raises(CommandError):
+        call_command("enforce_retention", "--kind", "nope", stdout=StringIO())
 
 
 def test_the_retention_report_in_the_admin(aged, admin_login, user_factory):

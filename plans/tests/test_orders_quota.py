@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from notifications.models import Notification
 from orders.models import Cart, Order
+from orders.services import order_cancel
 from plans.errors import PlanLimitReached
 from plans.models import MonthlyOrders
 from plans.services import order_quota_take, store_plan_set, store_usage
@@ -119,3 +120,20 @@ def test_concurrent_creations_never_pass_a_limit(store, on_plan):
     results = race(*(lambda n=n: product_create(store=store, name=f"P{n}") for n in range(6)))
     assert sum(isinstance(result, PlanLimitReached) for result in results) == 3, results
     assert Product.objects.filter(store=store).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_cancelled_order_does_not_give_its_place_back(api, store, on_plan, make_variant, cart_with):
+    # given: a plan of 2 orders a month, both placed (cash on delivery: processing at once), then cancelled
+    on_plan(store, orders_per_month=2)
+    variant = make_variant(stock=10)
+    for _ in range(2):
+        assert checkout(api, store, cart_with((variant, 1))).status_code == 201
+    for order in Order.objects.filter(store=store):
+        order_cancel(order=order, actor=store.owner)
+    assert set(Order.objects.filter(store=store).values_list("status", flat=True)) == {"cancelled"}
+
+    # then: the month's count is of orders placed: still 2, and the next checkout is refused
+    assert MonthlyOrders.objects.get(store=store).placed == 2
+    assert store_usage(store)["orders_per_month"] == 2
+    refused(checkout(api, store, cart_with((variant, 1))), "orders_per_month", 2, 2)

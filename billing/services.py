@@ -24,13 +24,15 @@ from datetime import UTC, datetime, timedelta
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from auditlog.models import SecurityKind
 from auditlog.security import record_security_event
 from config.api.errors import NotFound, PermissionDenied, ValidationFailed
 from config.celery import task_publish_on_commit
+from config.erasure import scrub
 from config.money import from_minor_units, money_str
 from notifications import events
 from notifications.services import members_notify
@@ -589,3 +591,35 @@ def _invoice_apply(*, subscription_id: int, failed: bool, event_at: datetime, no
             store_plan_set(store=store, plan=subscription.plan, reason="invoice paid")
         return
     subscription.save()
+
+
+# --- privacy --------------------------------------------------------------------------------------------------
+def billing_events_person_erase(*, email: str, names: list[str]) -> int:
+    """Stripe's billing events as stored (raw: an invoice's ``customer_email``, ``customer_name``, address) that
+    mention ``email``: the email, ``names`` and the values of config.erasure.PERSONAL_KEYS become "[erased]" (ids,
+    amounts, statuses stay, for the books and a replay's dedup). In the caller's transaction; returns how many."""
+    if not email:
+        return 0
+    events = BillingEvent.objects.annotate(_payload=Cast("payload", TextField())).filter(
+        Q(_payload__icontains=email) | Q(error__icontains=email))
+    texts = [email, *[name for name in names if name]]
+    changed = 0
+    for event in events.only("pk", "payload", "error"):
+        changed += BillingEvent.objects.filter(pk=event.pk).update(
+            payload=scrub(event.payload, texts=texts, keys=True), error=scrub(event.error, texts=texts))
+    return changed
+
+
+def billing_events_prune(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """The privacy retention kind ``billing_events``: deletes Stripe's billing events settled (processed, ignored,
+    failed) more than BILLING_EVENT_RETENTION_DAYS ago (0: kept); pending ones stay. Their payloads carry the
+    merchant's billing contact (email, name, address). Stripe retries an event for 3 days, and one older than the
+    newest applied changes nothing, so a pruned event's late copy is harmless. Returns how many (dry: would)."""
+    days = settings.BILLING_EVENT_RETENTION_DAYS
+    if not days:
+        return 0
+    settled = BillingEvent.objects.filter(status__in=[E.PROCESSED, E.IGNORED, E.FAILED],
+                                          received_at__lt=(now or timezone.now()) - timedelta(days=days))
+    if dry_run:
+        return settled.count()
+    return settled.delete()[0]

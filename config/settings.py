@@ -295,6 +295,7 @@ for _item in env_list("CONSENT_PURPOSES", ["marketing_email:1", "analytics:1", "
 # (carts-prune, analytics-events-prune, webhook-deliveries-purge) are gone, their settings unchanged.
 WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
 PAYMENT_EVENT_RETENTION_DAYS = env_int("PAYMENT_EVENT_RETENTION_DAYS", 365, minimum=0)
+BILLING_EVENT_RETENTION_DAYS = env_int("BILLING_EVENT_RETENTION_DAYS", 365, minimum=0)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 7 * 365, minimum=0)
 UNVERIFIED_ACCOUNT_RETENTION_DAYS = env_int("UNVERIFIED_ACCOUNT_RETENTION_DAYS", 30, minimum=0)
 # a guest's order keeps its amounts and lines; its buyer's name, email and addresses are erased after this many years

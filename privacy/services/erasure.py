@@ -25,6 +25,7 @@ from analytics.models import Export
 from analytics.services import exports_storage
 from auditlog.security import security_person_erase
 from auditlog.services import actor_describe, audit_person_erase, audit_record
+from billing.services import billing_events_person_erase
 from catalog.services import movements_actor_erase, reviews_of_user_erase
 from config.api.models import IdempotencyKey
 from config.emails import email_enqueue
@@ -109,6 +110,7 @@ def account_erase(*, user: User, requested_by: str = "the customer") -> Erasure:
     counts["data_exports"] = _data_exports_delete(user_id=user.pk)
     counts["mentions"] = _mentions_erase(texts=[email])
     counts["gateway_notifications"] += _gateway_notifications_erase(email=email, names=names)
+    counts["billing_events"] = billing_events_person_erase(email=email, names=[user.name])  # a merchant's contact
     OrderEvent.objects.filter(actor_user_id=user.pk).update(actor_label=DELETED_LABEL)
     movements_actor_erase(user_id=user.pk, label=DELETED_LABEL)
     counts["audit_entries"] = audit_person_erase(texts=[email], user_id=user.pk, label=DELETED_LABEL)

@@ -14,6 +14,7 @@ from accounts.erasure import unverified_accounts_prune
 from analytics.services import events_prune
 from auditlog.security import security_events_prune
 from auditlog.services import audit_entries_prune
+from billing.services import billing_events_prune
 from maker.services import uploads_prune
 from notifications.services import webhook_deliveries_purge
 from orders.services import carts_prune
@@ -45,6 +46,9 @@ KINDS: list[RetentionKind] = [
                   "finished outgoing webhook deliveries (and their attempts) made before", webhook_deliveries_purge),
     RetentionKind("payment_events", "PAYMENT_EVENT_RETENTION_DAYS", "days",
                   "settled inbound payment notifications received before", webhook_events_prune),
+    RetentionKind("billing_events", "BILLING_EVENT_RETENTION_DAYS", "days",
+                  "settled inbound Stripe Billing events (the merchant's billing contact) received before",
+                  billing_events_prune),
     RetentionKind("audit_entries", "AUDIT_RETENTION_DAYS", "days", "audit entries written before",
                   audit_entries_prune),
     RetentionKind("unverified_accounts", "UNVERIFIED_ACCOUNT_RETENTION_DAYS", "days",

@@ -221,3 +221,35 @@ def test_a_merchants_totals_stay_whole_after_erasures(store, bought, user, user_
     client_for(store.owner).post(erase_url(store), {"email": "carol@example.com"}, format="json")
     assert sum(Order.objects.filter(store=store).values_list("total", flat=True)) == total
     assert Order.objects.filter(store=store, customer_name="deleted customer").count() == 2
+
+
+def test_an_erased_account_leaves_no_trace_in_stripe_billing_events(user, user_factory):
+    # given Stripe Billing's events as stored: an invoice that names her (her store's billing contact), and another's
+    from billing.models import BillingEvent
+    from privacy.services.erasure import account_erase
+
+    user.name = "Alice Merchant"
+    user.save(update_fields=["name"])
+    invoice = {"id": "in_1", "object": "invoice", "customer": "cus_1", "customer_email": user.email.upper(),
+               "customer_name": "Alice Merchant", "customer_address": {"line1": "1 Main St", "country": "LY"},
+               "amount_due": 2900, "description": f"Pro plan for Alice Merchant <{user.email}>"}
+    hers = BillingEvent.objects.create(event_id="evt_1", event_type="invoice.payment_failed", status="processed",
+                                       payload={"id": "evt_1", "type": "invoice.payment_failed",
+                                                "data": {"object": invoice}},
+                                       error=f"no subscription for {user.email}")
+    other = {"id": "evt_2", "data": {"object": {"customer_email": "bob@example.com", "customer_name": "Bob"}}}
+    theirs = BillingEvent.objects.create(event_id="evt_2", event_type="invoice.paid", payload=other)
+
+    # when her account is erased
+    erasure = account_erase(user=user)
+
+    # then her email, name and address are gone from the payload and the error; Stripe's ids and amounts stay
+    hers.refresh_from_db()
+    text = json.dumps(hers.payload).lower() + hers.error.lower()
+    assert "alice" not in text and "main st" not in text, text
+    obj = hers.payload["data"]["object"]
+    assert (obj["id"], obj["customer"], obj["amount_due"], hers.status) == ("in_1", "cus_1", 2900, "processed")
+    assert obj["customer_email"] == "[erased]" and obj["description"] == "Pro plan for [erased] <[erased]>"
+    assert erasure.counts["billing_events"] == 1
+    theirs.refresh_from_db()
+    assert theirs.payload == other

@@ -14,6 +14,7 @@ from accounts.models import User
 from analytics.models import Event
 from auditlog.models import AuditLog, AuditLogImmutable, SecurityEvent
 from auditlog.services import audit_person_erase
+from billing.models import BillingEvent
 from maker.models import Upload
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from orders.models import Cart, Order
@@ -26,8 +27,8 @@ from privacy.tasks import retention_enforce_task
 pytestmark = pytest.mark.django_db
 
 LONG_AGO = timedelta(days=7 * 365 + 10)
-KINDS = ["carts", "analytics_events", "webhook_deliveries", "payment_events", "audit_entries", "unverified_accounts",
-         "guest_orders", "data_exports", "security_events", "maker_uploads"]
+KINDS = ["carts", "analytics_events", "webhook_deliveries", "payment_events", "billing_events", "audit_entries",
+         "unverified_accounts", "guest_orders", "data_exports", "security_events", "maker_uploads"]
 
 
 @pytest.fixture
@@ -53,6 +54,9 @@ def aged(store, user_factory, cart_with, make_variant):
         event = WebhookEvent.objects.create(store=store, gateway="kashier", event_id=f"ev{n}", payload={"x": 1},
                                             status=status)
         WebhookEvent.objects.filter(pk=event.pk).update(received_at=when)
+        billing = BillingEvent.objects.create(event_id=f"evt{n}", event_type="invoice.paid", status=status.replace(
+            "held", "pending"), payload={"data": {"object": {"customer_email": "merchant@example.com"}}})
+        BillingEvent.objects.filter(pk=billing.pk).update(received_at=when)
     # accounts: never verified and idle (goes), verified, recent, and unverified but a buyer (all stay)
     for email, verified, when in (("idle@example.com", False, old), ("kept@example.com", True, old),
                                   ("new@example.com", False, recent), ("buyer@example.com", False, old)):
@@ -76,7 +80,7 @@ def test_a_dry_run_prints_what_each_kind_would_remove_and_changes_nothing(aged):
     call_command("enforce_retention", "--dry-run", stdout=out)
     lines = out.getvalue().splitlines()
     expected = {"carts": 1, "analytics_events": 1, "webhook_deliveries": 1, "payment_events": 1,
-                "audit_entries": 1, "unverified_accounts": 1, "guest_orders": 1, "data_exports": 1,
+                "billing_events": 1, "audit_entries": 1, "unverified_accounts": 1, "guest_orders": 1, "data_exports": 1,
                 "security_events": 1, "maker_uploads": 1}
     for kind, count in expected.items():
         assert any(line.startswith(f"{kind}: would remove {count} (") for line in lines), (kind, lines)
@@ -94,7 +98,7 @@ def test_a_real_run_removes_exactly_that_and_a_second_run_nothing(aged):
     # then one of each kind went, the rest is untouched
     assert run.results == dict.fromkeys(KINDS, 1)
     after = _counts()
-    for table in ("carts", "events", "exports", "deliveries", "payment_events", "users", "security"):
+    for table in ("carts", "events", "exports", "deliveries", "payment_events", "billing_events", "users", "security"):
         assert after[table] == counts[table] - 1, table
     # the old audit entry went; the guest order's erasure wrote one (customer.erased)
     assert not AuditLog.objects.filter(created_at__lt=timezone.now() - LONG_AGO + timedelta(days=1)).exists()
@@ -103,6 +107,7 @@ def test_a_real_run_removes_exactly_that_and_a_second_run_nothing(aged):
     assert User.objects.filter(email="buyer@example.com").exists()  # an order keeps the account
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"pending", "failed"}
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"held", "ignored"}
+    assert set(BillingEvent.objects.values_list("status", flat=True)) == {"pending", "ignored"}
     # the old guest order keeps its amounts, the buyer erased; the others are as they were
     assert list(Order.objects.order_by("pk").values_list("total", "tax", "status")) == totals
     old_guest.refresh_from_db()
@@ -184,6 +189,7 @@ def test_the_audit_log_stays_append_only_outside_the_two_rules(store):
 def _counts() -> dict:
     return {"carts": Cart.objects.count(), "events": Event.objects.count(), "audit": AuditLog.objects.count(),
             "exports": DataExport.objects.count(), "deliveries": WebhookDelivery.objects.count(),
-            "payment_events": WebhookEvent.objects.count(), "users": User.objects.count(),
+            "payment_events": WebhookEvent.objects.count(), "billing_events": BillingEvent.objects.count(),
+            "users": User.objects.count(),
             "security": SecurityEvent.objects.count(),
             "orders": list(Order.objects.order_by("pk").values_list("email", flat=True))}

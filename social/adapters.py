@@ -39,7 +39,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def login(self, request, user) -> None:
         request.user = user
-        request.session[services.HANDOFF_SESSION_KEY] = user.pk
+        services.handoff_record(request.session, user=user)
 
     def logout(self, request) -> None:
         request.session.pop(services.HANDOFF_SESSION_KEY, None)

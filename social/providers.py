@@ -85,7 +85,7 @@ def login_complete(request, *, callback_url: str, error: str = "") -> str:
     """Where the browser goes at the end: ``callback_url`` with a one-time code for the user allauth left in the
     session (social.adapters.AccountAdapter.login), or with ``error``. The session is dropped either way: nothing
     of the login stays in a cookie."""
-    user_id = request.session.pop(services.HANDOFF_SESSION_KEY, None)
+    user_id = services.handoff_take(request.session)
     for key in _FLOW_SESSION_KEYS:
         request.session.pop(key, None)
     if request.session.is_empty():
@@ -115,7 +115,7 @@ def token_login(request, provider, *, id_token: str = "", access_token: str = ""
             raise services.refusal(_error_word(exc.code or "")) from exc
         except (SignupClosedException, ImmediateHttpResponse) as exc:
             raise services.refusal(services.INVALID_TOKEN) from exc
-        user_id = request.session.get(services.HANDOFF_SESSION_KEY)
+        user_id = services.handoff_take(request.session)
     user = User.objects.filter(pk=user_id).first() if user_id else None
     if user is None:
         raise services.refusal(services.INVALID_TOKEN)

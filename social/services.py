@@ -29,6 +29,21 @@ ACCOUNT_INACTIVE = "account_inactive"
 INVALID_TOKEN = "invalid_token"
 
 HANDOFF_SESSION_KEY = "social_login_user"
+
+
+def handoff_record(session, *, user: User) -> None:
+    """What a finished allauth login leaves in the session for ``complete`` (or the token flow) to pick up: who, and
+    when."""
+    session[HANDOFF_SESSION_KEY] = {"user": user.pk, "at": time.time()}
+
+
+def handoff_take(session) -> int | None:
+    """The user id a login left in the session, once, if it is fresh (SOCIAL_LOGIN_CODE_SECONDS): a browser that
+    stopped before ``complete`` does not find the login there later."""
+    entry = session.pop(HANDOFF_SESSION_KEY, None)
+    if not isinstance(entry, dict) or time.time() - entry.get("at", 0) > settings.SOCIAL_LOGIN_CODE_SECONDS:
+        return None
+    return entry.get("user")
 _CODE_PREFIX = "social:code:"
 
 

@@ -225,3 +225,19 @@ def test_an_account_without_a_password_is_deleted_with_a_fresh_social_login(user
     assert not person.is_active and person.email != "social@example.com"
     assert not SocialAccount.objects.exists()
     assert User.objects.filter(email="other@example.com").exists()
+
+
+def test_the_end_takes_a_fresh_login_from_the_session_once(client, user, google_and_github):
+    import time
+
+    session = client.session
+    session[services.HANDOFF_SESSION_KEY] = {"user": user.pk, "at": time.time()}
+    session.save()
+    first = client.get("/api/v1/auth/social/complete", {"callback_url": f"{STOREFRONT}/cb"})
+    again = client.get("/api/v1/auth/social/complete", {"callback_url": f"{STOREFRONT}/cb"})
+    assert "code=" in first["Location"] and again["Location"] == f"{STOREFRONT}/cb?error=unknown"
+    stale = client.session
+    stale[services.HANDOFF_SESSION_KEY] = {"user": user.pk, "at": time.time() - 3600}
+    stale.save()
+    late = client.get("/api/v1/auth/social/complete", {"callback_url": f"{STOREFRONT}/cb"})
+    assert late["Location"] == f"{STOREFRONT}/cb?error=unknown"

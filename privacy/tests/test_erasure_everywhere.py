@@ -71,6 +71,13 @@ def test_deleting_an_account_leaves_none_of_the_persons_text_anywhere(store, use
     order = buy(person, person.email, person.name)
     review_create(product=make_variant(store=store).product, user=person, rating=4, title=f"Great {MARKER}",
                   body=f"Ziggy Erasable says {MARKER}")
+    # and signed in with a provider, whose profile allauth keeps (social/)
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount
+
+    SocialAccount.objects.create(user=person, provider="google", uid="ziggy-1",
+                                 extra_data={"email": person.email, "name": person.name, "bio": MARKER})
+    EmailAddress.objects.create(user=person, email=person.email, verified=True, primary=True)
     before = (order.subtotal, order.tax, order.total, list(order.lines.values_list("sku", "quantity", "line_total")))
     assert leftovers(MARKER, person.email, person.name)  # the scan finds them before
     # when the account is erased

@@ -47,7 +47,8 @@ class SubscriptionView(StoreManageView):
         responses=SubscriptionOutput,
         description="Billing on: subscribes the store to the plan through Stripe (a paid plan applies once "
         "Stripe says it is paid; a plan without a price cancels the paid one at the end of "
-        "its period). Billing off: platform superusers only (403 otherwise), applied at once.",
+        "its period). Billing off: platform superusers only (403 otherwise), applied at once. "
+        "409 CONFLICT while another change of the store's subscription is under way.",
     )
     def post(self, request, store):
         data = SubscriptionInput(data=request.data)

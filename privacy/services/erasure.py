@@ -167,6 +167,9 @@ def guest_erase(*, store: Store, email: str, actor=None) -> Erasure:
                                                       email__iexact=email).update(email="")
     counts["mentions"] = _mentions_erase(texts=[email], store=store)
     counts["gateway_notifications"] += _gateway_notifications_erase(email=email, names=names, store=store)
+    # answers kept for a retry with the same Idempotency-Key (a day): a checkout's carries the order with its address
+    IdempotencyKey.objects.annotate(_body=Cast("response_body", TextField())).filter(
+        path__startswith=f"/api/v1/stores/{store.slug}/", _body__icontains=email).delete()
     counts["audit_entries"] = audit_person_erase(texts=[email], store=store)
     audit_record(store=store, actor=actor, action="customer.erased", changes={"kind": ErasureKind.GUEST,
                                                                                "orders": counts["orders"]})

@@ -106,3 +106,24 @@ def test_a_stores_guest_erasure_leaves_none_of_the_guests_text_anywhere(store, b
     assert (order.subtotal, order.tax, order.total,
             list(order.lines.values_list("sku", "quantity", "line_total"))) == before
     guest_erase(store=store, email="gwen.guest@example.com")  # again: nothing left to do, no error
+
+
+def test_a_guests_checkout_answer_kept_for_its_idempotency_key_is_erased_too(store, other_store, cart_with,
+                                                                              make_variant, member_factory):
+    # given a guest's checkout through the API with an Idempotency-Key (its answer, with the address, is kept a day),
+    # in this store and in another
+    address = {"line1": f"3 {MARKER} Rd", "city": "Tripoli", "country": "LY"}
+    for where in (store, other_store):
+        cart = cart_with((make_variant(store=where), 1), store=where)
+        response = APIClient().post(f"/api/v1/stores/{where.slug}/checkout", {
+            "cart": str(cart.pk), "email": "gina.guest@example.com", "customer_name": "Gina Guestly",
+            "shipping_address": address, "payment_method": "cod"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+        assert response.status_code == 201, response.json()
+    from config.api.models import IdempotencyKey
+
+    assert all(MARKER in str(body) for body in IdempotencyKey.objects.values_list("response_body", flat=True))
+    # when this store erases the guest
+    guest_erase(store=store, email="gina.guest@example.com", actor=member_factory(store, "staff"))
+    # then this store's stored answer is gone; the other store's stays (its erasure is its own)
+    assert list(IdempotencyKey.objects.values_list("path", flat=True)) == [
+        f"/api/v1/stores/{other_store.slug}/checkout"]

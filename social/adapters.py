@@ -10,6 +10,8 @@ asks.
   password stops working, ``accounts.services.user_email_claim``). An email the provider does not vouch for never
   reaches an existing account: ``email_not_verified``. No email at all: ``email_required``.
 - allauth sends no email and shows no page or message of its own.
+- The client secret of a provider configured in the admin is kept encrypted (social.models.SocialAppSecret) and put
+  on allauth's app only in memory, when allauth lists the apps.
 """
 
 import logging
@@ -106,6 +108,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if not user.email_verified:
             email_verification_send(user=user)  # ours, as at registration
         return user
+
+    def list_apps(self, request, provider=None, client_id=None):
+        # allauth reads a provider's client secret from the app it gets here (get_app too goes through this): the
+        # admin's are stored encrypted (social.models.SocialAppSecret), allauth's own column left empty
+        apps = super().list_apps(request, provider=provider, client_id=client_id)
+        services.app_secrets_fill(apps)
+        return apps
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None) -> None:
         # allauth's headless part then sends the browser back with ?error=. Logged by kind only: a provider's error

@@ -1,6 +1,7 @@
 """The social login providers of this deployment (allauth's "social applications") and the accounts linked to them,
 for platform superusers only, with unfold's classes. A client secret is written, never shown back (masked as
-``config.fields.mask`` shows secrets); the providers' tokens are not kept (SOCIALACCOUNT_STORE_TOKENS off) and have no
+``config.fields.mask`` shows secrets), and stored encrypted (social.models.SocialAppSecret; allauth's plain column
+stays empty); the providers' tokens are not kept (SOCIALACCOUNT_STORE_TOKENS off) and have no
 page; allauth's own email-address records have none either (the account's email and its verification are
 accounts.User's)."""
 
@@ -13,6 +14,7 @@ from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminSelectWidget, U
 
 from config.fields import mask
 
+from . import services
 from .providers import KINDS
 
 for _model in (SocialApp, SocialAccount, SocialToken, EmailAddress, EmailConfirmation):
@@ -56,8 +58,9 @@ class SocialAppForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and self.instance.secret:
-            self.fields["secret"].help_text = f"Set ({mask(self.instance.secret)}); leave empty to keep it."
+        current = services.app_secret(self.instance) if self.instance.pk else ""
+        if current:
+            self.fields["secret"].help_text = f"Set ({mask(current)}); leave empty to keep it."
 
     def clean(self):
         cleaned = super().clean()
@@ -69,10 +72,17 @@ class SocialAppForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit=True):
-        if not self.cleaned_data.get("secret") and self.instance.pk:
-            self.instance.secret = SocialApp.objects.filter(pk=self.instance.pk).values_list("secret",
-                                                                                            flat=True).first() or ""
-        return super().save(commit=commit)
+        # allauth's column is never written: the secret typed (or, left empty, a plain one found there from before)
+        # goes to the encrypted store once the app is saved (SocialAppAdmin.save_model)
+        self.new_secret = self.cleaned_data.get("secret") or ""
+        if not self.new_secret and self.instance.pk:
+            self.new_secret = SocialApp.objects.filter(pk=self.instance.pk).values_list("secret",
+                                                                                       flat=True).first() or ""
+        self.instance.secret = ""
+        app = super().save(commit=commit)
+        if commit and self.new_secret:
+            services.app_secret_set(app=app, secret=self.new_secret)
+        return app
 
 
 @admin.register(SocialApp)
@@ -83,10 +93,16 @@ class SocialAppAdmin(SuperuserOnly, ModelAdmin):
     form = SocialAppForm
     list_display = ["name", "provider", "provider_id", "client_id", "secret_masked"]
     search_fields = ["name", "provider", "provider_id", "client_id"]
+    list_select_related = ["encrypted_secret"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if form.new_secret:
+            services.app_secret_set(app=obj, secret=form.new_secret)
 
     @admin.display(description="secret")
     def secret_masked(self, obj) -> str:
-        return mask(obj.secret)
+        return mask(services.app_secret(obj))
 
 
 @admin.register(SocialAccount)

@@ -21,6 +21,8 @@ from accounts.models import User
 from accounts.services import AuthResult, user_login_proven, user_proven_check
 from config.api.errors import AlreadyExists, DomainError, ValidationFailed
 
+from .models import SocialAppSecret
+
 # The reasons a provider's answer does not become a login: the redirect flow hands them to the storefront as
 # ?error=<reason>, the token flow answers the error beside each.
 EMAIL_REQUIRED = "email_required"  # the provider gave no email address
@@ -154,6 +156,40 @@ def _code_use(*, code: str, otp: str | None, then, user: User | None = None):
 
 def _code_key(code: str) -> str:
     return _CODE_PREFIX + hashlib.sha256((code or "").encode()).hexdigest()
+
+
+# --- The client secrets of the providers configured in the admin -------------------------------------------------
+
+
+@transaction.atomic
+def app_secret_set(*, app, secret: str) -> None:
+    """Stores a database-configured provider's (allauth SocialApp's) client secret encrypted (SocialAppSecret) and
+    leaves allauth's plain column empty."""
+    SocialAppSecret.objects.update_or_create(app=app, defaults={"secret": secret})
+    if app.secret:
+        type(app).objects.filter(pk=app.pk).update(secret="")
+        app.secret = ""
+
+
+def app_secret(app) -> str:
+    """A database-configured provider's client secret: the encrypted one, else what allauth's column holds (a row
+    written outside the admin since the migration that moved them)."""
+    try:
+        stored = app.encrypted_secret
+    except SocialAppSecret.DoesNotExist:
+        return app.secret
+    return stored.secret or app.secret
+
+
+def app_secrets_fill(apps) -> None:
+    """Puts the decrypted client secret on each database-configured provider of ``apps`` (in memory only, for
+    allauth to use), in one query; those configured in settings are left as they are."""
+    stored_apps = {app.pk: app for app in apps if app.pk is not None}
+    if not stored_apps:
+        return
+    for stored in SocialAppSecret.objects.filter(app_id__in=stored_apps).only("app_id", "secret"):
+        if stored.secret:
+            stored_apps[stored.app_id].secret = stored.secret
 
 
 # --- What privacy needs ---------------------------------------------------------------------------------------

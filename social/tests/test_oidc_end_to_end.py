@@ -4,6 +4,7 @@ headless) → the storefront with a one-time code → this API's JWT pair. No pa
 
 import base64
 import hashlib
+import json
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -146,14 +147,21 @@ def test_two_factor_asks_for_the_code_as_a_password_login_does(social_login, exc
     assert exchange(answer["code"], otp=pyotp.TOTP(bob.totp_secret).now()).status_code == 401  # used
 
 
-def test_a_provider_configured_in_the_admin_works_the_same(social_login, exchange, social_settings, oidc_provider):
-    # given the provider as a social application in the database, not in settings
+def test_a_provider_configured_in_the_admin_works_the_same(social_login, exchange, social_settings, oidc_provider,
+                                                           admin_login, user_factory):
+    # given the provider as a social application in the database, not in settings, saved by a superuser in the
+    # admin: its client secret is stored encrypted, allauth's own column left empty
     social_settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
-    SocialApp.objects.create(provider="openid_connect", provider_id=PROVIDER_ID, name="Local IdP",
-                             client_id=CLIENT_ID, secret=CLIENT_SECRET, settings={"server_url": oidc_provider.issuer})
+    root = user_factory(email="root@example.com", is_superuser=True, is_staff=True)
+    added = admin_login(root).post("/admin/socialaccount/socialapp/add/", {
+        "provider": "openid_connect", "provider_id": PROVIDER_ID, "name": "Local IdP", "client_id": CLIENT_ID,
+        "secret": CLIENT_SECRET, "settings": json.dumps({"server_url": oidc_provider.issuer})})
+    assert added.status_code == 302, added.content.decode()[:2000]
+    app = SocialApp.objects.get(provider_id=PROVIDER_ID)
+    assert app.secret == "" and app.encrypted_secret.secret == CLIENT_SECRET
     # when
     answer, _ = social_login("alice")
-    # then
+    # then (the provider's token endpoint checks the client secret allauth sends)
     assert exchange(answer["code"]).status_code == 200
 
 

@@ -1,13 +1,23 @@
 """Social login without a provider: what is offered, the redirects' guards, the one-time code, the feature switch, the
 admin and what privacy erases and exports. The whole flow against a real provider: test_oidc_end_to_end.py."""
 
+import base64
+import io
+from importlib import import_module
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+from django.apps import apps as django_apps
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
 
+from config.fields import is_current
 from social import services
+from social.models import SocialAppSecret
 
 pytestmark = pytest.mark.django_db
 
@@ -163,11 +173,73 @@ def test_the_admin_masks_a_client_secret_and_keeps_it_when_left_empty(admin_logi
         "settings": '{"server_url": "https://id.example.com"}'})
     assert saved.status_code == 302, saved.content.decode()[:2000]
     app.refresh_from_db()
-    assert app.name == "Keycloak 2" and app.secret == "very-secret-value-1234"
+    # kept, and (a plain one from before) moved to the encrypted store: allauth's column is empty
+    assert app.name == "Keycloak 2" and app.secret == "" and services.app_secret(app) == "very-secret-value-1234"
     refused = client.post("/admin/socialaccount/socialapp/add/", {
         "provider": "openid_connect", "provider_id": "", "name": "x", "client_id": "x", "secret": "s",
         "settings": "{}"})
     assert refused.status_code == 200 and SocialApp.objects.count() == 1
+
+
+def raw_column(table: str, column: str, pk: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+def test_a_client_secret_saved_in_the_admin_is_stored_encrypted_and_allauth_gets_it(admin_login, user_factory, rf):
+    root = user_factory(email="root@example.com", is_superuser=True, is_staff=True)
+    client = admin_login(root)
+    form = {"provider": "openid_connect", "provider_id": "kc", "name": "Keycloak", "client_id": "kc",
+            "secret": "kc-client-secret-5678", "settings": '{"server_url": "https://id.example.com"}'}
+    # when a superuser adds a provider, then changes its secret
+    assert client.post("/admin/socialaccount/socialapp/add/", form).status_code == 302
+    app = SocialApp.objects.get(provider_id="kc")
+    first = raw_column("social_socialappsecret", "secret", app.encrypted_secret.pk)
+    assert client.post(f"/admin/socialaccount/socialapp/{app.pk}/change/",
+                       {**form, "secret": "kc-client-secret-9999"}).status_code == 302
+    # then allauth's column never holds it; the encrypted column holds ciphertext, not the secret
+    assert raw_column("socialaccount_socialapp", "secret", app.pk) == ""
+    stored = raw_column("social_socialappsecret", "secret", app.encrypted_secret.pk)
+    assert stored.startswith("aes256gcm:") and stored != first
+    assert "kc-client-secret" not in stored and "9999" not in stored
+    assert SocialAppSecret.objects.count() == 1
+    # and allauth's provider (the login flows') has the new secret; the listing shows it masked
+    request = rf.get("/")
+    assert get_adapter(request).get_app(request, "kc").secret == "kc-client-secret-9999"
+    listing = client.get("/admin/socialaccount/socialapp/").content.decode()
+    assert "kc-client-secret" not in listing and "••••9999" in listing
+
+
+def test_the_migration_moves_plain_secrets_into_the_encrypted_store():
+    # given a secret allauth kept in plain text (as before the migration), and an app without one
+    legacy = SocialApp.objects.create(provider="github", name="GitHub", client_id="gh", secret="gh-plain-secret-0001")
+    empty = SocialApp.objects.create(provider="google", name="Google", client_id="g", secret="")
+    # when
+    migration = import_module("social.migrations.0002_move_plain_secrets")
+    migration.secrets_encrypt(django_apps, None)
+    # then
+    assert raw_column("socialaccount_socialapp", "secret", legacy.pk) == ""
+    assert "gh-plain-secret" not in raw_column("social_socialappsecret", "secret", legacy.encrypted_secret.pk)
+    assert SocialAppSecret.objects.get(app=legacy).secret == "gh-plain-secret-0001"
+    assert not SocialAppSecret.objects.filter(app=empty).exists()
+    migration.secrets_decrypt(django_apps, None)  # and back
+    assert raw_column("socialaccount_socialapp", "secret", legacy.pk) == "gh-plain-secret-0001"
+    assert not SocialAppSecret.objects.exists()
+
+
+def test_key_rotation_re_encrypts_the_client_secrets(settings, rf):
+    app = SocialApp.objects.create(provider="github", name="GitHub", client_id="gh")
+    services.app_secret_set(app=app, secret="gh-secret-rotated-0002")
+    new_key = base64.b64encode(b"n" * 32).decode()
+    with override_settings(FIELD_ENCRYPTION_KEY=new_key, FIELD_ENCRYPTION_OLD_KEYS=[settings.FIELD_ENCRYPTION_KEY]):
+        out = io.StringIO()
+        call_command("rotate_encryption_key", stdout=out)
+        assert "social.SocialAppSecret.secret: 1 re-encrypted" in out.getvalue()
+        assert is_current(raw_column("social_socialappsecret", "secret", app.encrypted_secret.pk))
+    with override_settings(FIELD_ENCRYPTION_KEY=new_key, FIELD_ENCRYPTION_OLD_KEYS=[]):
+        request = rf.get("/")
+        assert get_adapter(request).get_app(request, "github").secret == "gh-secret-rotated-0002"
 
 
 def test_merchants_do_not_see_the_social_providers(admin_login, store):

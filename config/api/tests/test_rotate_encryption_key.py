@@ -46,7 +46,8 @@ def old_key(settings):
 
 def test_every_encrypted_column_of_every_model_is_found():
     assert {f"{model._meta.label}.{field.name}" for model, field in encrypted_fields()} >= {
-        "accounts.User.totp_secret", "notifications.WebhookEndpoint.secret", "payments.GatewaySetting.secrets"}
+        "accounts.User.totp_secret", "notifications.WebhookEndpoint.secret", "payments.GatewaySetting.secrets",
+        "social.SocialAppSecret.secret"}
 
 
 def test_rotation_re_encrypts_everything_with_the_new_key_and_a_second_run_does_nothing(

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from config.admin_mixins import SuperuserOnlyAdminMixin
 from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import AUDIT_READ
 
@@ -28,7 +29,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
+class SecurityEventAdmin(ReadOnlyAdminMixin, SuperuserOnlyAdminMixin, StoreScopedAdmin):
     """The platform's security log, every store's events and the store-less ones: superusers only, read-only (a
     store reads its own through GET …/security-events). Store-scoped like every admin of store rows, so the
     tenancy rule still holds should members ever be let in."""
@@ -43,12 +44,6 @@ class SecurityEventAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
     fields = readonly_fields
     show_full_result_count = False
     view_permission = AUDIT_READ
-
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
 
     def get_actions(self, request):
         return {}

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from unfold.admin import ModelAdmin
 
+from config.admin_mixins import SuperuserOnlyAdminMixin
 from teams.admin_base import ReadOnlyAdminMixin, StoreScopedAdmin
 from teams.permissions import STORE_MANAGE
 
@@ -29,15 +30,9 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, StoreScopedAdmin):
 
 
 @admin.register(BillingEvent)
-class BillingEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
+class BillingEventAdmin(ReadOnlyAdminMixin, SuperuserOnlyAdminMixin, ModelAdmin):
     """Stripe's billing events as received (platform superusers only)."""
 
     list_display = ["event_type", "event_id", "status", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "event_type"]
     search_fields = ["event_id"]
-
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser

@@ -2,12 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from unfold.admin import ModelAdmin
 
+from config.admin_mixins import SuperuserOnlyAdminMixin
+
 from .models import Plan
 from .services import plan_cache_forget
 
 
 @admin.register(Plan)
-class PlanAdmin(ModelAdmin):
+class PlanAdmin(SuperuserOnlyAdminMixin, ModelAdmin):
     """The plans the platform sells: platform superusers only (merchants read them at GET /api/v1/plans and see
     their store's in the store's page). A plan stores are on cannot be deleted (Store.plan protects it), nor the
     default one (PLAN_DEFAULT); a lower limit deletes nothing (only new creations are refused)."""
@@ -41,22 +43,10 @@ class PlanAdmin(ModelAdmin):
         ("Features", {"fields": ["custom_email_sender", "export_jobs", "analytics_retention_days"]}),
     ]
 
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.code == settings.PLAN_DEFAULT:
             return False
-        return request.user.is_active and request.user.is_superuser
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

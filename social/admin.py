@@ -12,6 +12,7 @@ from django.contrib import admin
 from unfold.admin import ModelAdmin
 from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
+from config.admin_mixins import SuperuserOnlyAdminMixin
 from config.fields import mask
 
 from . import services
@@ -20,23 +21,6 @@ from .providers import KINDS
 for _model in (SocialApp, SocialAccount, SocialToken, EmailAddress, EmailConfirmation):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-
-
-class SuperuserOnly:
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
 
 
 class SocialAppForm(forms.ModelForm):
@@ -86,7 +70,7 @@ class SocialAppForm(forms.ModelForm):
 
 
 @admin.register(SocialApp)
-class SocialAppAdmin(SuperuserOnly, ModelAdmin):
+class SocialAppAdmin(SuperuserOnlyAdminMixin, ModelAdmin):
     """A provider offered at GET /api/v1/auth/social/providers, besides those configured in the environment
     (SOCIAL_GOOGLE_*, SOCIAL_GITHUB_*, SOCIAL_OIDC_*)."""
 
@@ -106,7 +90,7 @@ class SocialAppAdmin(SuperuserOnly, ModelAdmin):
 
 
 @admin.register(SocialAccount)
-class SocialAccountAdmin(SuperuserOnly, ModelAdmin):
+class SocialAccountAdmin(SuperuserOnlyAdminMixin, ModelAdmin):
     """Who is linked to which provider. Read-only; deleting a row unlinks the provider (the account stays)."""
 
     list_display = ["user", "provider", "uid", "date_joined", "last_login"]

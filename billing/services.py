@@ -24,15 +24,14 @@ from datetime import UTC, datetime, timedelta
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, TextField
-from django.db.models.functions import Cast
+from django.db.models import Q
 from django.utils import timezone
 
 from auditlog.models import SecurityKind
 from auditlog.security import record_security_event
 from config.api.errors import NotFound, PermissionDenied, ValidationFailed
 from config.celery import task_publish_on_commit
-from config.erasure import scrub
+from config.erasure import inbound_events_scrub
 from config.money import from_minor_units, money_str
 from notifications import events
 from notifications.services import members_notify
@@ -598,16 +597,7 @@ def billing_events_person_erase(*, email: str, names: list[str]) -> int:
     """Stripe's billing events as stored (raw: an invoice's ``customer_email``, ``customer_name``, address) that
     mention ``email``: the email, ``names`` and the values of config.erasure.PERSONAL_KEYS become "[erased]" (ids,
     amounts, statuses stay, for the books and a replay's dedup). In the caller's transaction; returns how many."""
-    if not email:
-        return 0
-    events = BillingEvent.objects.annotate(_payload=Cast("payload", TextField())).filter(
-        Q(_payload__icontains=email) | Q(error__icontains=email))
-    texts = [email, *[name for name in names if name]]
-    changed = 0
-    for event in events.only("pk", "payload", "error"):
-        changed += BillingEvent.objects.filter(pk=event.pk).update(
-            payload=scrub(event.payload, texts=texts, keys=True), error=scrub(event.error, texts=texts))
-    return changed
+    return inbound_events_scrub(BillingEvent.objects.all(), email=email, names=names)
 
 
 def billing_events_prune(*, now: datetime | None = None, dry_run: bool = False) -> int:

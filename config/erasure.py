@@ -4,6 +4,9 @@ so the audit log's recorder and the privacy app scrub the same way."""
 import re
 from typing import Any
 
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
+
 ERASED = "[erased]"
 # keys whose value is a person's detail wherever they appear in a payload (an order's, an address)
 PERSONAL_KEYS = frozenset({"email", "customer_email", "customer_name", "phone", "shipping_address",
@@ -35,3 +38,20 @@ def _erased(value: Any) -> Any:
     if isinstance(value, str) and value:
         return ERASED
     return value
+
+
+def inbound_events_scrub(events, *, email: str, names: list[str]) -> int:
+    """The stored inbound events among ``events`` (a queryset of a model with a JSON ``payload`` and a text
+    ``error``: a gateway's notifications, Stripe's billing events) that mention ``email``: the email, ``names`` and
+    PERSONAL_KEYS' values become ERASED in the payload and the error; ids, amounts and statuses stay. Returns how
+    many were changed."""
+    if not email:
+        return 0
+    texts = [email, *[name for name in names if name]]
+    matching = events.annotate(_payload=Cast("payload", TextField())).filter(
+        Q(_payload__icontains=email) | Q(error__icontains=email))
+    changed = 0
+    for event in matching.only("pk", "payload", "error"):
+        changed += events.model.objects.filter(pk=event.pk).update(
+            payload=scrub(event.payload, texts=texts, keys=True), error=scrub(event.error, texts=texts))
+    return changed

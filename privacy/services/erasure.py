@@ -29,7 +29,7 @@ from billing.services import billing_events_person_erase
 from catalog.services import movements_actor_erase, reviews_of_user_erase
 from config.api.models import IdempotencyKey
 from config.emails import email_enqueue
-from config.erasure import scrub
+from config.erasure import inbound_events_scrub, scrub
 from maker.services import uploads_of_user_erase
 from notifications.models import Notification, NotificationPreference, WebhookDelivery
 from orders.models import Cart, CouponUse, Order, OrderEvent
@@ -278,16 +278,8 @@ def _gateway_notifications_erase(*, email: str, names: list[str], store: Store |
     """The gateways' notifications that mention ``email`` but are tied to none of the person's payments (one that
     matched no payment, a failed one naming them in its error): the person's details in the raw body (their email,
     ``names``, PERSONAL_KEYS' values) and in the error become "[erased]". Only ``store``'s when given."""
-    events = WebhookEvent.objects.annotate(_payload=Cast("payload", TextField())).filter(
-        Q(_payload__icontains=email) | Q(error__icontains=email))
-    if store is not None:
-        events = events.filter(store=store)
-    texts = [email, *[name for name in names if name]]
-    changed = 0
-    for event in events.only("pk", "payload", "error"):
-        changed += WebhookEvent.objects.filter(pk=event.pk).update(
-            payload=scrub(event.payload, texts=texts, keys=True), error=scrub(event.error, texts=texts))
-    return changed
+    events = WebhookEvent.objects.all() if store is None else WebhookEvent.objects.filter(store=store)
+    return inbound_events_scrub(events, email=email, names=names)
 
 
 def _notification_scrub(note: Notification, *, texts: list[str], keys: bool) -> int:

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.integration.conftest import _database_url
-from tests.integration.test_sqlite_checkout import _serve
+from tests.integration.servers import gunicorn_start, processes_stop
 
 ROOT = Path(settings.BASE_DIR)
 CELERY = ROOT / ".venv" / "bin" / "celery"
@@ -124,7 +124,9 @@ class Servers:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, environment: dict) -> str:
-        process, url = _serve(environment, self.folder / f"server{len(self.processes)}.log")
+        process, url = gunicorn_start(
+            environment, self.folder / f"server{len(self.processes)}.log", "config.wsgi:application", "--workers", "1",
+            "--worker-class", "gthread", "--threads", "4", "--log-level", "info", "--graceful-timeout", "5")
         self.processes.append(process)
         return url
 
@@ -132,14 +134,7 @@ class Servers:
         return (self.folder / f"server{index}.log").read_text()
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        processes_stop(self.processes)
 
 
 # --- Celery -------------------------------------------------------------------------------------------------------

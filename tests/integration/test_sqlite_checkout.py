@@ -6,13 +6,7 @@ against each server. No answer may be a 500 ("database is locked" would be a 503
 lost: the rows in the file are exactly what the 201 answers say.
 """
 
-import json
-import os
-import re
 import sqlite3
-import subprocess
-import sys
-import time
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -24,6 +18,7 @@ from django.conf import settings
 from catalog.models import InventoryMovement, Variant
 from orders.models import Coupon, CouponUse, Order
 from tests.envelopes import data, error
+from tests.integration.servers import gunicorn_start, processes_stop, sqlite_shop
 from tests.races import race
 
 pytestmark = [
@@ -32,10 +27,8 @@ pytestmark = [
                        reason="SQLite-specific; the PostgreSQL races are in orders/tests/test_concurrency.py"),
 ]
 
-ROOT = Path(settings.BASE_DIR)
 SERVERS = 2
 THREADS = 4  # per server process: more writers at once than processes
-START_SECONDS = 30
 ANSWER_SECONDS = 60
 ADDRESS = {"name": "Buyer", "line1": "1 Main St", "city": "Tripoli", "country": "LY"}
 
@@ -86,58 +79,23 @@ def statuses(answers) -> list:
     return [answer.status_code if isinstance(answer, requests.Response) else repr(answer) for answer in answers]
 
 
-def _serve(environment: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", "127.0.0.1:0",
-         "--workers", "1", "--worker-class", "gthread", "--threads", str(THREADS), "--log-level", "info",
-         "--access-logfile", "/dev/null", "--graceful-timeout", "5"],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log.open("w"),
-    )
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log.read_text())
-        if found:
-            url = found.group(1)
-            try:  # the worker imports the app on its first request
-                requests.get(f"{url}/api/health", timeout=START_SECONDS)
-                return process, url
-            except requests.RequestException:
-                pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not start:\n" + log.read_text()[-3000:])
+def serve(environment: dict, log: Path) -> tuple:
+    return gunicorn_start(environment, log, "config.wsgi:application", "--workers", "1", "--worker-class", "gthread",
+                          "--threads", str(THREADS), "--log-level", "info", "--graceful-timeout", "5")
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
     """A migrated, seeded SQLite file and two server processes on it."""
     folder = tmp_path_factory.mktemp("sqlite-checkout")
-    path = folder / "db.sqlite3"
-    environment = {
-        **os.environ, "DATABASE_URL": f"sqlite:///{path}", "REDIS_URL": "", "CELERY_EAGER": "1",
-        "DJANGO_SETTINGS_MODULE": "tests.integration.sqlite_settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=environment,
-                   check=True, capture_output=True)
-    seeded = subprocess.run([sys.executable, "-m", "tests.integration.sqlite_shop"], cwd=ROOT, env=environment,
-                            check=True, capture_output=True, text=True)
-    seed = json.loads(seeded.stdout.strip().splitlines()[-1])
+    environment, seed = sqlite_shop(folder)
     servers = []
     try:
         for index in range(SERVERS):
-            servers.append(_serve(environment, folder / f"server{index}.log"))
-        yield Shop(path, [url for _, url in servers], seed)
+            servers.append(serve(environment, folder / f"server{index}.log"))
+        yield Shop(folder / "db.sqlite3", [url for _, url in servers], seed)
     finally:
-        for process, _ in servers:
-            process.terminate()
-        for process, _ in servers:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        processes_stop([process for process, _ in servers])
 
 
 def table(model) -> str:

@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,7 +28,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.integration.conftest import _database_url
-from tests.integration.servers import gunicorn_start, processes_stop
+from tests.integration.servers import gunicorn_start, processes_stop, wait_for  # noqa: F401 - the fault tests use it from here
 
 ROOT = Path(settings.BASE_DIR)
 CELERY = ROOT / ".venv" / "bin" / "celery"
@@ -54,15 +53,6 @@ def app_name() -> str:
 
 def database_url() -> str:
     return _database_url()
-
-
-def wait_for(predicate, *, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 # --- Redis --------------------------------------------------------------------------------------------------------

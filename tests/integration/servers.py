@@ -1,5 +1,5 @@
-"""Real server processes for the integration tests: a seeded SQLite shop, gunicorn started on a free port, and the
-stop that always follows."""
+"""Real server processes for the integration tests: a seeded SQLite shop, gunicorn started on a free port, the stop
+that always follows, and waiting for what they do."""
 
 import json
 import os
@@ -63,3 +63,13 @@ def processes_stop(processes: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.1):
+    """``predicate()`` once it is truthy, or its last value after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)

@@ -18,6 +18,7 @@ from billing.tasks import billing_event_process_task
 from notifications import events
 from notifications.models import Notification
 from plans.models import Plan
+from tests.integration.servers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -103,13 +104,3 @@ def test_billing_webhooks_are_processed_by_a_real_worker_once(celery_worker, liv
 def worker_runs(output: list[str]) -> int:
     """The billing tasks the worker finished (its log's ``Task … succeeded`` lines)."""
     return sum(1 for line in list(output) if TASK in line and "succeeded" in line)
-
-
-def wait_for(predicate, *, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()

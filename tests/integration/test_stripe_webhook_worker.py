@@ -17,6 +17,7 @@ from notifications.models import Notification
 from orders.models import Order, OrderEvent
 from payments import services
 from payments.models import Payment, WebhookEvent
+from tests.integration.servers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -79,13 +80,3 @@ def test_a_localstripe_webhook_makes_the_worker_mark_the_order_paid_once(
     assert Notification.objects.filter(user=store.owner, store=store, event_type=events.ORDER_PAID).count() == 1
     payment.refresh_from_db()
     assert payment.status == "paid"
-
-
-def wait_for(predicate, *, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()

@@ -10,6 +10,7 @@ from standardwebhooks.webhooks import Webhook
 from notifications import events
 from notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from notifications.services import emit
+from tests.integration.servers import wait_for
 
 pytestmark = [
     pytest.mark.integration, pytest.mark.postgres,
@@ -69,13 +70,3 @@ def test_worker_does_not_retry_a_client_error(celery_worker, receiver, store_fac
     assert [(a.status_code, a.response_excerpt) for a in delivery.attempt_log.all()] == [(400, "bad event")]
     delivery.refresh_from_db()
     assert delivery.attempts == 1 and delivery.next_attempt_at is None
-
-
-def wait_for(predicate, *, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()

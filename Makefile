@@ -36,6 +36,8 @@ install-dev: $(DEV_STAMP)
 run: export DEBUG ?= 1
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: export LIVE_STREAM_URL ?= http://$(HOST):$(STREAM_PORT)/api/v1/stream
+# the admin's live notices open that stream from the admin's own origin (and storefronts from :3000)
+run: export CORS_ALLOWED_ORIGINS ?= http://localhost:3000,http://127.0.0.1:3000,http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

@@ -8,10 +8,12 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
+from django.urls import reverse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
@@ -494,6 +496,9 @@ UNFOLD = {
     "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("teams/favicon.svg")}],
     # the merchant's dashboard on the admin index (templates/admin/index.html)
     "DASHBOARD_CALLBACK": "analytics.admin_dashboard.dashboard_callback",
+    # the live notices (README "Live updates"): where to ask for a ticket, and whether a stream is served here
+    "SCRIPTS": [lambda request: static("live/admin-live.js") + "?" + urlencode(
+        {"ticket": reverse("admin-live-ticket"), "probe": reverse("live-stream") + "?probe=1"})],
 }
 
 # --- Uploads, storage, static -----------------------------------------------

@@ -27,6 +27,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # the admin's live notices (README "Live updates"), before the admin's own catch-all
+    path("admin/", include("live.admin_urls")),
     path("admin/", admin.site.urls),
     path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus; closed: METRICS_TOKEN / METRICS_ALLOWED_IPS
     re_path(r"^api/health/?$", system.HealthView.as_view(), name="health"),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
@@ -44,6 +45,12 @@ async def stream(request):
     global _open_streams
     if request.method != "GET":
         return _refusal("METHOD_NOT_ALLOWED", f"Method {request.method} is not allowed.", 405, Allow="GET")
+    if request.GET.get("probe"):
+        # whether a stream is served at this path (the admin's script asks before it opens one, so that a server
+        # without it costs the page no failed request): always 200, names no one
+        response = JsonResponse({"served": isinstance(request, ASGIRequest) or bool(settings.LIVE_STREAM_URL)})
+        response["Cache-Control"] = "no-store"
+        return response
     if not isinstance(request, ASGIRequest):
         if settings.LIVE_STREAM_URL:
             return HttpResponseRedirect(settings.LIVE_STREAM_URL + (f"?{request.META['QUERY_STRING']}"
@@ -173,7 +180,20 @@ class StreamTicketView(APIView):
             ticket = ticket_issue(user=request.user)
         else:
             raise NotAuthenticated()
-        base = settings.LIVE_STREAM_URL or request.build_absolute_uri("/api/v1/stream")
         return ok({"ticket": ticket, "expires_in": settings.LIVE_TICKET_SECONDS,
-                   "url": f"{base}?{urlencode({'ticket': ticket})}"}, status=201)
+                   "url": _stream_url(request, ticket)}, status=201)
 
+
+def _stream_url(request, ticket: str) -> str:
+    base = settings.LIVE_STREAM_URL or request.build_absolute_uri("/api/v1/stream")
+    return f"{base}?{urlencode({'ticket': ticket})}"
+
+
+@require_POST
+def admin_ticket(request):
+    """POST /admin/live/ticket/ (admin.site.admin_view: a signed-in staff member, CSRF checked): a stream ticket for
+    the admin's live notices (live/static/live/admin-live.js; admin_view answers it never_cache). The stream shows
+    them what live.access does."""
+    ticket = ticket_issue(user=request.user)
+    return JsonResponse({"ticket": ticket, "expires_in": settings.LIVE_TICKET_SECONDS,
+                         "url": _stream_url(request, ticket)}, status=201)

@@ -3,11 +3,12 @@
 Starts the app itself as in production (gunicorn, DEBUG off, WhiteNoise serving the static files) on a free loopback
 port over a throwaway SQLite file migrated and filled by seed_demo (90 days of history). In headless Chromium driven
 by Selenium (chromium-driver), in a 1400 px wide window, it signs in to /admin/ as the demo store's owner and opens
-the dashboard, a product's page and an order's page, then as the platform admin another store's dashboard over 90
-days (the store switcher). It fails on any browser console error, any static file the server did not serve (a 4xx
-under /static/) and any 5xx; the dashboards must draw their charts; the product page must fit the window (the
-document and its variants table scroll no sideways) and its options' rows must add and remove (in a variant added
-on the page too). Screenshots go to docs/screenshots/ (--screenshots DIR).
+the dashboard, a product's page and an order's page (where an order placed meanwhile must show as a live notice,
+through the live stream served by uvicorn beside gunicorn, as `make run` serves it), then as the platform admin
+another store's dashboard over 90 days (the store switcher). It fails on any browser console error, any static file
+the server did not serve (a 4xx under /static/) and any 5xx; the dashboards must draw their charts; the product page
+must fit the window (the document and its variants table scroll no sideways) and its options' rows must add and
+remove (in a variant added on the page too). Screenshots go to docs/screenshots/ (--screenshots DIR).
 
 Chromium and its driver come from the OS packages: missing, they are installed with apt-get when it can (as root);
 where no browser can be had the check is skipped with a message and exits 0, so CI passes on such a machine.
@@ -44,6 +45,25 @@ product = Product.objects.filter(store__slug="alpha", status="published", images
     count=Count("variants")).order_by("-count", "pk").first()
 order = Order.objects.filter(store__slug="alpha", status="processing").order_by("-created_at", "-pk").first()
 print("PAGES", product.pk, order.pk)
+"""
+# A guest's order in the demo store, placed from another process while the admin's order page is open: its
+# live notice must show there (live/static/live/admin-live.js, through uvicorn's stream).
+PLACE_ORDER = """
+from django.db import transaction
+from catalog.models import Variant
+from orders import services
+from orders.models import ShippingMethod
+from stores.models import Store
+store = Store.objects.get(slug="alpha")
+variant = Variant.objects.filter(store=store, product__status="published").order_by("-stock_quantity", "pk")[0]
+with transaction.atomic():
+    cart = services.cart_create(store=store)
+    services.cart_item_add(cart=cart, variant_id=variant.pk, quantity=1)
+    order = services.order_place(store=store, cart=cart, email="live@example.com", customer_name="Live Check",
+                                 shipping_address={"line1": "1 Main St", "city": "Tripoli", "country": "LY"},
+                                 payment_method="cod", shipping_method_id=ShippingMethod.objects.filter(
+                                     store=store, is_active=True).values_list("pk", flat=True).first())
+print("ORDER", order.number)
 """
 # The page is no wider than the window, and the variants table no wider than its box (which would scroll it).
 FITS = """
@@ -215,6 +235,33 @@ class Check:
             self.problems.append(f"{page}: the options' rows did not add or remove as expected: {rows}")
         self.console_errors(page)
 
+    def live_notice(self, page: str, env: dict[str, str]) -> None:
+        """An order placed meanwhile shows as a notice on the open admin page, linking to the order."""
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        wait = WebDriverWait(self.driver, 20)
+        try:
+            wait.until(lambda driver: driver.execute_script(
+                "return document.documentElement.dataset.liveStream === 'open';"))
+        except TimeoutException:
+            self.problems.append(f"{page}: the admin's live stream never opened")
+            return
+        found = [line.split() for line in manage(env, "shell", "-c", PLACE_ORDER).splitlines()]
+        number = next(words for words in found if words[:1] == ["ORDER"])[1]
+        notice = f"[...document.querySelectorAll('#live-notices .live-notice')].find(note => " \
+                 f"note.textContent.includes('#{number}'))"
+        try:
+            wait.until(lambda driver: driver.execute_script(f"return Boolean({notice});"))
+        except TimeoutException:
+            self.problems.append(f"{page}: no live notice of the new order {number}")
+            return
+        href = self.driver.execute_script(f"return {notice}.getAttribute('href');")
+        if not re.fullmatch(r"/admin/orders/order/\d+/change/", href or ""):
+            self.problems.append(f"{page}: the live notice links to {href!r}, not the order's admin page")
+        self.console_errors(page)
+        say(f"{page}: the new order {number} showed as a live notice")
+
     def login(self, email: str) -> None:
         from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.common.by import By
@@ -257,8 +304,10 @@ def run(screenshots: Path) -> int:
         raise Skip("the selenium package is missing (make install)") from exc
     chromium, driver_path = browser_find()
     with tempfile.TemporaryDirectory(prefix="browser-check-") as tmp:
-        workdir, port = Path(tmp), free_port()
+        workdir, port, stream_port = Path(tmp), free_port(), free_port()
         env, base = app_env(workdir, port), f"http://127.0.0.1:{port}"
+        # as `make run`: the live stream on uvicorn beside the WSGI server, which the admin's script opens
+        env.update({"LIVE_STREAM_URL": f"http://127.0.0.1:{stream_port}/api/v1/stream", "CORS_ALLOWED_ORIGINS": base})
         say("migrating and seeding a throwaway SQLite database")
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo")
@@ -269,9 +318,14 @@ def run(screenshots: Path) -> int:
             [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
              "--access-logfile", str(log), "--error-logfile", str(workdir / "error.log")],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stream = subprocess.Popen(
+            [str(Path(PYTHON).parent / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port",
+             str(stream_port), "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "stream.log", "w"))  # noqa: SIM115
         driver = None
         try:
             wait_until_up(f"{base}/admin/login/", server)
+            wait_until_up(f"http://127.0.0.1:{stream_port}/api/v1/stream?probe=1", stream)
             driver = browser_open(chromium, driver_path)
             check = Check(driver, base, screenshots)
             check.login(OWNER)
@@ -283,6 +337,7 @@ def run(screenshots: Path) -> int:
             check.key_value_rows("admin-product")
             check.open("admin-order", f"/admin/orders/order/{order_id}/change/",
                        ready="document.getElementById('order_form')")
+            check.live_notice("admin-order", env)
             # a platform superuser picks any store in the switcher
             check.login(PLATFORM_ADMIN)
             check.open("admin-dashboard-switcher", "/admin/?store=beta&period=90d",
@@ -290,8 +345,9 @@ def run(screenshots: Path) -> int:
         finally:
             if driver is not None:
                 driver.quit()
-            server.terminate()
-            server.wait(timeout=30)
+            for process in (server, stream):
+                process.terminate()
+                process.wait(timeout=30)
         served = server_problems(log)
     for problem in check.problems + served:
         print(f"  FAILED {problem}", flush=True)

@@ -9,6 +9,7 @@ import uuid
 import pytest
 import uvicorn
 from django.db.backends.signals import connection_created
+from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from live.models import LiveEvent
@@ -311,3 +312,18 @@ def test_a_storefront_on_another_allowed_origin_may_open_and_resume_it(server, s
     assert "last-event-id" in preflight["Access-Control-Allow-Headers"]
     stream = streams(server, f"?cart={cart_with().pk}", headers={"Origin": origin, "Last-Event-ID": "0"})
     assert stream.status == 200 and stream.response.getheader("Access-Control-Allow-Origin") == origin
+
+
+def test_the_admins_ticket_opens_a_stream_that_shows_its_orders(server, streams, api, store, make_variant,
+                                                                  cart_with):
+    # given the owner signed in to the admin, whose page's script asks for a ticket (live/static/live/admin-live.js)
+    admin = Client()
+    admin.force_login(store.owner)
+    assert streams(server, "?probe=1").json() == {"served": True}  # the probe, answered by the ASGI server
+    url = admin.post("/admin/live/ticket/").json()["url"]
+    stream = streams(server, url[url.index("?"):])
+    assert stream.status == 200
+    # when an order is placed, then the admin's stream shows it
+    order = checkout(api, store, cart_with((make_variant(), 1)))
+    event = stream.event("order.created")
+    assert (event["data"]["number"], event["data"]["id"]) == (order["number"], order["id"])

@@ -11,6 +11,7 @@ from django.db import connection
 from tests.integration import sqlite_shop, stock_scenario
 from tests.integration import test_sqlite_checkout as checkout
 from tests.integration.conftest import _database_url, _redis_reachable
+from tests.integration.servers import processes_stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -34,16 +35,10 @@ def shop(transactional_db, tmp_path):
     servers = []
     try:
         for index in range(checkout.SERVERS):
-            servers.append(checkout._serve(environment, tmp_path / f"server{index}.log"))
+            servers.append(checkout.serve(environment, tmp_path / f"server{index}.log"))
         yield checkout.Shop(None, [url for _, url in servers], seed)
     finally:
-        for process, _ in servers:
-            process.terminate()
-        for process, _ in servers:
-            try:
-                process.wait(timeout=15)
-            except Exception:
-                process.kill()
+        processes_stop([process for process, _ in servers])
 
 
 def test_the_last_unit_bought_through_one_server_is_out_of_stock_on_the_other(shop):

@@ -9,7 +9,7 @@ import requests
 from django.conf import settings
 
 from live.tests.sse import Stream
-from tests.integration.servers import gunicorn_start, processes_stop, sqlite_shop
+from tests.integration.servers import gunicorn_start, processes_stop, sqlite_shop_file
 
 pytestmark = [
     pytest.mark.integration,
@@ -23,7 +23,7 @@ ADDRESS = {"line1": "1 Main St", "city": "Tripoli", "country": "LY"}
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     folder = tmp_path_factory.mktemp("live-processes")
-    environment, seed = sqlite_shop(folder)
+    environment, seed = sqlite_shop_file(folder)
     started = []
     try:
         started.append(gunicorn_start(environment, folder / "wsgi.log", "config.wsgi:application", "--workers", "2",

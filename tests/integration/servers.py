@@ -16,7 +16,7 @@ ROOT = Path(settings.BASE_DIR)
 START_SECONDS = 60
 
 
-def sqlite_shop(folder: Path) -> tuple[dict, dict]:
+def sqlite_shop_file(folder: Path) -> tuple[dict, dict]:
     """A migrated SQLite file in ``folder`` seeded by tests.integration.sqlite_shop, as the embedded default runs it
     (no Redis, eager Celery). Returns the servers' environment and the seeded ids."""
     environment = {

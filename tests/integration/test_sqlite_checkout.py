@@ -18,7 +18,7 @@ from django.conf import settings
 from catalog.models import InventoryMovement, Variant
 from orders.models import Coupon, CouponUse, Order
 from tests.envelopes import data, error
-from tests.integration.servers import gunicorn_start, processes_stop, sqlite_shop
+from tests.integration.servers import gunicorn_start, processes_stop, sqlite_shop_file
 from tests.races import race
 
 pytestmark = [
@@ -88,7 +88,7 @@ def serve(environment: dict, log: Path) -> tuple:
 def shop(tmp_path_factory):
     """A migrated, seeded SQLite file and two server processes on it."""
     folder = tmp_path_factory.mktemp("sqlite-checkout")
-    environment, seed = sqlite_shop(folder)
+    environment, seed = sqlite_shop_file(folder)
     servers = []
     try:
         for index in range(SERVERS):

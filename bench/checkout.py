@@ -268,6 +268,91 @@ def profile(folder: Path, rounds: int = 150) -> None:
     _write(folder, "profile", {label: totals[label] / whole for label in labels})
 
 
+# --- CPU by process -------------------------------------------------------------------------------------------
+
+
+class CpuMeter:
+    """Seconds of CPU the machine's processes spend while it runs, by kind: the app server (``server_pid`` and its
+    children), PostgreSQL, Redis, this process's children (the load generators) and the whole machine
+    (/proc/stat). Processes are sampled every 0.2 s so that those that start or exit during the run count too."""
+
+    KINDS = ("server", "postgres", "redis", "load generator", "other")
+
+    def __init__(self, server_pid: int | None = None):
+        self.server_pid = server_pid
+        self.first: dict[int, tuple[str, float]] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self.stop = threading.Event()
+
+    def _kind(self, pid: int, comm: str, ppid: int) -> str | None:
+        if self.server_pid and self.server_pid in (pid, ppid):
+            return "server"
+        return {"postgres": "postgres", "redis-server": "redis"}.get(comm)
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        seen = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    head, tail = stat.read().rsplit(")", 1)
+            except OSError:
+                continue
+            fields = tail.split()
+            kind = self._kind(int(entry.name), head.split("(", 1)[1], int(fields[1]))
+            if kind:
+                seen[int(entry.name)] = (kind, (int(fields[11]) + int(fields[12])) / tick)
+        return seen
+
+    @staticmethod
+    def _machine() -> float:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+        return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.last.update(self._sample())
+
+    def __enter__(self):
+        import resource
+
+        self.first = self._sample()
+        self.last = dict(self.first)
+        self.machine = self._machine()
+        self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import resource
+
+        self.stop.set()
+        self.thread.join()
+        self.last.update(self._sample())
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent = dict.fromkeys(self.KINDS, 0.0)
+        for pid, (kind, seconds) in self.last.items():
+            spent[kind] += seconds - self.first.get(pid, (kind, 0.0))[1]
+        spent["load generator"] = (children.ru_utime + children.ru_stime
+                                   - self.children.ru_utime - self.children.ru_stime)
+        machine = self._machine() - self.machine
+        spent["other"] = max(0.0, machine - sum(spent.values()))
+        self.spent = {"machine": machine, **spent}
+
+    def per(self, count: int) -> dict[str, float]:
+        """Milliseconds of CPU per unit of work, by kind, and for the whole machine."""
+        return {kind: seconds * 1000 / count for kind, seconds in self.spent.items()}
+
+    @staticmethod
+    def line(per: dict[str, float]) -> str:
+        return f"{per['machine']:.1f} ms of CPU each: " + ", ".join(
+            f"{kind} {per[kind]:.1f}" for kind in CpuMeter.KINDS if per.get(kind, 0) >= 0.05)
+
+
 # --- drive: buyers over HTTP ----------------------------------------------------------------------------------
 
 
@@ -382,7 +467,8 @@ def drive(folder: Path, url: str, clients: int) -> None:
     carts = sorted((result["index"], result["cart"]) for result in filled if result["cart"])
     checkout_jobs = [(index, cart, seed_data["shipping_method"], "buyer") for index, cart in carts]
     rng.shuffle(checkout_jobs)
-    answers, seconds = _run_phase("checkout", url, base, checkout_jobs, clients)
+    with CpuMeter(int(os.environ.get("BENCH_SERVER_PID") or 0) or None) as cpu:
+        answers, seconds = _run_phase("checkout", url, base, checkout_jobs, clients)
     statuses: dict[str, int] = {}
     for answer in answers:
         name = f"{answer['status']}" + (f" {answer['error']}" if answer["error"] else "")
@@ -406,7 +492,7 @@ def drive(folder: Path, url: str, clients: int) -> None:
         "checkouts_per_second": len(answers) / seconds, "orders_per_second": orders / seconds,
         "latency_ms": latency, "statuses": statuses, "sold_out_at": sold_out_at, "phases": phases,
         "numbers": sorted(answer["number"] for answer in answers if answer["status"] == 201),
-        "end_to_end_orders_per_second": orders / (cart_seconds + seconds),
+        "end_to_end_orders_per_second": orders / (cart_seconds + seconds), "cpu_ms": cpu.per(len(answers)),
     }
     _write(folder, "drive", summary)
     sold_out = (f"the hot product sold out {sold_out_at:.1f} s in (checkouts/s before: {phases['before']:.0f}, "
@@ -414,6 +500,7 @@ def drive(folder: Path, url: str, clients: int) -> None:
     print(f"   checkout: {len(answers)} checkouts in {seconds:.1f} s = {summary['checkouts_per_second']:.0f}/s, "
           f"{orders} orders = {summary['orders_per_second']:.0f} orders/s; p50/p95/p99 "
           f"{latency['p50']:.1f}/{latency['p95']:.1f}/{latency['p99']:.1f} ms; answers {statuses}; {sold_out}")
+    print(f"   checkout CPU: {CpuMeter.line(summary['cpu_ms'])}")
 
 
 def latency(folder: Path, url: str, clients: int, count: int = 300) -> None:
@@ -741,7 +828,7 @@ def floor(folder: Path, clients: int) -> None:
     _FLOOR_SHARES[:] = [(conninfo, templates, jobs[index::processes],
                          clients // processes + (1 if index < clients % processes else 0), start_at)
                         for index in range(processes)]
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+    with CpuMeter() as cpu, ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         outcomes = list(pool.map(_floor_share, range(processes)))
     seconds = max(outcome["ended"] for outcome in outcomes) - start_at
     done = sum(outcome["checkouts"] for outcome in outcomes)
@@ -751,10 +838,12 @@ def floor(folder: Path, clients: int) -> None:
     _write(folder, "floor", {"statements": statements, "transactions": transactions, "checkouts": done,
                              "errors": errors, "seconds": seconds, "per_second": rate, "fraction": fraction,
                              "orders_fraction": run["orders_per_second"] / rate,
+                             "cpu_ms": cpu.per(done),
                              "sql": [step[1] if step[0] == "SQL" else step[0] for step in steps]})
     print(f"   floor: one checkout request = {statements} statements in {transactions} transaction(s); replayed "
           f"{done} times raw through psycopg from {clients} connections in {seconds:.1f} s = {rate:.0f}/s"
           + (f" ({errors} errors, last: {next(o['error'] for o in outcomes if o['error'])})" if errors else ""))
+    print(f"   floor CPU: {CpuMeter.line(cpu.per(done))}")
     print(f"   checkout throughput ÷ floor: {run['checkouts_per_second']:.0f} / {rate:.0f} = {fraction:.0%}")
 
 

@@ -76,7 +76,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 for _ in $(seq $((WORKERS * 4))); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/api/v1/stores/bench/products"; done
-"$PY" -m bench.checkout drive "$OUT" "http://127.0.0.1:$PORT" "$CLIENTS"
+BENCH_SERVER_PID=$SERVER_PID "$PY" -m bench.checkout drive "$OUT" "http://127.0.0.1:$PORT" "$CLIENTS"
 "$PY" -m bench.checkout latency "$OUT" "http://127.0.0.1:$PORT" "$WORKERS"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 if grep -q "Traceback" "$OUT/gunicorn.log"; then echo "   the server logged errors:"; tail -40 "$OUT/gunicorn.log"; fi

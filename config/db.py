@@ -83,3 +83,21 @@ def rows_select(model, where: str, params: list, *, fields: tuple[str, ...] = ()
                 values[index] = step(values[index], column, connection)
         found.append(model.from_db(connection.alias, attnames, values))
     return found
+
+
+def rows_values(sql: str, params: list, fields: tuple) -> list[list]:
+    """The rows of ``sql`` (columns in the order of ``fields``, model fields such as
+    ``Variant._meta.get_field("updated_at")``, for a read that joins tables), each value through its field's
+    converters as the ORM reads it."""
+    key = ("values", fields, connection.vendor)
+    if key not in _SQL:
+        _SQL[key] = [(field.cached_col, _converters(field)) for field in fields]
+    converters = _SQL[key]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [list(row) for row in cursor.fetchall()]
+    for values in rows:
+        for index, (column, steps) in enumerate(converters):
+            for step in steps:
+                values[index] = step(values[index], column, connection)
+    return rows

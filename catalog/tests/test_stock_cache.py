@@ -128,6 +128,47 @@ def test_a_lost_stock_map_makes_pages_misses_not_stale(api, store, product_facto
     assert response.json()["data"][0]["variants"][0]["stock_quantity"] == 2
 
 
+@pytest.mark.usefixtures("any_cache")
+def test_changes_folded_from_the_recent_ones_into_the_map_keep_the_pages_current(
+        api, store, product_factory, settings, monkeypatch, django_capture_on_commit_callbacks):
+    # given a cached list of three products, and a map that folds its recent changes every 4 entries
+    monkeypatch.setattr(catalog_cache, "STOCK_RECENT_MAX", 4)
+    variants = [product_factory(store=store, name=name, stock_quantity=10).variants.get() for name in "ABC"]
+    path = url(store, "products")
+    read(api, path)
+    # when each is adjusted in turn, more changes than the recent ones hold (a variant and its product: 2 each)
+    for round_ in range(3):
+        for variant in variants:
+            adjust(variant, -1, django_capture_on_commit_callbacks)
+            response, queries = read(api, path)
+            # then after every write the page is a hit with what the database says
+            assert (queries, response["X-Cache"]) == (0, "hit"), (round_, variant.pk)
+            assert response.json()["data"] == fresh(api, path, settings)
+    # and the map holds the folded changes (every third write folds: 2 + 2, then 6 > 4), the recent ones none yet
+    found = catalog_cache.cache.get_many(catalog_cache._stock_keys(store.pk))
+    stock, recent = found[catalog_cache._stock_key(store.pk)], found[catalog_cache._recent_key(store.pk)]
+    assert stock[:2] == recent[:2]
+    assert stock[3].keys() == {b"%s%d" % (kind, pk) for variant in variants
+                               for kind, pk in ((b"v", variant.pk), (b"p", variant.product_id))}
+    assert recent[3] == {}
+
+
+def test_lost_recent_changes_make_pages_misses_not_stale(api, store, product_factory,
+                                                         django_capture_on_commit_callbacks):
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    variant = product.variants.get()
+    read(api, url(store, "products"))
+    adjust(variant, -1, django_capture_on_commit_callbacks)
+    assert read(api, url(store, "products"))[0].json()["data"][0]["variants"][0]["available"] == 4
+    # when the recent changes are evicted and the counts change behind the cache's back
+    catalog_cache.cache.delete(catalog_cache._recent_key(store.pk))
+    variant.__class__.objects.filter(pk=variant.pk).update(stock_quantity=2)
+    # then the page is rendered again, not filled from the map without its recent changes
+    response, queries = read(api, url(store, "products"))
+    assert queries > 0
+    assert response.json()["data"][0]["variants"][0]["stock_quantity"] == 2
+
+
 def test_a_stock_map_that_stays_locked_bumps_the_generation(api, store, product_factory, monkeypatch,
                                                             django_capture_on_commit_callbacks):
     product = product_factory(store=store, name="A", stock_quantity=5)

@@ -68,7 +68,7 @@ echo "== one checkout in-process (Django's test client): statements, cost, where
 "$PY" -m bench.checkout profile "$OUT"
 
 echo "== over HTTP: gunicorn with $WORKERS $WORKER_CLASS workers ($THREADS thread(s) each); $CARTS buyers, $CLIENTS at a time"
-"$ROOT/.venv/bin/gunicorn" config.wsgi:application --workers "$WORKERS" --worker-class "$WORKER_CLASS" --threads "$THREADS" \
+"$ROOT/.venv/bin/gunicorn" config.wsgi:application -c config/gunicorn.py --workers "$WORKERS" --worker-class "$WORKER_CLASS" --threads "$THREADS" \
     --bind "127.0.0.1:$PORT" --backlog 2048 --log-level warning --access-logfile /dev/null >"$OUT/gunicorn.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do

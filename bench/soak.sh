@@ -71,7 +71,7 @@ echo "== seed"
 "$PY" -m bench.soak setup "$OUT"
 
 echo "== gunicorn ($WORKERS sync workers), a Celery worker ($CONCURRENCY processes), beat"
-"$ROOT/.venv/bin/gunicorn" config.wsgi:application --workers "$WORKERS" --bind "127.0.0.1:$PORT" --backlog 2048 \
+"$ROOT/.venv/bin/gunicorn" config.wsgi:application -c config/gunicorn.py --workers "$WORKERS" --bind "127.0.0.1:$PORT" --backlog 2048 \
     --timeout 30 --log-level warning --access-logfile /dev/null >"$OUT/gunicorn.log" 2>&1 &
 GUNICORN=$!; PIDS+=("$GUNICORN")
 "$ROOT/.venv/bin/celery" -A config worker --concurrency "$CONCURRENCY" --queues "$PREFIX" --loglevel WARNING \

@@ -89,7 +89,7 @@ declare -A OWN_FLOORS=(
 )
 
 serve() {  # serve <env assignments...>
-    env "$@" "$ROOT/.venv/bin/gunicorn" config.wsgi:application --workers 2 --worker-class sync \
+    env "$@" "$ROOT/.venv/bin/gunicorn" config.wsgi:application -c config/gunicorn.py --workers 2 --worker-class sync \
         --bind "127.0.0.1:$PORT" --log-level warning --access-logfile /dev/null >>"$OUT/gunicorn.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do

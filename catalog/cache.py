@@ -583,7 +583,15 @@ def _stock_publish_locked(store_id: int, variant_ids: tuple, flipped: bool) -> N
         _bump(store_id)
         return
     try:
-        _stock_map_write(store_id, variant_ids, flipped, lambda: cache.get(lock) == token)
+        found = cache.get_many([_generation_key(store_id), _recent_key(store_id)])
+        update = _stock_map_update(store_id, variant_ids, flipped, found.get(_generation_key(store_id)),
+                                   found.get(_recent_key(store_id)))
+        if update is _TOO_BIG or (update and cache.get(lock) != token):  # the lock expired: another writer may be in
+            _bump(store_id)
+        elif update:
+            recent, stock = update  # the map first: a reader between the two writes sees the folded changes twice
+            cache.set_many({**({_stock_key(store_id): stock} if stock else {}), _recent_key(store_id): recent},
+                           timeout=None)
     finally:
         if cache.get(lock) == token:
             cache.delete(lock)
@@ -600,22 +608,26 @@ def _lock_take(lock: str, token: str) -> bool:
     return True
 
 
-# Redis scripts of the hand-over, one round trip each. _TAKE (keys: pending set, lock, generation; args: token,
-# lock seconds, pending seconds, changes): nothing when the store has no generation (no page cached: nothing to
-# update); else the changes join the pending set and the lock is tried once: [1, every pending change] to its new
-# holder, [0, the lock's value] to a publisher that found it taken. _NEXT (keys: pending set, lock; args: token,
-# lock seconds), after the holder's write: [1, the changes added meanwhile], the lock kept, or nothing and the lock
-# released (nothing either if the lock expired under the holder: the next publisher takes what is pending).
+# Redis scripts of the hand-over, one round trip each. Keys: pending set, lock, generation, recent changes, map.
+# _TAKE (args: token, lock seconds, pending seconds, changes): nothing when the store has no generation (no page
+# cached: nothing to update); else the changes join the pending set and the lock is tried once: [1, every pending
+# change, the generation, the recent changes] to its new holder, [0, the lock's value] to a publisher that found it
+# taken. _WRITE (args: token, lock seconds, recent changes, map: each empty when unchanged), the holder's write:
+# nothing written and [-1] if the lock expired under the holder (the next publisher takes what is pending); else
+# the write, then [1, the changes added meanwhile, the generation, the recent changes] with the lock kept, or [0]
+# and the lock released.
 _TAKE = """if redis.call('exists', KEYS[3]) == 0 then return {-1} end
 redis.call('sadd', KEYS[1], unpack(ARGV, 4))
 redis.call('expire', KEYS[1], ARGV[3])
 if redis.call('set', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then
     local changes = redis.call('smembers', KEYS[1])
     redis.call('del', KEYS[1])
-    return {1, changes}
+    return {1, changes, redis.call('get', KEYS[3]), redis.call('get', KEYS[4])}
 end
 return {0, redis.call('get', KEYS[2])}"""
-_NEXT = """if redis.call('get', KEYS[2]) ~= ARGV[1] then return {0} end
+_WRITE = """if redis.call('get', KEYS[2]) ~= ARGV[1] then return {-1} end
+if ARGV[4] ~= '' then redis.call('set', KEYS[5], ARGV[4]) end
+if ARGV[3] ~= '' then redis.call('set', KEYS[4], ARGV[3]) end
 if redis.call('scard', KEYS[1]) == 0 then
     redis.call('del', KEYS[2])
     return {0}
@@ -623,32 +635,38 @@ end
 redis.call('expire', KEYS[2], ARGV[2])
 local changes = redis.call('smembers', KEYS[1])
 redis.call('del', KEYS[1])
-return {1, changes}"""
+return {1, changes, redis.call('get', KEYS[3]), redis.call('get', KEYS[4])}"""
 
 
 def _stock_hand_over(client, store_id: int, variant_ids: tuple, flipped: bool) -> None:
     """With Redis, the store's publishers never wait for each other (under checkouts all of them publish to the
     same store: waiting for the lock in turn halved checkout throughput, bench/checkout.sh). Each adds its changes
-    to the store's pending set and tries the lock once (_TAKE). The one that gets it writes everything pending,
-    then takes what was added meanwhile (_NEXT) until nothing is left; one that finds the lock taken leaves its
+    to the store's pending set and tries the lock once (_TAKE). The one that gets it writes everything pending and
+    takes what was added meanwhile (_WRITE) until nothing is left; one that finds the lock taken leaves its
     changes to the holder and answers. A lock held longer than STOCK_LOCK_WAIT_SECONDS (a writer stuck or dead)
-    bumps the generation, as the locked path does."""
-    keys = [cache.make_key(f"catalog:stockpending:{store_id}"), cache.make_key(f"catalog:stocklock:{store_id}")]
+    bumps the generation, as the locked path does. Two round trips for a publication that finds the lock free."""
+    keys = [cache.make_key(name) for name in (f"catalog:stockpending:{store_id}", f"catalog:stocklock:{store_id}",
+                                              _generation_key(store_id), _recent_key(store_id), _stock_key(store_id))]
     token = b"%.6f:%s" % (time.time(), uuid.uuid4().hex.encode())
     members = [b"%d" % pk for pk in variant_ids] + ([b"flip"] if flipped else [])
-    answer = client.register_script(_TAKE)(keys=[*keys, cache.make_key(_generation_key(store_id))],
-                                           args=[token, STOCK_LOCK_SECONDS, page_seconds() + STOCK_SLACK_SECONDS,
-                                                 *members])
+    answer = client.register_script(_TAKE)(keys=keys, args=[token, STOCK_LOCK_SECONDS,
+                                                            page_seconds() + STOCK_SLACK_SECONDS, *members])
     if answer[0] == 0 and _lock_age(answer[1]) > STOCK_LOCK_WAIT_SECONDS:
         logger.warning("catalog cache: the stock map of store %s stayed locked; bumping its generation", store_id)
         _bump(store_id)
-    following = client.register_script(_NEXT)
+    write, decode, encode = client.register_script(_WRITE), cache.client.decode, cache.client.encode
     while answer[0] == 1:
-        changes = answer[1]
+        _, changes, current, recent = answer
         ids = tuple(sorted(int(member) for member in changes if member != b"flip"))
         # should this raise, _stock_publish bumps the generation, and the lock expires after STOCK_LOCK_SECONDS
-        _stock_map_write(store_id, ids, b"flip" in changes, lambda: client.get(keys[1]) == token)
-        answer = following(keys=keys, args=[token, STOCK_LOCK_SECONDS])
+        update = _stock_map_update(store_id, ids, b"flip" in changes, None if current is None else decode(current),
+                                   None if recent is None else decode(recent))
+        if update is _TOO_BIG:
+            _bump(store_id)
+        values = [b"" if value is None else encode(value) for value in update or (None, None)]
+        answer = write(keys=keys, args=[token, STOCK_LOCK_SECONDS, *values])
+        if answer[0] == -1:  # the lock expired under us (another writer may be in): nothing was written
+            _bump(store_id)
 
 
 def _lock_age(holder: bytes | None) -> float:
@@ -658,28 +676,26 @@ def _lock_age(holder: bytes | None) -> float:
         return float("inf")  # not a lock this code wrote
 
 
-def _stock_map_write(store_id: int, variant_ids: tuple, flipped: bool, still_locked) -> None:
-    """Under the lock: the variants read from the database as committed (so of two writers the later one writes the
-    later counts, whatever the order their changes committed in) and written into the map unless the lock expired
-    meanwhile (``still_locked()``).
+_TOO_BIG = ()  # _stock_map_update's answer when the map would carry too many changes: bump the generation
+
+
+def _stock_map_update(store_id: int, variant_ids: tuple, flipped: bool, current, recent) -> tuple | None:
+    """Under the lock, from the generation and the recent changes as read: the variants read from the database as
+    committed (so of two writers the later one writes the later counts, whatever the order their changes committed
+    in), and what to write: (recent changes, map or None when the map is unchanged); None when the store has no
+    generation (nothing cached: the next reader starts a fresh one); _TOO_BIG when the map would pass
+    STOCK_MAP_MAX.
 
     The map is two keys: the map itself and its recent changes (each with the generation, epoch and flip stamp).
-    A write reads and rewrites the small one only; once it holds STOCK_RECENT_MAX changes they are folded into the
-    map, both keys in one write. Readers take both in one ``get_many`` and lay the recent changes over the map.
-    Rewriting the whole map on every write cost 3 ms of CPU per checkout once it held 1,800 changes
-    (bench/checkout.sh, 7 Dec)."""
-    found = cache.get_many([_generation_key(store_id), _recent_key(store_id)])
-    current, recent = found.get(_generation_key(store_id)), found.get(_recent_key(store_id))
-    if current is None:  # nothing is cached under a generation: the next reader starts a fresh one
-        return
+    A write rewrites the small one only; once it holds STOCK_RECENT_MAX changes they are folded into the map, both
+    keys in one write. Readers take both in one ``get_many`` and lay the recent changes over the map. Rewriting the
+    whole map on every write cost 3 ms of CPU per checkout once it held 1,800 changes (bench/checkout.sh, 7 Dec)."""
+    if current is None:
+        return None
     added = _stock_entries(store_id, variant_ids)
     if recent is not None and recent[0] == current and len(recent[3]) + len(added) <= STOCK_RECENT_MAX:
-        if not still_locked():
-            _bump(store_id)
-            return
         flip = _fresh_generation() if flipped else recent[2]
-        cache.set(_recent_key(store_id), (current, recent[1], flip, {**recent[3], **added}), timeout=None)
-        return
+        return (current, recent[1], flip, {**recent[3], **added}), None
     stock = cache.get(_stock_key(store_id))
     if stock is None or recent is None or stock[0] != current or recent[:2] != stock[:2]:
         # no map for this generation (evicted, or overwritten by a writer that lost a race with a bump): a new
@@ -692,14 +708,9 @@ def _stock_map_write(store_id: int, variant_ids: tuple, flipped: bool, still_loc
         changed = {ident: item for ident, item in (stock[3] | recent[3]).items() if item[0] >= horizon} | added
     if flipped:
         flip = _fresh_generation()
-    if len(changed) > STOCK_MAP_MAX or not still_locked():
-        # too many changes to carry on every read, or the lock expired under us (another writer may be in)
-        _bump(store_id)
-        return
-    # the map first: a database cache writes one key after the other, and a reader in between sees the folded
-    # changes twice (the same values), never neither
-    cache.set_many({_stock_key(store_id): (current, epoch, flip, changed),
-                    _recent_key(store_id): (current, epoch, flip, {})}, timeout=None)
+    if len(changed) > STOCK_MAP_MAX:  # too many changes to carry on every read
+        return _TOO_BIG
+    return (current, epoch, flip, {}), (current, epoch, flip, changed)
 
 
 def _stock_entries(store_id: int, variant_ids: tuple) -> dict:

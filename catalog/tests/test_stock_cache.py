@@ -259,16 +259,16 @@ def test_a_publisher_finding_the_map_locked_leaves_its_change_to_the_holder(api,
     b_variant = b.variants.get()
     stock_adjust(variant=b_variant, delta=-5)  # its publication is the one made below
     catalog_cache._pending.changes = {}
-    written, write = [], catalog_cache._stock_map_write
+    written, update = [], catalog_cache._stock_map_update
 
-    def writing(store_id, ids, flipped, still_locked):
+    def updating(store_id, ids, flipped, current, recent):
         written.append(ids)
         if len(written) == 1:  # B's publisher comes while A's holds the lock: it leaves at once
             catalog_cache._stock_publish(store.pk, (b_variant.pk,), True)
             assert len(written) == 1
-        write(store_id, ids, flipped, still_locked)
+        return update(store_id, ids, flipped, current, recent)
 
-    monkeypatch.setattr(catalog_cache, "_stock_map_write", writing)
+    monkeypatch.setattr(catalog_cache, "_stock_map_update", updating)
     # when A sells out
     adjust(a.variants.get(), -5, django_capture_on_commit_callbacks)
     # then A's holder wrote B's change too, after its own, and the page is still a hit showing both sold out
@@ -278,6 +278,25 @@ def test_a_publisher_finding_the_map_locked_leaves_its_change_to_the_holder(api,
     assert queries == 0
     assert [product["in_stock"] for product in response.json()["data"]] == [False, False]
     assert not redis.exists(catalog_cache.cache.make_key(f"catalog:stocklock:{store.pk}"))
+
+
+def test_a_holder_whose_lock_expired_writes_nothing_and_bumps_the_generation(
+        api, store, product_factory, redis, monkeypatch, django_capture_on_commit_callbacks):
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    read(api, url(store, "products"))
+    before = catalog_cache.generation(store.pk)
+    update = catalog_cache._stock_map_update
+
+    def slow(*args):  # the holder's lock expires while it reads the database
+        redis.delete(catalog_cache.cache.make_key(f"catalog:stocklock:{store.pk}"))
+        return update(*args)
+
+    monkeypatch.setattr(catalog_cache, "_stock_map_update", slow)
+    adjust(product.variants.get(), -5, django_capture_on_commit_callbacks)
+    # then it does not write (another writer may hold the lock now): the pages go instead, never stale
+    assert catalog_cache.generation(store.pk) != before
+    response, queries = read(api, url(store, "products"))
+    assert queries > 0 and response.json()["data"][0]["in_stock"] is False
 
 
 def test_a_map_locked_by_a_stuck_writer_bumps_the_generation(api, store, product_factory, redis,

@@ -13,6 +13,20 @@ from django.db import connection
 _SQL: dict[tuple, tuple] = {}
 
 
+def statement_cursor():
+    """A cursor of ``connection`` for the hot path's statements, kept for the connection's life: a new cursor per
+    statement (Django's wrapper and psycopg's cursor with its adapters) cost about 20 µs of CPU each time on the
+    2-core machine, and a checkout sends 20 statements (docs/PERFORMANCE.md "Checkout"). Use it without ``with``
+    (that would close it). A new one once the connection is reopened, or when queries start or stop being logged
+    (DEBUG, the tests' query counts). Execute wrappers apply as to any cursor."""
+    kept, logged = getattr(connection, "kept_cursor", None), connection.queries_logged
+    if kept is not None and kept[0] is connection.connection and kept[1] == logged:
+        return kept[2]
+    cursor = connection.cursor()
+    connection.kept_cursor = (connection.connection, logged, cursor)
+    return cursor
+
+
 def _converters(field) -> list:
     column = field.cached_col
     return [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]
@@ -33,10 +47,10 @@ def _insert(objs: list, skip_conflict: bool) -> list:
                      f"VALUES {', '.join([row] * len(objs))}{' ON CONFLICT DO NOTHING' if skip_conflict else ''}"
                      f" {returning}", fields)
     sql, fields = _SQL[key]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(field.pre_save(obj, True), connection)
-                             for obj in objs for field in fields])
-        ids = [row[0] for row in cursor.fetchall()]
+    cursor = statement_cursor()
+    cursor.execute(sql, [field.get_db_prep_save(field.pre_save(obj, True), connection)
+                         for obj in objs for field in fields])
+    ids = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, ids, strict=False):  # in the order of VALUES, as bulk_create relies on too
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias
@@ -72,9 +86,9 @@ def rows_select(model, where: str, params: list, *, fields: tuple[str, ...] = ()
                      f"WHERE {where}", [field.attname for field in chosen],
                      [(field.cached_col, _converters(field)) for field in chosen])
     sql, attnames, converters = _SQL[key]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    cursor = statement_cursor()
+    cursor.execute(sql, params)
+    rows = cursor.fetchall()
     found = []
     for row in rows:
         values = list(row)
@@ -93,9 +107,9 @@ def rows_values(sql: str, params: list, fields: tuple) -> list[list]:
     if key not in _SQL:
         _SQL[key] = [(field.cached_col, _converters(field)) for field in fields]
     converters = _SQL[key]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [list(row) for row in cursor.fetchall()]
+    cursor = statement_cursor()
+    cursor.execute(sql, params)
+    rows = [list(row) for row in cursor.fetchall()]
     for values in rows:
         for index, (column, steps) in enumerate(converters):
             for step in steps:

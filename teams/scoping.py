@@ -28,6 +28,7 @@ from rest_framework.permissions import SAFE_METHODS
 from auditlog.models import SecurityKind
 from auditlog.security import record_security_event
 from config.api.errors import NotFound
+from config.db import statement_cursor
 from features.flags import is_enabled
 from stores.models import Store
 from teams.permissions import STORE_MANAGE
@@ -46,9 +47,9 @@ def store_by_slug(slug) -> Store | None:
     if not isinstance(slug, str) or "\x00" in slug:  # PostgreSQL text cannot hold NUL: no such store
         return None
     sql, attnames = _store_select()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [slug])
-        row = cursor.fetchone()
+    cursor = statement_cursor()
+    cursor.execute(sql, [slug])
+    row = cursor.fetchone()
     return None if row is None else Store.from_db(connection.alias, attnames, row)
 
 

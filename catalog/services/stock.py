@@ -17,6 +17,7 @@ from django.db.models import Case, F, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from auditlog.services import actor_describe
+from config.db import statement_cursor
 from notifications import events
 
 from ..cache import catalog_stock_changed
@@ -194,13 +195,13 @@ def _reserve_lock(*, store, ids: list[int]) -> list[Variant]:
     cost. Each variant's ``product`` is an unsaved stand-in carrying its id, name and ``store``."""
     variants, products = Variant._meta.db_table, Product._meta.db_table
     lock = " FOR UPDATE OF v" if connection.features.has_select_for_update_of else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT v.id, v.product_id, v.sku, v.name, v.stock_quantity, v.reserved, v.track_inventory, "
-            f"v.allow_backorder, p.name FROM {variants} v INNER JOIN {products} p ON p.id = v.product_id "
-            f"WHERE v.store_id = %s AND v.id IN ({', '.join(['%s'] * len(ids))}) ORDER BY v.id{lock}",
-            [store.pk, *ids])
-        rows = cursor.fetchall()
+    cursor = statement_cursor()
+    cursor.execute(
+        f"SELECT v.id, v.product_id, v.sku, v.name, v.stock_quantity, v.reserved, v.track_inventory, "
+        f"v.allow_backorder, p.name FROM {variants} v INNER JOIN {products} p ON p.id = v.product_id "
+        f"WHERE v.store_id = %s AND v.id IN ({', '.join(['%s'] * len(ids))}) ORDER BY v.id{lock}",
+        [store.pk, *ids])
+    rows = cursor.fetchall()
     locked = []
     for pk, product_id, sku, name, on_hand, reserved, track, backorder, product_name in rows:
         variant = Variant(pk=pk, store_id=store.pk, product_id=product_id, sku=sku, name=name,
@@ -220,20 +221,20 @@ def _reserve_write(*, store, order, wanted: dict[int, int], variants: list[Varia
     now = timezone.now()
     if connection.vendor == "postgresql":
         ids = [variant.pk for variant in variants]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH wanted (id, quantity) AS (SELECT * FROM unnest(%s::bigint[], %s::integer[])), "
-                f"grown AS (UPDATE {Variant._meta.db_table} AS v SET reserved = v.reserved + wanted.quantity, "
-                f"updated_at = %s FROM wanted WHERE v.id = wanted.id "
-                f"AND (v.allow_backorder OR v.stock_quantity - v.reserved >= wanted.quantity) "
-                f"RETURNING v.id, wanted.quantity) "
-                f"INSERT INTO {InventoryMovement._meta.db_table} (store_id, variant_id, reason, quantity_delta, "
-                f"reserved_delta, note, actor_user_id, actor_label, actor_id, order_id, created_at) "
-                f"SELECT %s, id, %s, 0, quantity, '', %s, %s, %s, %s, %s FROM grown ORDER BY id",
-                [ids, [wanted[pk] for pk in ids], now, store.pk, MovementReason.RESERVE.value,
-                 actor_user.pk if actor_user is not None else None, actor_label[:255], actor_id[:64], order.pk,
-                 now])
-            return cursor.rowcount
+        cursor = statement_cursor()
+        cursor.execute(
+            f"WITH wanted (id, quantity) AS (SELECT * FROM unnest(%s::bigint[], %s::integer[])), "
+            f"grown AS (UPDATE {Variant._meta.db_table} AS v SET reserved = v.reserved + wanted.quantity, "
+            f"updated_at = %s FROM wanted WHERE v.id = wanted.id "
+            f"AND (v.allow_backorder OR v.stock_quantity - v.reserved >= wanted.quantity) "
+            f"RETURNING v.id, wanted.quantity) "
+            f"INSERT INTO {InventoryMovement._meta.db_table} (store_id, variant_id, reason, quantity_delta, "
+            f"reserved_delta, note, actor_user_id, actor_label, actor_id, order_id, created_at) "
+            f"SELECT %s, id, %s, 0, quantity, '', %s, %s, %s, %s, %s FROM grown ORDER BY id",
+            [ids, [wanted[pk] for pk in ids], now, store.pk, MovementReason.RESERVE.value,
+             actor_user.pk if actor_user is not None else None, actor_label[:255], actor_id[:64], order.pk,
+             now])
+        return cursor.rowcount
     condition = Q()
     for variant in variants:
         condition |= Q(pk=variant.pk) & (Q(allow_backorder=True)

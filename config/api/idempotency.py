@@ -48,6 +48,8 @@ from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder as AnswerEncoder  # the one the renderer writes with
 
+from config.db import statement_cursor
+
 from .errors import DomainError, IdempotencyConflict, ValidationFailed
 from .models import IdempotencyKey
 
@@ -121,13 +123,13 @@ def _key_insert(*, fields: dict, request_hash: str) -> int | None:
     transaction is inserting makes it wait for that transaction's end."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(name) for name in ("key", "owner", "method", "path", "request_hash", "created_at"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(IdempotencyKey._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT DO NOTHING RETURNING {quote('id')}",
-            [fields["key"], fields["owner"], fields["method"], fields["path"], request_hash,
-             connection.ops.adapt_datetimefield_value(timezone.now())])
-        row = cursor.fetchone()
+    cursor = statement_cursor()
+    cursor.execute(
+        f"INSERT INTO {quote(IdempotencyKey._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT DO NOTHING RETURNING {quote('id')}",
+        [fields["key"], fields["owner"], fields["method"], fields["path"], request_hash,
+         connection.ops.adapt_datetimefield_value(timezone.now())])
+    row = cursor.fetchone()
     return row[0] if row else None
 
 
@@ -178,7 +180,7 @@ def idempotency_answer_store(record_id: int | None, response: Response) -> None:
     body = json.dumps({"enveloped": getattr(response, "enveloped", False), "data": response.data,
                        "message": getattr(response, "message", None)}, cls=AnswerEncoder)
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {quote(IdempotencyKey._meta.db_table)} SET {quote('response_status')} = %s, "
-                       f"{quote('response_body')} = %s WHERE {quote('id')} = %s",
-                       [response.status_code, body, record_id])
+    cursor = statement_cursor()
+    cursor.execute(f"UPDATE {quote(IdempotencyKey._meta.db_table)} SET {quote('response_status')} = %s, "
+                   f"{quote('response_body')} = %s WHERE {quote('id')} = %s",
+                   [response.status_code, body, record_id])

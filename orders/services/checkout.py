@@ -13,7 +13,7 @@ from django.utils import timezone
 from catalog.models import Product, Variant
 from catalog.services import stock_reserve
 from config.api.errors import NotFound, ValidationFailed
-from config.db import row_insert, rows_insert, rows_select
+from config.db import row_insert, rows_insert, rows_select, statement_cursor
 from features.flags import is_enabled
 from notifications import events
 from plans.services import order_quota_take
@@ -140,21 +140,21 @@ def _cart_locked(cart_id) -> tuple[Cart | None, list[CartLine]]:
     and the ORM's select_related reads cost several times their SQL. Values go through the fields' own
     converters, as the ORM's do."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, store_id, user_id, coupon_id, coupon_code FROM {Cart._meta.db_table} "
-                       f"WHERE id = %s{lock}", [Cart._meta.pk.get_db_prep_value(cart_id, connection)])
-        row = cursor.fetchone()
-        if row is None:
-            return None, []
-        cart = Cart.from_db(connection.alias, ["id", "store_id", "user_id", "coupon_id", "coupon_code"],
-                            [_converted(Cart, "id", row[0]), *row[1:]])
-        cursor.execute(
-            f"SELECT l.id, l.variant_id, l.name, l.quantity, l.reference, l.unit_price, v.product_id, v.sku, v.name, "
-            f"v.price, v.options, p.name, p.status FROM {CartLine._meta.db_table} l "
-            f"LEFT JOIN {Variant._meta.db_table} v ON v.id = l.variant_id "
-            f"LEFT JOIN {Product._meta.db_table} p ON p.id = v.product_id WHERE l.cart_id = %s ORDER BY l.variant_id",
-            [Cart._meta.pk.get_db_prep_value(cart.pk, connection)])
-        rows = cursor.fetchall()
+    cursor = statement_cursor()
+    cursor.execute(f"SELECT id, store_id, user_id, coupon_id, coupon_code FROM {Cart._meta.db_table} "
+                   f"WHERE id = %s{lock}", [Cart._meta.pk.get_db_prep_value(cart_id, connection)])
+    row = cursor.fetchone()
+    if row is None:
+        return None, []
+    cart = Cart.from_db(connection.alias, ["id", "store_id", "user_id", "coupon_id", "coupon_code"],
+                        [_converted(Cart, "id", row[0]), *row[1:]])
+    cursor.execute(
+        f"SELECT l.id, l.variant_id, l.name, l.quantity, l.reference, l.unit_price, v.product_id, v.sku, v.name, "
+        f"v.price, v.options, p.name, p.status FROM {CartLine._meta.db_table} l "
+        f"LEFT JOIN {Variant._meta.db_table} v ON v.id = l.variant_id "
+        f"LEFT JOIN {Product._meta.db_table} p ON p.id = v.product_id WHERE l.cart_id = %s ORDER BY l.variant_id",
+        [Cart._meta.pk.get_db_prep_value(cart.pk, connection)])
+    rows = cursor.fetchall()
     lines = []
     for (pk, variant_id, name, quantity, reference, unit_price, product_id, sku, variant_name, price, options,
          product_name, status) in rows:
@@ -177,10 +177,10 @@ def _cart_locked(cart_id) -> tuple[Cart | None, list[CartLine]]:
 
 def _cart_delete(cart: Cart) -> None:
     """The placed cart and its lines, in two DELETEs (Django's collector, for the same two, cost 0.5 ms of Python)."""
-    with connection.cursor() as cursor:
-        for table, column in ((CartLine._meta.db_table, "cart_id"), (Cart._meta.db_table, "id")):
-            cursor.execute(f"DELETE FROM {table} WHERE {column} = %s",
-                           [Cart._meta.pk.get_db_prep_value(cart.pk, connection)])
+    cursor = statement_cursor()
+    for table, column in ((CartLine._meta.db_table, "cart_id"), (Cart._meta.db_table, "id")):
+        cursor.execute(f"DELETE FROM {table} WHERE {column} = %s",
+                       [Cart._meta.pk.get_db_prep_value(cart.pk, connection)])
 
 
 def _converted(model, name: str, value):

@@ -663,6 +663,7 @@ def _stock_hand_over(client, store_id: int, variant_ids: tuple, flipped: bool) -
                                    None if recent is None else decode(recent))
         if update is _TOO_BIG:
             _bump(store_id)
+            update = None
         values = [b"" if value is None else encode(value) for value in update or (None, None)]
         answer = write(keys=keys, args=[token, STOCK_LOCK_SECONDS, *values])
         if answer[0] == -1:  # the lock expired under us (another writer may be in): nothing was written
@@ -676,10 +677,10 @@ def _lock_age(holder: bytes | None) -> float:
         return float("inf")  # not a lock this code wrote
 
 
-_TOO_BIG = ()  # _stock_map_update's answer when the map would carry too many changes: bump the generation
+_TOO_BIG = object()  # _stock_map_update's answer when the map would carry too many changes: bump the generation
 
 
-def _stock_map_update(store_id: int, variant_ids: tuple, flipped: bool, current, recent) -> tuple | None:
+def _stock_map_update(store_id: int, variant_ids: tuple, flipped: bool, current, recent):
     """Under the lock, from the generation and the recent changes as read: the variants read from the database as
     committed (so of two writers the later one writes the later counts, whatever the order their changes committed
     in), and what to write: (recent changes, map or None when the map is unchanged); None when the store has no

@@ -153,6 +153,28 @@ def test_changes_folded_from_the_recent_ones_into_the_map_keep_the_pages_current
     assert recent[3] == {}
 
 
+@pytest.mark.usefixtures("any_cache")
+def test_a_map_past_its_bound_bumps_the_generation(api, store, product_factory, settings, monkeypatch,
+                                                   django_capture_on_commit_callbacks):
+    # given a map bounded at 4 entries (2 variants with their products), folded at every write
+    monkeypatch.setattr(catalog_cache, "STOCK_MAP_MAX", 4)
+    monkeypatch.setattr(catalog_cache, "STOCK_RECENT_MAX", 0)
+    variants = [product_factory(store=store, name=name, stock_quantity=10).variants.get() for name in "ABC"]
+    path = url(store, "products")
+    read(api, path)
+    before = catalog_cache.generation(store.pk)
+    adjust(variants[0], -1, django_capture_on_commit_callbacks)
+    adjust(variants[1], -1, django_capture_on_commit_callbacks)
+    assert catalog_cache.generation(store.pk) == before
+    # when a third variant's change would make it 6
+    adjust(variants[2], -1, django_capture_on_commit_callbacks)
+    # then the generation is bumped instead: the page is rendered again, with what the database says
+    assert catalog_cache.generation(store.pk) != before
+    response, queries = read(api, path)
+    assert queries > 0
+    assert response.json()["data"] == fresh(api, path, settings)
+
+
 def test_lost_recent_changes_make_pages_misses_not_stale(api, store, product_factory,
                                                          django_capture_on_commit_callbacks):
     product = product_factory(store=store, name="A", stock_quantity=5)

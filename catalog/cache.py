@@ -122,9 +122,8 @@ def _bump(store_id: int) -> None:
         # committing at once could both write the same number and leave current a page rendered between them.
         # The stock map starts empty with it (its epoch and flip stamp the generation itself).
         value = _fresh_generation()
-        empty = (value, value, value, {})
-        cache.set_many({_generation_key(store_id): value, _stock_key(store_id): empty, _recent_key(store_id): empty},
-                       timeout=None)
+        cache.set_many({_generation_key(store_id): value, _stock_key(store_id): (value, value, value, {}),
+                        _recent_key(store_id): (value, value, value, {}, value)}, timeout=None)
     except Exception:  # a cache outage must not fail a write; entries expire on their own
         logger.warning("catalog cache: could not bump the generation of store %s", store_id, exc_info=True)
 
@@ -181,14 +180,21 @@ EMPTY: dict = {}
 
 def _state(store_id: int, found: dict) -> tuple:
     """(generation, stock epoch, flip stamp, stock overlay) from a ``get_many`` answer holding the generation and
-    the stock map's keys. A map of another generation, or none, or without its recent changes (never written, or
-    evicted) counts as no map, epoch None; an entry rendered under a map must find the same epoch, so a lost map
-    makes it a miss, never a stale hit."""
+    the stock map's keys (the map; its recent changes: generation, epoch, flip, changes, a stamp new at each write).
+    An entry rendered under a map must find the same epoch, so a lost map makes it a miss, never a stale hit:
+
+    - no recent changes of this generation (never written, or evicted): no map, epoch None (the next publication
+      starts a new epoch, so entries stored meanwhile miss after it);
+    - recent changes without their map (the map evicted, or written by a writer that raced a bump): the epoch is
+      the recent changes' stamp and nothing is overlaid, so every publication (which writes them) makes the
+      entries stored meanwhile misses, until a fold writes both again under a new epoch."""
     current = _current_generation(store_id, found.get(_generation_key(store_id)))
     stock, recent = found.get(_stock_key(store_id)), found.get(_recent_key(store_id))
-    if stock is not None and recent is not None and stock[0] == current and recent[:2] == stock[:2]:
-        return current, stock[1], recent[2], {**stock[3], **recent[3]} if recent[3] else stock[3]
-    return current, None, None, EMPTY
+    if recent is None or recent[0] != current:
+        return current, None, None, EMPTY
+    if stock is None or recent[:2] != stock[:2]:
+        return current, ("recent", recent[4]), None, EMPTY
+    return current, stock[1], recent[2], {**stock[3], **recent[3]} if recent[3] else stock[3]
 
 
 def _version(state: tuple, filtered: bool) -> tuple:
@@ -586,10 +592,12 @@ def _stock_publish_locked(store_id: int, variant_ids: tuple, flipped: bool) -> N
         found = cache.get_many([_generation_key(store_id), _recent_key(store_id)])
         update = _stock_map_update(store_id, variant_ids, flipped, found.get(_generation_key(store_id)),
                                    found.get(_recent_key(store_id)))
-        if update is _TOO_BIG or (update and cache.get(lock) != token):  # the lock expired: another writer may be in
+        if update is _BUMP or (update and cache.get(lock) != token):  # the lock expired: another writer may be in
             _bump(store_id)
         elif update:
-            recent, stock = update  # the map first: a reader between the two writes sees the folded changes twice
+            # the map first: a reader between the two writes finds the new map under the old recent changes (a
+            # variant in both shows its previous value until the second write), never recent changes without a map
+            recent, stock = update
             cache.set_many({**({_stock_key(store_id): stock} if stock else {}), _recent_key(store_id): recent},
                            timeout=None)
     finally:
@@ -658,10 +666,14 @@ def _stock_hand_over(client, store_id: int, variant_ids: tuple, flipped: bool) -
     while answer[0] == 1:
         _, changes, current, recent = answer
         ids = tuple(sorted(int(member) for member in changes if member != b"flip"))
-        # should this raise, _stock_publish bumps the generation, and the lock expires after STOCK_LOCK_SECONDS
-        update = _stock_map_update(store_id, ids, b"flip" in changes, None if current is None else decode(current),
-                                   None if recent is None else decode(recent))
-        if update is _TOO_BIG:
+        try:
+            update = _stock_map_update(store_id, ids, b"flip" in changes,
+                                       None if current is None else decode(current),
+                                       None if recent is None else decode(recent))
+        except Exception:  # the database or the cache failed: the pages go instead; the lock is released below
+            logger.warning("catalog cache: could not write the stock map of store %s", store_id, exc_info=True)
+            update = _BUMP
+        if update is _BUMP:
             _bump(store_id)
             update = None
         values = [b"" if value is None else encode(value) for value in update or (None, None)]
@@ -677,14 +689,14 @@ def _lock_age(holder: bytes | None) -> float:
         return float("inf")  # not a lock this code wrote
 
 
-_TOO_BIG = object()  # _stock_map_update's answer when the map would carry too many changes: bump the generation
+_BUMP = object()  # _stock_map_update's answer when the generation must be bumped instead
 
 
 def _stock_map_update(store_id: int, variant_ids: tuple, flipped: bool, current, recent):
     """Under the lock, from the generation and the recent changes as read: the variants read from the database as
     committed (so of two writers the later one writes the later counts, whatever the order their changes committed
     in), and what to write: (recent changes, map or None when the map is unchanged); None when the store has no
-    generation (nothing cached: the next reader starts a fresh one); _TOO_BIG when the map would pass
+    generation (nothing cached: the next reader starts a fresh one); _BUMP when the map would pass
     STOCK_MAP_MAX.
 
     The map is two keys: the map itself and its recent changes (each with the generation, epoch and flip stamp).
@@ -696,7 +708,7 @@ def _stock_map_update(store_id: int, variant_ids: tuple, flipped: bool, current,
     added = _stock_entries(store_id, variant_ids)
     if recent is not None and recent[0] == current and len(recent[3]) + len(added) <= STOCK_RECENT_MAX:
         flip = _fresh_generation() if flipped else recent[2]
-        return (current, recent[1], flip, {**recent[3], **added}), None
+        return (current, recent[1], flip, {**recent[3], **added}, _fresh_generation()), None
     stock = cache.get(_stock_key(store_id))
     if stock is None or recent is None or stock[0] != current or recent[:2] != stock[:2]:
         # no map for this generation (evicted, or overwritten by a writer that lost a race with a bump): a new
@@ -710,8 +722,8 @@ def _stock_map_update(store_id: int, variant_ids: tuple, flipped: bool, current,
     if flipped:
         flip = _fresh_generation()
     if len(changed) > STOCK_MAP_MAX:  # too many changes to carry on every read
-        return _TOO_BIG
-    return (current, epoch, flip, {}), (current, epoch, flip, changed)
+        return _BUMP
+    return (current, epoch, flip, {}, _fresh_generation()), (current, epoch, flip, changed)
 
 
 def _stock_entries(store_id: int, variant_ids: tuple) -> dict:

@@ -175,6 +175,30 @@ def test_a_map_past_its_bound_bumps_the_generation(api, store, product_factory, 
     assert response.json()["data"] == fresh(api, path, settings)
 
 
+@pytest.mark.usefixtures("any_cache")
+@pytest.mark.parametrize("broken", ["map evicted", "map of another epoch"])
+def test_recent_changes_without_their_map_never_give_a_stale_hit(api, store, product_factory, settings, broken,
+                                                                 django_capture_on_commit_callbacks):
+    # given a cached list whose map was evicted (or rewritten by a writer that raced a bump) while its recent
+    # changes stayed
+    variant = product_factory(store=store, name="A", stock_quantity=5).variants.get()
+    path = url(store, "products")
+    read(api, path)
+    adjust(variant, -1, django_capture_on_commit_callbacks)
+    key = catalog_cache._stock_key(store.pk)
+    if broken == "map evicted":
+        catalog_cache.cache.delete(key)
+    else:
+        current, _, flip, changed = catalog_cache.cache.get(key)
+        catalog_cache.cache.set(key, (current, catalog_cache._fresh_generation(), flip, changed), timeout=None)
+    read(api, path)  # rendered and stored while the map is broken
+    # when the stock changes (a publication that writes the recent changes only)
+    adjust(variant, -1, django_capture_on_commit_callbacks)
+    # then the page says what the database says
+    assert read(api, path)[0].json()["data"] == fresh(api, path, settings)
+    assert read(api, path)[0].json()["data"][0]["variants"][0]["available"] == 3
+
+
 def test_lost_recent_changes_make_pages_misses_not_stale(api, store, product_factory,
                                                          django_capture_on_commit_callbacks):
     product = product_factory(store=store, name="A", stock_quantity=5)
@@ -317,6 +341,24 @@ def test_a_holder_whose_lock_expired_writes_nothing_and_bumps_the_generation(
     adjust(product.variants.get(), -5, django_capture_on_commit_callbacks)
     # then it does not write (another writer may hold the lock now): the pages go instead, never stale
     assert catalog_cache.generation(store.pk) != before
+    response, queries = read(api, url(store, "products"))
+    assert queries > 0 and response.json()["data"][0]["in_stock"] is False
+
+
+def test_a_holder_whose_write_fails_bumps_the_generation_and_releases_the_lock(
+        api, store, product_factory, redis, monkeypatch, django_capture_on_commit_callbacks):
+    product = product_factory(store=store, name="A", stock_quantity=5)
+    read(api, url(store, "products"))
+    before = catalog_cache.generation(store.pk)
+
+    def failing(*args):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(catalog_cache, "_stock_map_update", failing)
+    adjust(product.variants.get(), -5, django_capture_on_commit_callbacks)
+    # then the pages go, and the next publisher finds the lock free (not held until it expires)
+    assert catalog_cache.generation(store.pk) != before
+    assert not redis.exists(catalog_cache.cache.make_key(f"catalog:stocklock:{store.pk}"))
     response, queries = read(api, url(store, "products"))
     assert queries > 0 and response.json()["data"][0]["in_stock"] is False
 

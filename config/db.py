@@ -18,7 +18,9 @@ def statement_cursor():
     statement (Django's wrapper and psycopg's cursor with its adapters) cost about 20 µs of CPU each time on the
     2-core machine, and a checkout sends 20 statements (docs/PERFORMANCE.md "Checkout"). Use it without ``with``
     (that would close it). A new one once the connection is reopened, or when queries start or stop being logged
-    (DEBUG, the tests' query counts). Execute wrappers apply as to any cursor."""
+    (DEBUG, the tests' query counts). Execute wrappers apply as to any cursor, and the request's health check
+    (CONN_HEALTH_CHECKS: a connection that died since the last request is replaced) runs as for any cursor."""
+    connection.close_if_health_check_failed()
     kept, logged = getattr(connection, "kept_cursor", None), connection.queries_logged
     if kept is not None and kept[0] is connection.connection and kept[1] == logged:
         return kept[2]
